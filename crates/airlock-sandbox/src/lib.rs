@@ -1,0 +1,1 @@
+//! `airlock-sandbox`: see the crate README. (Skeleton; filled in by its issue.)

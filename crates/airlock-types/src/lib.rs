@@ -1,0 +1,1 @@
+//! `airlock-types`: see the crate README. (Skeleton; filled in by its issue.)
