@@ -1,1 +1,3 @@
-//! `airlock-crypto`: see the crate README. (Skeleton; filled in by its issue.)
+//! End-to-end crypto for Airlock. (Being filled in.)
+
+pub mod jcs;

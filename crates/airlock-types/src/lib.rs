@@ -1,1 +1,4 @@
-//! `airlock-types`: see the crate README. (Skeleton; filled in by its issue.)
+//! Wire models of the Airlock Integrations Gateway (HARP). (Being filled in.)
+
+mod payload;
+pub use payload::EncryptedPayload;
