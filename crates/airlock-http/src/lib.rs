@@ -4,19 +4,102 @@
 //! they must share one connection pool and one TLS configuration. This crate is the meeting
 //! point: a small, object-safe [`HttpClient`] trait over `http::Request<Bytes>` →
 //! `http::Response<Bytes>` (with a blanket impl for closures, so a test can be a closure),
-//! the [`TokenSource`] trait through which a user identity (e.g. refreshing OAuth tokens)
-//! reaches the gateway client, and [`SecretToken`], a redacted, zeroized string.
+//! the production implementation [`HyperTransport`] (hyper 1 + hyper-util's pooled client +
+//! rustls, HTTP/1.1 and HTTP/2 by ALPN), the [`TokenSource`] trait through which a user
+//! identity (e.g. refreshing OAuth tokens) reaches the gateway client, and [`SecretToken`], a
+//! redacted, zeroized string.
 //!
 //! Per-request options travel in the request's extensions: [`RequestTimeout`] overrides the
 //! transport's default total timeout (long-polls), [`MaxResponseBody`] overrides the cap.
+//!
+//! # Sending a request to a self-hosted gateway
+//!
+//! Trust the gateway's own CA next to the web PKI roots, name your product in the user agent,
+//! and give a long-poll its own timeout:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! use airlock_http::{Bytes, HttpClient, HyperTransport, RequestTimeout};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = HyperTransport::builder()
+//!     .add_root_certificates_pem(std::fs::read("/etc/airlock/gateway-ca.pem")?)
+//!     .user_agent_product("my-enforcer/1.0")
+//!     .build()?;
+//!
+//! let mut request = http::Request::get("https://airlock.internal.example/v1/integrations/discovery")
+//!     .header(http::header::ACCEPT, "application/json")
+//!     .body(Bytes::new())?;
+//! request.extensions_mut().insert(RequestTimeout(Duration::from_secs(75)));
+//!
+//! let response = transport.send(request).await?;
+//! assert!(response.status().is_success());
+//! let _json: &[u8] = response.body();
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! A [`HyperTransport`] is cheap to clone; share one per process, e.g. as an
+//! `Arc<dyn HttpClient>` handed to both the gateway and the auth client.
+//!
+//! # A closure as the transport (tests)
+//!
+//! Any `Fn(Request<Bytes>) -> impl Future<Output = Result<Response<Bytes>, TransportError>>`
+//! is an [`HttpClient`]:
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! use airlock_http::{Bytes, HttpClient, TransportError};
+//!
+//! let fake = |request: http::Request<Bytes>| async move {
+//!     assert_eq!(request.uri().path(), "/v1/ping");
+//!     Ok::<_, TransportError>(http::Response::new(Bytes::from_static(b"pong")))
+//! };
+//! let client: Arc<dyn HttpClient> = Arc::new(fake);
+//!
+//! let request = http::Request::get("https://gateway.example/v1/ping").body(Bytes::new())?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+//! let response = runtime.block_on(client.send(request))?;
+//! assert_eq!(response.body(), "pong");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Security defaults
+//!
+//! - Server certificates are always verified (web PKI roots by default; native and custom
+//!   roots as options); there is no switch to disable verification.
+//! - Plain `http://` is refused before any connection unless the host is loopback or the
+//!   caller opted in with [`HyperTransportBuilder::allow_insecure_http`].
+//! - Redirects are never followed.
+//! - Every request is bounded in time and every response body in size.
+//! - Logs (`tracing`) carry the method, scheme, host and path only.
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use bytes::Bytes;
+/// The `http` crate, whose `Request` and `Response` types this crate's API uses.
+pub use http;
+
+mod body;
+mod connect;
+mod error;
+mod secret;
+mod tls;
+mod transport;
+mod uri;
+
+pub use error::{BuildError, TransportError};
+pub use secret::{SecretToken, TokenSource, TokenSourceError};
+pub use transport::{HyperTransport, HyperTransportBuilder};
+pub use uri::is_loopback_host;
+
+/// The `User-Agent` sent when a request has none: `airlock-rs/<crate version>`.
+pub const USER_AGENT: &str = concat!("airlock-rs/", env!("CARGO_PKG_VERSION"));
 
 /// A boxed, `Send` future, as returned by the object-safe traits of this crate.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -57,6 +140,18 @@ impl<T: HttpClient + ?Sized> HttpClient for Arc<T> {
 
 /// Request extension: the total time allowed for this request (connect, send, and reading the
 /// whole response), overriding the transport's default.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use airlock_http::{Bytes, RequestTimeout};
+///
+/// let mut request = http::Request::get("https://gateway.example/v1/exchanges/req_1/wait?timeout=60")
+///     .body(Bytes::new())?;
+/// // The server may hold the request for 60 s: allow for that plus a margin.
+/// request.extensions_mut().insert(RequestTimeout(Duration::from_secs(75)));
+/// # Ok::<(), http::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTimeout(pub Duration);
 
@@ -64,112 +159,3 @@ pub struct RequestTimeout(pub Duration);
 /// overriding the transport's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MaxResponseBody(pub usize);
-
-/// What went wrong moving bytes. Grouped by what the caller does next.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TransportError {
-    /// The request was refused before anything was sent (bad URI, plain `http` to a
-    /// non-loopback host without opt-in, ...).
-    #[error("invalid request: {message}")]
-    InvalidRequest {
-        /// What is wrong with the request.
-        message: String,
-    },
-    /// No connection could be made (DNS, TCP connect, TLS handshake, connect timeout).
-    #[error("could not connect: {message}")]
-    Connect {
-        /// A description without secrets.
-        message: String,
-        /// The underlying error.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-    /// The request did not complete within its timeout.
-    #[error("request timed out after {0:?}")]
-    Timeout(Duration),
-    /// The response body exceeded the cap.
-    #[error("response body larger than the limit of {limit} bytes")]
-    BodyTooLarge {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The connection failed after the request was (maybe) sent.
-    #[error("request failed: {message}")]
-    Dispatch {
-        /// A description without secrets.
-        message: String,
-        /// The underlying error.
-        #[source]
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
-}
-
-impl TransportError {
-    /// True for failures to connect (nothing reached the server).
-    pub fn is_connect(&self) -> bool {
-        matches!(self, Self::Connect { .. })
-    }
-    /// True for timeouts.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
-    }
-}
-
-/// A secret string (PAT, access token, refresh token, client secret): redacted in `Debug`,
-/// zeroized on drop, deliberately without `PartialEq` and `Display`.
-#[derive(Clone)]
-pub struct SecretToken(zeroize::Zeroizing<String>);
-
-impl SecretToken {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(zeroize::Zeroizing::new(secret.into()))
-    }
-    /// The secret itself; call only where it is sent.
-    pub fn expose_secret(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SecretToken(<redacted>)")
-    }
-}
-
-impl From<String> for SecretToken {
-    fn from(s: String) -> Self {
-        Self::new(s)
-    }
-}
-
-impl From<&str> for SecretToken {
-    fn from(s: &str) -> Self {
-        Self::new(s)
-    }
-}
-
-/// A source of user access tokens (e.g. `airlock-auth`'s refreshing OAuth session).
-///
-/// The gateway client asks for a token before each request; after a `401` it asks once more
-/// with `force_refresh = true` and retries once.
-pub trait TokenSource: Send + Sync + fmt::Debug + 'static {
-    /// Returns a currently valid access token, refreshing it first when `force_refresh` is
-    /// set or when it is about to expire.
-    fn access_token(
-        &self,
-        force_refresh: bool,
-    ) -> BoxFuture<'_, Result<SecretToken, TokenSourceError>>;
-}
-
-/// Why a [`TokenSource`] could not produce a token.
-#[derive(Debug, thiserror::Error)]
-#[error("could not obtain an access token: {message}")]
-pub struct TokenSourceError {
-    /// A description without secrets.
-    pub message: String,
-    /// The underlying error.
-    #[source]
-    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
-}

@@ -1,1 +1,477 @@
-//! `airlock-sandbox`: see the crate README. (Skeleton; filled in by its issue.)
+//! A faithful Airlock platform on loopback: the gateway's HTTP binding (enforcer and approver
+//! endpoints), a minimal OpenID Connect provider, and a simulated approver with real keys.
+//!
+//! It is what `airlock demo` runs on, what this SDK's integration tests run against, and what
+//! you can put in your own enforcer's tests: no account, no network, real cryptography.
+//!
+//! # Start a sandbox and point an enforcer at it
+//!
+//! ```no_run
+//! use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+//!
+//! # async fn demo() -> Result<(), airlock_sandbox::SandboxError> {
+//! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
+//! println!("gateway   {}", sandbox.gateway_url());
+//! println!("issuer    {}", sandbox.issuer_url());
+//! println!("client    {} / <secret>", sandbox.client_id());
+//! // Give an enforcer `gateway_url`, `client_id`, `client_secret` and `pat`; it pairs (the
+//! // approver completes pairings by itself), submits, and gets signed decisions back.
+//! sandbox.approver().set_policy(ApproverPolicy::Manual);
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Drive the approver by hand
+//!
+//! ```
+//! use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), airlock_sandbox::SandboxError> {
+//! let config = SandboxConfig::builder().approver_policy(ApproverPolicy::Manual).build();
+//! let sandbox = Sandbox::start(config).await?;
+//! let approver = sandbox.approver();
+//! assert!(approver.pending().is_empty());
+//! // After an enforcer submitted `req-1`:
+//! //   approver.decide("req-1", airlock_types::Decision::Approve, Some("looks fine"))?;
+//! //   let seen = approver.seen_artifact("req-1"); // the decrypted plaintext
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # What it serves
+//!
+//! - The gateway (see the repository's PROTOCOL.md): `/echo`, `/v1/integrations/discovery`,
+//!   `/v1/consent/status`, `/v1/artifacts`, `/v1/exchanges/{id}` (+ `/wait`, `/withdraw`),
+//!   `/v1/acks`, `/v1/pairing/*`, `/v1/presence/heartbeat`, `/v1/policy/dnd/effective`, and
+//!   the approver side: `/v1/pairing/resolve/{code}`, `/v1/pairing/complete`,
+//!   `/v1/pairing/pre-generate`, `/v1/decisions`, `/v1/approvers/{id}/inbox` (bearer
+//!   [`Sandbox::approver_token`]).
+//! - The IdP under [`Sandbox::issuer_url`] (`{base}/idp`): OIDC discovery, device
+//!   authorization, authorize (automatic consent, loopback redirects, PKCE S256 required),
+//!   token (authorization code, device code, refresh with rotation), revocation, userinfo.
+//!   Tokens are opaque random strings, **not JWTs**, and no `id_token` is issued.
+//! - The control API under `/_sandbox/` (bearer [`Sandbox::control_token`]); see
+//!   the [`control`](crate#control-api) section of the README.
+//!
+//! The gateway part never holds plaintext or approver keys; the [`ApproverControl`] holds
+//! the keys and reaches the gateway only through the approver endpoints' logic.
+
+#![forbid(unsafe_code)]
+
+mod approver;
+mod clock;
+mod config;
+mod control;
+mod error;
+mod gateway;
+mod idp;
+mod server;
+mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+pub use approver::{ApproverControl, PairedEnforcer, PreGeneratedCode, SeenArtifact};
+pub use config::{
+    ApproverPolicy, ConsentMode, ConsentState, DeviceApproval, RateLimit, SandboxConfig,
+    SandboxConfigBuilder, TamperMode,
+};
+pub use error::SandboxError;
+
+use gateway::{App, Gateway, GatewaySettings};
+use idp::{Idp, IdpSettings};
+
+/// The client id of the confidential enforcer app (`X-Client-Id` + `X-Client-Secret`).
+pub const CLIENT_ID: &str = "airlock-sandbox-agent";
+/// The client id of the public enforcer app (authenticates by a loopback `Origin`).
+pub const PUBLIC_CLIENT_ID: &str = "airlock-sandbox-web";
+/// The IdP's public client id, as gateway discovery names it.
+pub const IDP_CLIENT_ID: &str = "airlock-integrations";
+/// The id of the one sandbox user (PAT and IdP tokens both sign in as this user).
+pub const SANDBOX_USER: &str = "sandbox-user";
+
+/// Everything a client needs to talk to a sandbox, serializable as the one JSON line that
+/// `airlock sandbox --json` prints (camelCase). Holds secrets: `Debug` redacts them.
+#[derive(Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct SandboxInfo {
+    /// The gateway base URL, `http://127.0.0.1:{port}`.
+    pub gateway_url: String,
+    /// The OIDC issuer, `{gatewayUrl}/idp`.
+    pub issuer_url: String,
+    /// The confidential app's client id.
+    pub client_id: String,
+    /// The confidential app's client secret.
+    pub client_secret: String,
+    /// The public app's client id (send a loopback `Origin`).
+    pub public_client_id: String,
+    /// The IdP client id (public; device and auth-code flows).
+    pub idp_client_id: String,
+    /// The sandbox user's personal access token.
+    pub pat: String,
+    /// The simulated approver's id.
+    pub approver_id: String,
+    /// Bearer token of the approver endpoints.
+    pub approver_token: String,
+    /// Bearer token of the control API.
+    pub control_token: String,
+}
+
+impl std::fmt::Debug for SandboxInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxInfo")
+            .field("gateway_url", &self.gateway_url)
+            .field("issuer_url", &self.issuer_url)
+            .field("client_id", &self.client_id)
+            .field("public_client_id", &self.public_client_id)
+            .field("approver_id", &self.approver_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SandboxInfo {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.client_secret.zeroize();
+        self.pat.zeroize();
+        self.approver_token.zeroize();
+        self.control_token.zeroize();
+    }
+}
+
+/// Presence of an enforcer, as its heartbeats left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PresenceInfo {
+    /// The last heartbeat.
+    pub last_seen: time::OffsetDateTime,
+    /// The workspace it reported.
+    pub workspace_name: Option<String>,
+    /// The label it reported.
+    pub enforcer_label: Option<String>,
+}
+
+/// The state of an exchange at the sandbox gateway, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExchangeInfo {
+    /// `Pending`, `Decided`, `Delivered`, `Expired` or `Withdrawn`.
+    pub state: airlock_types::ExchangeState,
+    /// How many times the decision was handed out by `/wait` (redeliveries included).
+    pub deliveries: u32,
+}
+
+/// Shared by the server's handlers.
+#[derive(Debug)]
+pub(crate) struct Platform {
+    pub(crate) gateway: Arc<Gateway>,
+    pub(crate) idp: Arc<Idp>,
+    pub(crate) approver: ApproverControl,
+    pub(crate) info: SandboxInfo,
+    pub(crate) control_token: Zeroizing<String>,
+}
+
+/// A running sandbox. Stops when dropped (or, with every connection closed first, at
+/// [`shutdown`](Sandbox::shutdown)).
+#[derive(Debug)]
+pub struct Sandbox {
+    platform: Arc<Platform>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    server: Option<JoinHandle<()>>,
+    approver_task: Option<JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Binds 127.0.0.1 on the configured port (0 = a free one) and starts serving.
+    ///
+    /// Must be called within a tokio runtime (any flavour).
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::Bind`] when the port cannot be bound.
+    pub async fn start(config: SandboxConfig) -> Result<Self, SandboxError> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+            .await
+            .map_err(|source| SandboxError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        let issuer = format!("{base}/idp");
+        let client_secret = web::random_token("sbx_secret_");
+        let pat = web::random_token("airpat_sbx_");
+        let approver_token = web::random_token("sbx_approver_");
+        let control_token = web::random_token("sbx_control_");
+
+        let idp = Arc::new(Idp::new(IdpSettings {
+            issuer: issuer.clone(),
+            public_client_id: IDP_CLIENT_ID.to_owned(),
+            confidential_client: (CLIENT_ID.to_owned(), client_secret.clone()),
+            user_id: SANDBOX_USER.to_owned(),
+            access_ttl: config.access_token_ttl,
+            refresh_ttl: config.refresh_token_ttl,
+            device_ttl: config.device_code_ttl,
+            device_interval: config.device_poll_interval,
+            device_approval: config.device_approval,
+        }));
+        let gateway = Arc::new(Gateway::new(
+            GatewaySettings {
+                base_url: base.clone(),
+                issuer_url: issuer.clone(),
+                idp_client_id: IDP_CLIENT_ID.to_owned(),
+                apps: vec![
+                    App {
+                        client_id: CLIENT_ID.to_owned(),
+                        name: "Airlock Sandbox Agent".to_owned(),
+                        secret: Some(client_secret.clone()),
+                    },
+                    App {
+                        client_id: PUBLIC_CLIENT_ID.to_owned(),
+                        name: "Airlock Sandbox Web".to_owned(),
+                        secret: None,
+                    },
+                ],
+                pats: vec![(pat.clone(), SANDBOX_USER.to_owned())],
+                approver_token: approver_token.clone(),
+                consent: config.consent,
+                rate_limit: config.rate_limit,
+                pairing_code_ttl: config.pairing_code_ttl,
+                pregenerated_code_ttl: config.pregenerated_code_ttl,
+                presence_ttl: config.presence_ttl,
+            },
+            Arc::clone(&idp),
+        ));
+        let approver = approver::Approver::new(
+            Arc::clone(&gateway),
+            config.approver_policy,
+            config.tamper,
+            config.auto_pair,
+            config.decision_delay,
+        );
+        let control = ApproverControl::new(Arc::clone(&approver));
+        let info = SandboxInfo {
+            gateway_url: base,
+            issuer_url: issuer,
+            client_id: CLIENT_ID.to_owned(),
+            client_secret,
+            public_client_id: PUBLIC_CLIENT_ID.to_owned(),
+            idp_client_id: IDP_CLIENT_ID.to_owned(),
+            pat,
+            approver_id: control.approver_id().to_owned(),
+            approver_token,
+            control_token: control_token.clone(),
+        };
+        let platform = Arc::new(Platform {
+            gateway: Arc::clone(&gateway),
+            idp,
+            approver: control,
+            info,
+            control_token: Zeroizing::new(control_token),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let server = tokio::spawn(server::serve(
+            listener,
+            Arc::clone(&platform),
+            shutdown_rx.clone(),
+        ));
+        let approver_task = tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx));
+        tracing::info!(%addr, "airlock sandbox listening");
+        Ok(Self {
+            platform,
+            addr,
+            shutdown,
+            server: Some(server),
+            approver_task: Some(approver_task),
+        })
+    }
+
+    /// Starts a sandbox with the default configuration.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sandbox::start`].
+    pub async fn start_default() -> Result<Self, SandboxError> {
+        Self::start(SandboxConfig::default()).await
+    }
+
+    /// The listening address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The gateway base URL, `http://127.0.0.1:{port}` (no trailing slash).
+    pub fn gateway_url(&self) -> &str {
+        &self.platform.info.gateway_url
+    }
+
+    /// The OIDC issuer URL, `{gateway_url}/idp`.
+    pub fn issuer_url(&self) -> &str {
+        &self.platform.info.issuer_url
+    }
+
+    /// The confidential enforcer app's client id.
+    pub fn client_id(&self) -> &str {
+        &self.platform.info.client_id
+    }
+
+    /// The confidential enforcer app's client secret.
+    pub fn client_secret(&self) -> &str {
+        &self.platform.info.client_secret
+    }
+
+    /// The public enforcer app's client id (send a loopback `Origin` instead of a secret).
+    pub fn public_client_id(&self) -> &str {
+        &self.platform.info.public_client_id
+    }
+
+    /// The IdP client id gateway discovery announces (public client).
+    pub fn idp_client_id(&self) -> &str {
+        &self.platform.info.idp_client_id
+    }
+
+    /// The sandbox user's personal access token (`X-PAT`).
+    pub fn pat(&self) -> &str {
+        &self.platform.info.pat
+    }
+
+    /// Bearer token for the approver endpoints (for tests playing their own approver).
+    pub fn approver_token(&self) -> &str {
+        &self.platform.info.approver_token
+    }
+
+    /// Bearer token for the `/_sandbox/` control API.
+    pub fn control_token(&self) -> &str {
+        &self.platform.control_token
+    }
+
+    /// All of the above in one value (what `airlock sandbox --json` prints).
+    pub fn info(&self) -> &SandboxInfo {
+        &self.platform.info
+    }
+
+    /// Control of the simulated approver.
+    pub fn approver(&self) -> &ApproverControl {
+        &self.platform.approver
+    }
+
+    /// Sets the consent of every user for `app_id` (or for every app).
+    pub fn set_consent(&self, app_id: Option<&str>, state: ConsentState) {
+        self.platform.gateway.set_consent(app_id, state);
+    }
+
+    /// The URL a user opens to request consent for `app_id`.
+    pub fn consent_url(&self, app_id: &str) -> String {
+        self.platform.gateway.consent_url(app_id)
+    }
+
+    /// Adds a DND policy (any JSON object; see PROTOCOL.md "Do Not Disturb policies"),
+    /// served by `/v1/policy/dnd/effective` until it expires.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::InvalidInput`] when `policy` is not a JSON object.
+    pub fn add_dnd_policy(&self, policy: serde_json::Value) -> Result<(), SandboxError> {
+        if !policy.is_object() {
+            return Err(SandboxError::invalid("a DND policy is a JSON object"));
+        }
+        self.platform.gateway.add_dnd_policy(policy);
+        Ok(())
+    }
+
+    /// Removes every DND policy.
+    pub fn clear_dnd_policies(&self) {
+        self.platform.gateway.clear_dnd_policies();
+    }
+
+    /// Approves a pending device authorization (manual [`DeviceApproval`]).
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::InvalidInput`] when no pending authorization has that user code.
+    pub fn approve_device(&self, user_code: &str) -> Result<(), SandboxError> {
+        self.set_device(user_code, true)
+    }
+
+    /// Denies a pending device authorization: the client's next poll gets `access_denied`.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError::InvalidInput`] when no pending authorization has that user code.
+    pub fn deny_device(&self, user_code: &str) -> Result<(), SandboxError> {
+        self.set_device(user_code, false)
+    }
+
+    fn set_device(&self, user_code: &str, approve: bool) -> Result<(), SandboxError> {
+        if self.platform.idp.set_device_approval(user_code, approve) {
+            Ok(())
+        } else {
+            Err(SandboxError::invalid(format!(
+                "no pending device authorization with user code {user_code}"
+            )))
+        }
+    }
+
+    /// User codes of device authorizations waiting for approval.
+    pub fn pending_device_codes(&self) -> Vec<String> {
+        self.platform.idp.pending_device_codes()
+    }
+
+    /// Codes of pairing sessions waiting for the approver (what the enforcers display).
+    pub fn pending_pairing_codes(&self) -> Vec<String> {
+        self.platform
+            .gateway
+            .pending_pairing_codes(self.platform.approver.approver_id())
+    }
+
+    /// The enforcer's presence while its last heartbeat is within the presence TTL.
+    pub fn presence(&self, enforcer_id: &str) -> Option<PresenceInfo> {
+        self.platform.gateway.presence(enforcer_id)
+    }
+
+    /// The gateway's view of an exchange.
+    pub fn exchange(&self, request_id: &str) -> Option<ExchangeInfo> {
+        self.platform
+            .gateway
+            .exchange_state(request_id)
+            .map(|(state, deliveries)| ExchangeInfo {
+                state: airlock_types::ExchangeState::from_wire(state.as_str()),
+                deliveries,
+            })
+    }
+
+    /// Stops serving: closes the listener and every open connection (in-flight long-polls
+    /// see the connection close) and stops the approver.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(task) = self.approver_task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for task in [self.server.take(), self.approver_task.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+        }
+    }
+}

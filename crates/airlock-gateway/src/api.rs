@@ -1,0 +1,302 @@
+//! Every enforcer endpoint of the gateway: a pure description ([`Call`]) per endpoint and the
+//! [`GatewayClient`] method that runs it through the one generic request path.
+
+use std::time::Duration;
+
+use airlock_types::{
+    AckBody, ArtifactAcceptedBody, ArtifactSubmitBody, ConsentStatusResponse, DecisionBody,
+    DndPoliciesResponse, DndQuery, EchoResponse, Envelope, ExchangeStatusBody,
+    ExchangeWithdrawnBody, HeartbeatRequest, IntegrationsDiscovery, PairingClaimRequest,
+    PairingClaimResponse, PairingInitiateRequest, PairingInitiateResponse,
+    PairingRevokeRequest, PairingRevokeResponse, PairingStatusResponse,
+};
+use serde::Deserialize;
+
+use crate::GatewayClient;
+use crate::call::{Call, Discard, Json, query, segment};
+use crate::error::Error;
+
+/// The longest long-poll the gateway accepts, in seconds.
+pub const MAX_WAIT: Duration = Duration::from_secs(60);
+/// The shortest long-poll, in seconds.
+pub const MIN_WAIT: Duration = Duration::from_secs(1);
+/// Added to a long-poll's wait to get its HTTP timeout.
+pub const WAIT_MARGIN: Duration = Duration::from_secs(10);
+
+/// A `decision.deliver` message as received: **not verified**.
+///
+/// Never act on it directly: [`GatewayClient::await_decision`] verifies the signature, the
+/// artifact hash binding and replay before reporting a decision. The body is kept as raw
+/// JSON because a HARP-CORE signature covers every field the approver sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnverifiedDecision {
+    envelope: Envelope<serde_json::Value>,
+}
+
+impl UnverifiedDecision {
+    /// The `msgId` of the delivery (acknowledge it with this id).
+    pub fn msg_id(&self) -> &str {
+        &self.envelope.msg_id
+    }
+    /// The exchange id.
+    pub fn request_id(&self) -> &str {
+        &self.envelope.request_id
+    }
+    /// The whole envelope, body as raw JSON.
+    pub fn envelope(&self) -> &Envelope<serde_json::Value> {
+        &self.envelope
+    }
+    /// The raw JSON body, the input of `airlock_crypto::verify_decision`.
+    pub fn body_json(&self) -> &serde_json::Value {
+        &self.envelope.body
+    }
+    /// The body read as a typed decision (still unverified).
+    pub fn body(&self) -> Result<DecisionBody, Error> {
+        DecisionBody::deserialize(&self.envelope.body).map_err(|e| {
+            Error::Verification(Box::new(crate::error::VerificationError::MalformedDecision(
+                e.to_string(),
+            )))
+        })
+    }
+}
+
+/// The wait of a long-poll, clamped to `1..=60` s (sub-second parts round up).
+pub(crate) fn clamp_wait(wait: Duration) -> Duration {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Duration::from_secs(secs).clamp(MIN_WAIT, MAX_WAIT)
+}
+
+#[derive(serde::Serialize)]
+struct WaitQuery {
+    timeout: u64,
+}
+
+/// The pure descriptions of every endpoint.
+pub(crate) mod endpoint {
+    use super::*;
+
+    pub(crate) fn echo() -> Call<Json<EchoResponse>> {
+        Call::get("echo", "/echo".into())
+    }
+
+    pub(crate) fn discover() -> Call<Json<IntegrationsDiscovery>> {
+        Call::get("discover", "/v1/integrations/discovery".into())
+    }
+
+    pub(crate) fn check_consent() -> Call<Json<ConsentStatusResponse>> {
+        Call::get("check_consent", "/v1/consent/status".into())
+    }
+
+    pub(crate) fn submit_artifact(
+        envelope: &Envelope<ArtifactSubmitBody>,
+    ) -> Result<Call<Json<Envelope<ArtifactAcceptedBody>>>, Error> {
+        segment("request id", &envelope.request_id)?;
+        Ok(Call::post("submit_artifact", "/v1/artifacts".into(), envelope)?
+            // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
+            .idempotent(true)
+            .success(&[200, 201, 202])
+            .request_id(&envelope.request_id))
+    }
+
+    pub(crate) fn get_exchange_status(
+        request_id: &str,
+    ) -> Result<Call<Json<Envelope<ExchangeStatusBody>>>, Error> {
+        let path = format!("/v1/exchanges/{}", segment("request id", request_id)?);
+        Ok(Call::get("get_exchange_status", path).request_id(request_id))
+    }
+
+    pub(crate) fn wait_for_decision(
+        request_id: &str,
+        wait: Duration,
+    ) -> Result<Call<Json<Envelope<serde_json::Value>>>, Error> {
+        let wait = clamp_wait(wait);
+        let path = format!("/v1/exchanges/{}/wait", segment("request id", request_id)?);
+        let mut call = Call::get("wait_for_decision", path).request_id(request_id);
+        call.query = query(&WaitQuery {
+            timeout: wait.as_secs(),
+        })?;
+        call.no_content_is_none = true;
+        call.timeout = Some(wait + WAIT_MARGIN);
+        Ok(call)
+    }
+
+    pub(crate) fn withdraw_exchange(
+        request_id: &str,
+    ) -> Result<Call<Json<Envelope<ExchangeWithdrawnBody>>>, Error> {
+        let path = format!("/v1/exchanges/{}/withdraw", segment("request id", request_id)?);
+        Ok(Call::new("withdraw_exchange", http::Method::POST, path)
+            .idempotent(true)
+            .request_id(request_id))
+    }
+
+    pub(crate) fn submit_ack(ack: &Envelope<AckBody>) -> Result<Call<Discard>, Error> {
+        Ok(Call::post("submit_ack", "/v1/acks".into(), ack)?
+            .idempotent(true)
+            .success(&[200, 202, 204])
+            .request_id(&ack.request_id))
+    }
+
+    pub(crate) fn initiate_pairing(
+        request: &PairingInitiateRequest,
+    ) -> Result<Call<Json<PairingInitiateResponse>>, Error> {
+        Ok(Call::post("initiate_pairing", "/v1/pairing/initiate".into(), request)?.success(&[200, 201]))
+    }
+
+    pub(crate) fn claim_pairing(
+        request: &PairingClaimRequest,
+    ) -> Result<Call<Json<PairingClaimResponse>>, Error> {
+        Ok(Call::post("claim_pairing", "/v1/pairing/claim".into(), request)?.success(&[200, 201]))
+    }
+
+    pub(crate) fn get_pairing_status(nonce: &str) -> Result<Call<Json<PairingStatusResponse>>, Error> {
+        let path = format!("/v1/pairing/{}/status", segment("pairing nonce", nonce)?);
+        Ok(Call::get("get_pairing_status", path))
+    }
+
+    pub(crate) fn revoke_pairing(
+        request: &PairingRevokeRequest,
+    ) -> Result<Call<Json<PairingRevokeResponse>>, Error> {
+        Call::post("revoke_pairing", "/v1/pairing/revoke".into(), request)
+    }
+
+    pub(crate) fn send_heartbeat(request: &HeartbeatRequest) -> Result<Call<Discard>, Error> {
+        Ok(Call::post("send_heartbeat", "/v1/presence/heartbeat".into(), request)?
+            .idempotent(true)
+            .success(&[200, 202, 204]))
+    }
+
+    pub(crate) fn get_effective_dnd_policies(
+        q: &DndQuery,
+    ) -> Result<Call<Json<DndPoliciesResponse>>, Error> {
+        let mut call = Call::get("get_effective_dnd_policies", "/v1/policy/dnd/effective".into());
+        call.query = query(q)?;
+        Ok(call)
+    }
+}
+
+impl GatewayClient {
+    /// `GET /echo`: the gateway's clock; a cheap connectivity check.
+    pub async fn echo(&self) -> Result<EchoResponse, Error> {
+        self.execute_some(endpoint::echo()).await.map(|j| j.0)
+    }
+
+    /// `GET /v1/integrations/discovery`: the identity provider and auth options.
+    pub async fn discover(&self) -> Result<IntegrationsDiscovery, Error> {
+        self.execute_some(endpoint::discover()).await.map(|j| j.0)
+    }
+
+    /// `GET /v1/consent/status`: whether the user consented to this app. A missing consent
+    /// is an error: see [`Error::is_consent_required`] and [`Error::consent`].
+    pub async fn check_consent(&self) -> Result<ConsentStatusResponse, Error> {
+        self.execute_some(endpoint::check_consent()).await.map(|j| j.0)
+    }
+
+    /// `POST /v1/artifacts`: submits an `artifact.submit` envelope (already encrypted; see
+    /// [`GatewayClient::encrypt_and_submit`]). Retried on transient failures: the gateway
+    /// deduplicates by (requestId, artifactHash).
+    pub async fn submit_artifact(
+        &self,
+        envelope: &Envelope<ArtifactSubmitBody>,
+    ) -> Result<Envelope<ArtifactAcceptedBody>, Error> {
+        self.execute_some(endpoint::submit_artifact(envelope)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `GET /v1/exchanges/{requestId}`: the state of an exchange.
+    pub async fn get_exchange_status(
+        &self,
+        request_id: &str,
+    ) -> Result<Envelope<ExchangeStatusBody>, Error> {
+        self.execute_some(endpoint::get_exchange_status(request_id)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `GET /v1/exchanges/{requestId}/wait?timeout=N`: long-polls for the decision.
+    ///
+    /// `wait` is clamped to 1..=60 s; the request's own timeout is `wait` plus
+    /// [`WAIT_MARGIN`]. `Ok(None)` (`204`) means no decision yet. The decision is **not
+    /// verified**; prefer [`GatewayClient::await_decision`].
+    pub async fn wait_for_decision(
+        &self,
+        request_id: &str,
+        wait: Duration,
+    ) -> Result<Option<UnverifiedDecision>, Error> {
+        Ok(self
+            .execute(endpoint::wait_for_decision(request_id, wait)?)
+            .await?
+            .map(|j| UnverifiedDecision { envelope: j.0 }))
+    }
+
+    /// `POST /v1/exchanges/{requestId}/withdraw`: withdraws a pending artifact. `409`
+    /// ([`Error::is_conflict`]) when the exchange is already terminal.
+    pub async fn withdraw_exchange(
+        &self,
+        request_id: &str,
+    ) -> Result<Envelope<ExchangeWithdrawnBody>, Error> {
+        self.execute_some(endpoint::withdraw_exchange(request_id)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `POST /v1/acks`: acknowledges a delivered decision.
+    pub async fn submit_ack(&self, ack: &Envelope<AckBody>) -> Result<(), Error> {
+        self.execute(endpoint::submit_ack(ack)?).await.map(drop)
+    }
+
+    /// `POST /v1/pairing/initiate`: starts a pairing session (never retried once sent).
+    /// See [`GatewayClient::start_pairing`] for the whole flow.
+    pub async fn initiate_pairing(
+        &self,
+        request: &PairingInitiateRequest,
+    ) -> Result<PairingInitiateResponse, Error> {
+        self.execute_some(endpoint::initiate_pairing(request)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `POST /v1/pairing/claim`: claims a code the approver generated.
+    pub async fn claim_pairing(
+        &self,
+        request: &PairingClaimRequest,
+    ) -> Result<PairingClaimResponse, Error> {
+        self.execute_some(endpoint::claim_pairing(request)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `GET /v1/pairing/{nonce}/status`: the state of a pairing session. A completed
+    /// session's `responseJson` must be verified before use (the pairing helpers do).
+    pub async fn get_pairing_status(&self, nonce: &str) -> Result<PairingStatusResponse, Error> {
+        self.execute_some(endpoint::get_pairing_status(nonce)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `POST /v1/pairing/revoke`: revokes a pairing by its routing token.
+    pub async fn revoke_pairing(
+        &self,
+        request: &PairingRevokeRequest,
+    ) -> Result<PairingRevokeResponse, Error> {
+        self.execute_some(endpoint::revoke_pairing(request)?)
+            .await
+            .map(|j| j.0)
+    }
+
+    /// `POST /v1/presence/heartbeat`: reports the enforcer as online.
+    pub async fn send_heartbeat(&self, request: &HeartbeatRequest) -> Result<(), Error> {
+        self.execute(endpoint::send_heartbeat(request)?).await.map(drop)
+    }
+
+    /// `GET /v1/policy/dnd/effective`: the Do-Not-Disturb policies in force. Evaluate them
+    /// with [`evaluate_dnd`](crate::evaluate_dnd).
+    pub async fn get_effective_dnd_policies(
+        &self,
+        query: &DndQuery,
+    ) -> Result<DndPoliciesResponse, Error> {
+        self.execute_some(endpoint::get_effective_dnd_policies(query)?)
+            .await
+            .map(|j| j.0)
+    }
+}

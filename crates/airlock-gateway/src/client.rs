@@ -1,0 +1,394 @@
+//! [`GatewayClient`], its builder, and the one generic request path.
+
+use std::fmt;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+
+use airlock_crypto::{MemoryReplayJournal, ReplayJournal};
+use airlock_http::{HttpClient, SecretToken, TokenSource};
+use http::header::{AUTHORIZATION, HeaderName, HeaderValue, ORIGIN, USER_AGENT};
+use http::{HeaderMap, StatusCode};
+use tracing::Instrument;
+
+use crate::call::{BaseUrl, Call, ResponseBody};
+use crate::error::Error;
+use crate::retry::{Outcome, RetryDecision, RetryPolicy, parse_retry_after};
+
+const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
+const X_CLIENT_SECRET: HeaderName = HeaderName::from_static("x-client-secret");
+const X_PAT: HeaderName = HeaderName::from_static("x-pat");
+
+/// The `User-Agent` sent by default.
+pub const DEFAULT_USER_AGENT: &str = concat!("airlock-rs/", env!("CARGO_PKG_VERSION"));
+
+/// The client of the Airlock Integrations Gateway.
+///
+/// Cheap to clone: clones share one transport (one connection pool), one credential set and
+/// one replay journal. Built by [`GatewayClient::builder`].
+///
+/// User identity, in order of precedence: a PAT (`X-PAT`), a bearer token, a
+/// [`TokenSource`] (`Authorization: Bearer`). Only one is sent. After a `401` on a request
+/// that used the token source, the client asks it for a fresh token once
+/// (`access_token(true)`) and sends the request once more.
+#[derive(Clone)]
+pub struct GatewayClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    base: BaseUrl,
+    transport: Arc<dyn HttpClient>,
+    client_id: Option<HeaderValue>,
+    client_secret: Option<SecretToken>,
+    origin: Option<HeaderValue>,
+    user_agent: HeaderValue,
+    pat: RwLock<Option<SecretToken>>,
+    bearer: RwLock<Option<SecretToken>>,
+    token_source: Option<Arc<dyn TokenSource>>,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    pub(crate) enforcer_id: Option<String>,
+    pub(crate) journal: Arc<dyn ReplayJournal>,
+}
+
+impl fmt::Debug for GatewayClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("GatewayClient")
+            .field("base_url", &i.base.to_string())
+            .field("client_id", &i.client_id)
+            .field("client_secret", &i.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("origin", &i.origin)
+            .field("pat", &read(&i.pat).as_ref().map(|_| "<redacted>"))
+            .field("bearer", &read(&i.bearer).as_ref().map(|_| "<redacted>"))
+            .field("token_source", &i.token_source.is_some())
+            .field("retry", &i.retry)
+            .field("timeout", &i.timeout)
+            .field("enforcer_id", &i.enforcer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn read(lock: &RwLock<Option<SecretToken>>) -> Option<SecretToken> {
+    lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn write(lock: &RwLock<Option<SecretToken>>, value: Option<SecretToken>) {
+    *lock.write().unwrap_or_else(|p| p.into_inner()) = value;
+}
+
+fn secret_header(what: &str, value: &str) -> Result<HeaderValue, Error> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| Error::invalid_input(format!("{what} contains characters not allowed in a header")))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl GatewayClient {
+    /// Starts building a client for the gateway at `base_url` (e.g.
+    /// `https://igw.airlocks.io`; a path prefix such as `https://host/gw` is kept).
+    #[must_use]
+    pub fn builder(base_url: impl Into<String>) -> GatewayClientBuilder {
+        GatewayClientBuilder {
+            base_url: base_url.into(),
+            transport: None,
+            client_id: None,
+            client_secret: None,
+            origin: None,
+            user_agent: None,
+            pat: None,
+            bearer: None,
+            token_source: None,
+            retry: RetryPolicy::default(),
+            timeout: None,
+            enforcer_id: None,
+            journal: None,
+        }
+    }
+
+    /// Replaces (or with `None` removes) the Personal Access Token.
+    pub fn set_pat(&self, pat: Option<SecretToken>) {
+        write(&self.inner.pat, pat);
+    }
+
+    /// Replaces (or with `None` removes) the bearer token.
+    pub fn set_bearer_token(&self, token: Option<SecretToken>) {
+        write(&self.inner.bearer, token);
+    }
+
+    /// The base URL, as configured (without a trailing `/`).
+    pub fn base_url(&self) -> String {
+        self.inner.base.to_string()
+    }
+
+    /// The default enforcer id configured on the builder.
+    pub fn enforcer_id(&self) -> Option<&str> {
+        self.inner.enforcer_id.as_deref()
+    }
+
+    /// The replay journal used by [`GatewayClient::await_decision`].
+    pub fn replay_journal(&self) -> &Arc<dyn ReplayJournal> {
+        &self.inner.journal
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
+    }
+
+    /// The headers of every request: app credentials, user identity, user agent.
+    /// Returns whether the token source supplied the identity.
+    async fn auth_headers(&self, force_refresh: bool) -> Result<(HeaderMap, bool), Error> {
+        let i = &self.inner;
+        let mut h = HeaderMap::with_capacity(4);
+        h.insert(USER_AGENT, i.user_agent.clone());
+        if let Some(id) = &i.client_id {
+            h.insert(X_CLIENT_ID, id.clone());
+        }
+        if let Some(secret) = &i.client_secret {
+            h.insert(X_CLIENT_SECRET, secret_header("client secret", secret.expose_secret())?);
+        }
+        if let Some(origin) = &i.origin {
+            h.insert(ORIGIN, origin.clone());
+        }
+        if let Some(pat) = read(&i.pat) {
+            h.insert(X_PAT, secret_header("PAT", pat.expose_secret())?);
+            return Ok((h, false));
+        }
+        if let Some(token) = read(&i.bearer) {
+            let v = secret_header("bearer token", &format!("Bearer {}", token.expose_secret()))?;
+            h.insert(AUTHORIZATION, v);
+            return Ok((h, false));
+        }
+        if let Some(source) = &i.token_source {
+            let token = source
+                .access_token(force_refresh)
+                .await
+                .map_err(|e| Error::Auth(Box::new(e)))?;
+            let v = secret_header("access token", &format!("Bearer {}", token.expose_secret()))?;
+            h.insert(AUTHORIZATION, v);
+            return Ok((h, true));
+        }
+        Ok((h, false))
+    }
+
+    /// The one request path of every endpoint: headers, retries, `401` refresh, status
+    /// handling, error and body decoding.
+    pub(crate) async fn execute<R: ResponseBody>(&self, call: Call<R>) -> Result<Option<R>, Error> {
+        let span = tracing::debug_span!(
+            "airlock_gateway",
+            endpoint = call.name,
+            request_id = call.request_id.as_deref(),
+        );
+        self.execute_inner(call).instrument(span).await
+    }
+
+    async fn execute_inner<R: ResponseBody>(&self, mut call: Call<R>) -> Result<Option<R>, Error> {
+        let i = &self.inner;
+        if call.timeout.is_none() {
+            call.timeout = i.timeout;
+        }
+        let mut attempt: u32 = 1;
+        let mut refreshed = false;
+        loop {
+            let (headers, from_source) = self.auth_headers(refreshed).await?;
+            let request = call.build(&i.base, &headers)?;
+            drop(headers);
+            let (outcome, error) = match i.transport.send(request).await {
+                Ok(response) => {
+                    let status = response.status();
+                    tracing::debug!(status = status.as_u16(), attempt, "response");
+                    if status == StatusCode::UNAUTHORIZED && from_source && !refreshed {
+                        tracing::debug!("401 with a token source: refreshing the token once");
+                        refreshed = true;
+                        continue;
+                    }
+                    let now = SystemTime::now();
+                    match call.read(&response, now) {
+                        Ok(value) => return Ok(value),
+                        Err(e) => (
+                            Outcome::Response {
+                                status,
+                                retry_after: parse_retry_after(response.headers(), now),
+                            },
+                            e,
+                        ),
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(attempt, error = %e, "transport failure");
+                    (Outcome::from_transport(&e), Error::from_transport(e))
+                }
+            };
+            match i.retry.decide(call.idempotent, &outcome, attempt) {
+                RetryDecision::Retry(delay) => {
+                    tracing::debug!(attempt, ?delay, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                RetryDecision::Stop => return Err(error),
+            }
+        }
+    }
+
+    /// Like [`execute`](Self::execute) for endpoints that always answer with a body.
+    pub(crate) async fn execute_some<R: ResponseBody>(&self, call: Call<R>) -> Result<R, Error> {
+        let status_less = call.no_content_is_none;
+        debug_assert!(!status_less);
+        self.execute(call).await?.ok_or_else(|| {
+            Error::Protocol(Box::new(crate::error::ProtocolError::new(
+                crate::error::ProtocolErrorKind::UnexpectedNoContent,
+                StatusCode::NO_CONTENT,
+                b"",
+                None,
+            )))
+        })
+    }
+}
+
+/// Builds a [`GatewayClient`]. Created by [`GatewayClient::builder`].
+#[must_use]
+pub struct GatewayClientBuilder {
+    base_url: String,
+    transport: Option<Arc<dyn HttpClient>>,
+    client_id: Option<String>,
+    client_secret: Option<SecretToken>,
+    origin: Option<String>,
+    user_agent: Option<String>,
+    pat: Option<SecretToken>,
+    bearer: Option<SecretToken>,
+    token_source: Option<Arc<dyn TokenSource>>,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    enforcer_id: Option<String>,
+    journal: Option<Arc<dyn ReplayJournal>>,
+}
+
+impl fmt::Debug for GatewayClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatewayClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("origin", &self.origin)
+            .field("pat", &self.pat)
+            .field("bearer", &self.bearer)
+            .field("token_source", &self.token_source)
+            .field("retry", &self.retry)
+            .field("timeout", &self.timeout)
+            .field("enforcer_id", &self.enforcer_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GatewayClientBuilder {
+    /// The transport (default: a new [`airlock_http::HyperTransport`]). Share one transport
+    /// between clients (and `airlock-auth`) to share its connection pool.
+    pub fn transport(mut self, transport: Arc<dyn HttpClient>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// A confidential app's credentials: `X-Client-Id` and `X-Client-Secret`.
+    pub fn client_credentials(mut self, client_id: impl Into<String>, secret: SecretToken) -> Self {
+        self.client_id = Some(client_id.into());
+        self.client_secret = Some(secret);
+        self.origin = None;
+        self
+    }
+
+    /// A public app's credentials: `X-Client-Id` and `Origin` instead of a secret.
+    pub fn public_client(mut self, client_id: impl Into<String>, origin: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self.origin = Some(origin.into());
+        self.client_secret = None;
+        self
+    }
+
+    /// The user's Personal Access Token (`X-PAT`), checked before any bearer token.
+    pub fn pat(mut self, pat: SecretToken) -> Self {
+        self.pat = Some(pat);
+        self
+    }
+
+    /// A fixed bearer access token (`Authorization: Bearer`).
+    pub fn bearer_token(mut self, token: SecretToken) -> Self {
+        self.bearer = Some(token);
+        self
+    }
+
+    /// A source of refreshing access tokens (e.g. an `airlock-auth` session).
+    pub fn token_source(mut self, source: Arc<dyn TokenSource>) -> Self {
+        self.token_source = Some(source);
+        self
+    }
+
+    /// The retry policy (default: [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The default total timeout of each request (default: the transport's). Long-polls
+    /// always use their wait plus a margin.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The enforcer id used by helpers when a call does not name one.
+    pub fn enforcer_id(mut self, enforcer_id: impl Into<String>) -> Self {
+        self.enforcer_id = Some(enforcer_id.into());
+        self
+    }
+
+    /// The replay journal for decision verification (default: in memory). Give a
+    /// `FileReplayJournal` so replays are caught across restarts.
+    pub fn replay_journal(mut self, journal: Arc<dyn ReplayJournal>) -> Self {
+        self.journal = Some(journal);
+        self
+    }
+
+    /// Replaces the `User-Agent` (default [`DEFAULT_USER_AGENT`]).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Builds the client. Fails on an invalid base URL or header values.
+    pub fn build(self) -> Result<GatewayClient, Error> {
+        let base = BaseUrl::parse(&self.base_url)?;
+        let header = |what: &str, v: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| Error::invalid_input(format!("{what} is not a valid header value")))
+        };
+        let client_id = self.client_id.as_deref().map(|v| header("client id", v)).transpose()?;
+        let origin = self.origin.as_deref().map(|v| header("origin", v)).transpose()?;
+        let user_agent = header("user agent", self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))?;
+        if let Some(secret) = &self.client_secret {
+            secret_header("client secret", secret.expose_secret())?;
+        }
+        let transport = match self.transport {
+            Some(t) => t,
+            None => Arc::new(airlock_http::HyperTransport::new()) as Arc<dyn HttpClient>,
+        };
+        Ok(GatewayClient {
+            inner: Arc::new(Inner {
+                base,
+                transport,
+                client_id,
+                client_secret: self.client_secret,
+                origin,
+                user_agent,
+                pat: RwLock::new(self.pat),
+                bearer: RwLock::new(self.bearer),
+                token_source: self.token_source,
+                retry: self.retry,
+                timeout: self.timeout,
+                enforcer_id: self.enforcer_id,
+                journal: self
+                    .journal
+                    .unwrap_or_else(|| Arc::new(MemoryReplayJournal::new())),
+            }),
+        })
+    }
+}

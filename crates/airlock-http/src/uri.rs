@@ -1,0 +1,159 @@
+//! The pure request-URI policy: which URIs the transport will send to.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use http::uri::Scheme;
+
+use crate::TransportError;
+
+/// True when `host` names the local machine: an address in `127.0.0.0/8`, `::1`, an
+/// IPv4-mapped loopback address (`::ffff:127.x.y.z`), or the name `localhost` (any case,
+/// with or without a trailing dot). Accepts a URI host with or without IPv6 brackets.
+///
+/// Other spellings that a resolver might map to the loopback interface (`127.1`,
+/// `2130706433`, `foo.localhost`) are deliberately *not* recognised: the answer must not
+/// depend on DNS.
+///
+/// ```
+/// use airlock_http::is_loopback_host;
+///
+/// assert!(is_loopback_host("127.0.0.1"));
+/// assert!(is_loopback_host("[::1]"));
+/// assert!(is_loopback_host("LocalHost"));
+/// assert!(!is_loopback_host("192.0.2.1"));
+/// assert!(!is_loopback_host("localhost.example.com"));
+/// ```
+pub fn is_loopback_host(host: &str) -> bool {
+    fn v6_is_loopback(v6: Ipv6Addr) -> bool {
+        v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+    }
+    // Brackets enclose IPv6 literals only.
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<Ipv6Addr>().is_ok_and(v6_is_loopback);
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
+        Ok(IpAddr::V6(v6)) => v6_is_loopback(v6),
+        Err(_) => false,
+    }
+}
+
+/// Checks that `uri` is one the transport may send to, without any network access.
+///
+/// The rules: the URI is absolute (scheme and host); the scheme is `https`, or `http` when
+/// the host is loopback ([`is_loopback_host`]) or `allow_insecure_http` is set; and the URI
+/// carries no user info (`user:password@`), which would otherwise travel in clear in logs
+/// and proxies — send credentials in headers instead.
+pub(crate) fn check_uri(uri: &http::Uri, allow_insecure_http: bool) -> Result<(), TransportError> {
+    let Some(scheme) = uri.scheme() else {
+        return Err(TransportError::invalid_request(
+            "the URI must be absolute (scheme and host)",
+        ));
+    };
+    let Some(authority) = uri.authority() else {
+        return Err(TransportError::invalid_request("the URI has no host"));
+    };
+    if authority.as_str().contains('@') {
+        return Err(TransportError::invalid_request(
+            "credentials in the URI are not supported; send them in a header",
+        ));
+    }
+    let host = authority.host();
+    if host.is_empty() {
+        return Err(TransportError::invalid_request("the URI has no host"));
+    }
+    if *scheme == Scheme::HTTPS {
+        Ok(())
+    } else if *scheme == Scheme::HTTP {
+        if allow_insecure_http || is_loopback_host(host) {
+            Ok(())
+        } else {
+            Err(TransportError::invalid_request(format!(
+                "plain http to the non-loopback host {host} is refused; use https \
+                 (or opt in with allow_insecure_http)"
+            )))
+        }
+    } else {
+        Err(TransportError::invalid_request(format!(
+            "unsupported URI scheme {scheme}; only https and http are allowed"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(uri: &str, allow: bool) -> Result<(), TransportError> {
+        check_uri(&uri.parse().unwrap(), allow)
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "::1",
+            "[::1]",
+            "[::ffff:127.0.0.1]",
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "192.0.2.1",
+            "128.0.0.1",
+            "[::2]",
+            "::",
+            "0.0.0.0",
+            "localhost.example.com",
+            "foo.localhost",
+            "127.0.0.1.nip.io",
+            "2130706433",
+            "",
+            "[",
+            "[127.0.0.1]",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn https_is_always_allowed() {
+        assert!(check("https://gateway.example.com/v1/x?y=1", false).is_ok());
+        assert!(check("https://192.0.2.1:8443/", false).is_ok());
+    }
+
+    #[test]
+    fn plain_http_needs_loopback_or_opt_in() {
+        assert!(check("http://127.0.0.1:8080/v1", false).is_ok());
+        assert!(check("http://[::1]:8080/v1", false).is_ok());
+        assert!(check("http://localhost/", false).is_ok());
+        let err = check("http://192.0.2.1/", false).unwrap_err();
+        assert!(err.is_invalid_request(), "{err}");
+        assert!(check("http://gateway.example.com/", false).is_err());
+        assert!(check("http://192.0.2.1/", true).is_ok());
+        assert!(check("http://gateway.example.com/", true).is_ok());
+    }
+
+    #[test]
+    fn relative_foreign_scheme_and_userinfo_are_refused() {
+        for (uri, allow) in [
+            ("/v1/exchanges", true),
+            ("ftp://127.0.0.1/", true),
+            ("ws://127.0.0.1/", true),
+            ("https://user:secret@gateway.example.com/", false),
+            ("http://user@127.0.0.1/", true),
+        ] {
+            let err = check(uri, allow).unwrap_err();
+            assert!(err.is_invalid_request(), "{uri}: {err}");
+            assert!(!err.to_string().contains("secret"), "{err}");
+        }
+    }
+}

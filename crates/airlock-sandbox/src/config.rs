@@ -1,0 +1,292 @@
+//! [`SandboxConfig`] and the modes it selects.
+
+use std::time::Duration;
+
+/// How the simulated approver decides the artifacts it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ApproverPolicy {
+    /// Approve every artifact whose hash checks out (the default).
+    #[default]
+    Approve,
+    /// Reject every artifact.
+    Reject,
+    /// Keep artifacts pending until decided through [`crate::ApproverControl::decide`] or the
+    /// control API.
+    Manual,
+}
+
+impl ApproverPolicy {
+    /// Parses `approve`, `reject` or `manual` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "approve" => Some(Self::Approve),
+            "reject" => Some(Self::Reject),
+            "manual" => Some(Self::Manual),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name, as `parse` reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// A compromised relay, for testing that enforcers fail closed: how the decisions delivered to
+/// enforcers are tampered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TamperMode {
+    /// Honest decisions (the default).
+    #[default]
+    None,
+    /// Decisions signed by a key that is not the paired approver's (same `signerKeyId`).
+    ForgeSignature,
+    /// Correctly signed decisions for a different artifact hash.
+    WrongHash,
+    /// Earlier decisions are redelivered verbatim: for an artifact hash decided before, that
+    /// decision (same nonce and signature); otherwise the first decision ever made. The very
+    /// first decision of a sandbox is honest, since there is nothing to replay yet.
+    Replay,
+    /// Decisions without a `signature` field.
+    Unsigned,
+}
+
+impl TamperMode {
+    /// Parses `none`, `forge-signature`, `wrong-hash`, `replay` or `unsigned`
+    /// (case-insensitive; `_` is accepted for `-`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "none" | "off" => Some(Self::None),
+            "forge-signature" | "forge" => Some(Self::ForgeSignature),
+            "wrong-hash" => Some(Self::WrongHash),
+            "replay" => Some(Self::Replay),
+            "unsigned" => Some(Self::Unsigned),
+            _ => None,
+        }
+    }
+
+    /// The kebab-case name, as `parse` reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ForgeSignature => "forge-signature",
+            Self::WrongHash => "wrong-hash",
+            Self::Replay => "replay",
+            Self::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// How the gateway answers consent checks for a new (app, user) pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ConsentMode {
+    /// Consent is granted (the default).
+    #[default]
+    Allowed,
+    /// Consent must be requested: `app_consent_required` until the user opens the consent
+    /// URL, then `app_consent_pending` until granted or denied through the control API.
+    Required,
+    /// Consent is denied: `app_consent_denied`.
+    Denied,
+}
+
+impl ConsentMode {
+    /// Parses `allowed`, `required` or `denied` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "allowed" | "allow" => Some(Self::Allowed),
+            "required" | "require" => Some(Self::Required),
+            "denied" | "deny" => Some(Self::Denied),
+            _ => None,
+        }
+    }
+}
+
+/// The consent of one (app, user) pair, as the control API sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsentState {
+    /// Not asked yet: `403 app_consent_required`.
+    Required,
+    /// Asked, awaiting a decision: `403 app_consent_pending`.
+    Pending,
+    /// Granted.
+    Allowed,
+    /// Refused: `403 app_consent_denied`.
+    Denied,
+}
+
+impl ConsentState {
+    /// Parses `required`, `pending`, `allowed` or `denied` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "required" => Some(Self::Required),
+            "pending" => Some(Self::Pending),
+            "allowed" | "allow" | "approved" => Some(Self::Allowed),
+            "denied" | "deny" => Some(Self::Denied),
+            _ => None,
+        }
+    }
+}
+
+/// How device-authorization requests (RFC 8628) at the sandbox IdP get approved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DeviceApproval {
+    /// Approved as soon as they are issued (the default): the first poll gets tokens.
+    #[default]
+    Automatic,
+    /// Pending until approved or denied through the control API (or the verification page
+    /// with `action=approve|deny`).
+    Manual,
+}
+
+/// A request budget per app: at most `requests` in any sliding window of `per`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub requests: u32,
+    /// The window.
+    pub per: Duration,
+}
+
+impl RateLimit {
+    /// `requests` per `per`.
+    pub fn new(requests: u32, per: Duration) -> Self {
+        Self { requests, per }
+    }
+}
+
+impl Default for RateLimit {
+    /// 60 requests per 60 seconds, as the production gateway.
+    fn default() -> Self {
+        Self::new(60, Duration::from_secs(60))
+    }
+}
+
+/// Configuration of a [`crate::Sandbox`]. Build with [`SandboxConfig::builder`] or take the
+/// [`Default`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SandboxConfig {
+    /// TCP port on 127.0.0.1; 0 (the default) picks a free one.
+    pub port: u16,
+    /// How the approver decides.
+    pub approver_policy: ApproverPolicy,
+    /// How decisions are tampered with.
+    pub tamper: TamperMode,
+    /// Consent for new (app, user) pairs.
+    pub consent: ConsentMode,
+    /// Per-app rate limit; `None` disables it.
+    pub rate_limit: Option<RateLimit>,
+    /// How device authorizations get approved.
+    pub device_approval: DeviceApproval,
+    /// Whether the approver completes every pending pairing by itself (default `true`).
+    pub auto_pair: bool,
+    /// Lifetime of a pairing code from `/v1/pairing/initiate` (default 10 minutes).
+    pub pairing_code_ttl: Duration,
+    /// Lifetime of a pre-generated pairing code (default 30 minutes).
+    pub pregenerated_code_ttl: Duration,
+    /// How long the approver "thinks" before deciding (default zero).
+    pub decision_delay: Duration,
+    /// Lifetime of access tokens (default 300 s).
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens (default 1 hour).
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of device codes (default 10 minutes).
+    pub device_code_ttl: Duration,
+    /// Polling interval announced for device codes (default 1 s).
+    pub device_poll_interval: Duration,
+    /// How long a heartbeat keeps an enforcer online (default 90 s).
+    pub presence_ttl: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            approver_policy: ApproverPolicy::default(),
+            tamper: TamperMode::default(),
+            consent: ConsentMode::default(),
+            rate_limit: Some(RateLimit::default()),
+            device_approval: DeviceApproval::default(),
+            auto_pair: true,
+            pairing_code_ttl: Duration::from_secs(600),
+            pregenerated_code_ttl: Duration::from_secs(30 * 60),
+            decision_delay: Duration::ZERO,
+            access_token_ttl: Duration::from_secs(300),
+            refresh_token_ttl: Duration::from_secs(3600),
+            device_code_ttl: Duration::from_secs(600),
+            device_poll_interval: Duration::from_secs(1),
+            presence_ttl: Duration::from_secs(90),
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> SandboxConfigBuilder {
+        SandboxConfigBuilder(Self::default())
+    }
+}
+
+/// Builds a [`SandboxConfig`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SandboxConfigBuilder(SandboxConfig);
+
+macro_rules! setter {
+    ($(#[$doc:meta] $name:ident: $ty:ty),* $(,)?) => {
+        $(#[$doc] pub fn $name(mut self, value: $ty) -> Self {
+            self.0.$name = value;
+            self
+        })*
+    };
+}
+
+impl SandboxConfigBuilder {
+    setter! {
+        /// TCP port on 127.0.0.1; 0 picks a free one.
+        port: u16,
+        /// How the approver decides.
+        approver_policy: ApproverPolicy,
+        /// How decisions are tampered with.
+        tamper: TamperMode,
+        /// Consent for new (app, user) pairs.
+        consent: ConsentMode,
+        /// Per-app rate limit; `None` disables it.
+        rate_limit: Option<RateLimit>,
+        /// How device authorizations get approved.
+        device_approval: DeviceApproval,
+        /// Whether the approver completes every pending pairing by itself.
+        auto_pair: bool,
+        /// Lifetime of a pairing code from `/v1/pairing/initiate`.
+        pairing_code_ttl: Duration,
+        /// Lifetime of a pre-generated pairing code.
+        pregenerated_code_ttl: Duration,
+        /// How long the approver waits before deciding.
+        decision_delay: Duration,
+        /// Lifetime of access tokens.
+        access_token_ttl: Duration,
+        /// Lifetime of refresh tokens.
+        refresh_token_ttl: Duration,
+        /// Lifetime of device codes.
+        device_code_ttl: Duration,
+        /// Polling interval announced for device codes.
+        device_poll_interval: Duration,
+        /// How long a heartbeat keeps an enforcer online.
+        presence_ttl: Duration,
+    }
+
+    /// The configuration.
+    pub fn build(self) -> SandboxConfig {
+        self.0
+    }
+}

@@ -1,0 +1,427 @@
+//! The simulated approver: pairing signature, decryption, hash check, signed decisions
+//! (verified with airlock-crypto), tamper modes, and the control API over HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use airlock_crypto::{
+    DecisionError, ExpectedDecision, MemoryReplayJournal, TrustedSigners, verify_decision,
+};
+use airlock_sandbox::{ApproverPolicy, TamperMode};
+use common::*;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// Submits `plaintext`, waits for the decision and verifies it like an enforcer.
+async fn decide_and_verify(
+    e: &Enforcer,
+    signers: &TrustedSigners,
+    journal: &MemoryReplayJournal,
+    plaintext: &Value,
+) -> (
+    Value,
+    Result<airlock_crypto::VerifiedDecision, DecisionError>,
+) {
+    let id = new_request_id();
+    let (r, hash) = e.submit(&id, plaintext).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let r = e.wait(&id, 10).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let body = r.json()["body"].clone();
+    let verdict = verify_decision(
+        &body,
+        &ExpectedDecision::new(hash, id),
+        signers,
+        journal,
+        time::OffsetDateTime::now_utc(),
+    );
+    (body, verdict)
+}
+
+async fn paired(tamper: TamperMode) -> (airlock_sandbox::Sandbox, Enforcer, TrustedSigners) {
+    let sandbox = start(config().tamper(tamper).build()).await;
+    let mut e = Enforcer::new(&sandbox);
+    let approver = e.pair().await;
+    assert_eq!(
+        approver.signing_key.to_bytes(),
+        sandbox.approver().public_key().to_bytes()
+    );
+    let mut signers = TrustedSigners::new();
+    signers.insert_approver(&approver);
+    (sandbox, e, signers)
+}
+
+#[tokio::test]
+async fn honest_decisions_verify_and_the_approver_saw_the_plaintext() {
+    let (sandbox, e, signers) = paired(TamperMode::None).await;
+    let journal = MemoryReplayJournal::new();
+    let plaintext = json!({ "commandText": "cargo publish", "z": 1.5, "a": [true, null] });
+    let (body, verdict) = decide_and_verify(&e, &signers, &journal, &plaintext).await;
+    let decision = verdict.expect("honest decision verifies");
+    assert!(decision.is_approved());
+    assert_eq!(body["signerKeyId"], sandbox.approver().signer_key_id());
+    let seen = sandbox.approver().seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].plaintext.as_ref(), Some(&plaintext));
+    assert!(seen[0].hash_matches());
+    assert_eq!(seen[0].decision.as_deref(), Some("approve"));
+    assert_eq!(
+        seen[0].metadata.get("workspaceName").map(String::as_str),
+        Some("ws")
+    );
+
+    sandbox.approver().set_policy(ApproverPolicy::Reject);
+    let (_, verdict) =
+        decide_and_verify(&e, &signers, &journal, &json!({ "commandText": "rm" })).await;
+    assert!(!verdict.expect("verifies").is_approved());
+}
+
+#[tokio::test]
+async fn a_lying_hash_is_rejected_by_the_approver() {
+    let (sandbox, e, signers) = paired(TamperMode::None).await;
+    let id = new_request_id();
+    let (mut env, _) = e.artifact(&id, &command("ls"), None);
+    let claimed = "ab".repeat(32);
+    env["body"]["artifactHash"] = claimed.clone().into();
+    assert_eq!(
+        e.post("/v1/artifacts", env).await.status,
+        StatusCode::ACCEPTED
+    );
+    let body = e.wait(&id, 10).await.json()["body"].clone();
+    assert_eq!(body["decision"], "reject");
+    let seen = sandbox.approver().seen_artifact(&id).unwrap();
+    assert!(!seen.hash_matches());
+    let journal = MemoryReplayJournal::new();
+    let v = verify_decision(
+        &body,
+        &ExpectedDecision::new(claimed, id),
+        &signers,
+        &journal,
+        time::OffsetDateTime::now_utc(),
+    );
+    assert!(!v.unwrap().is_approved());
+}
+
+#[tokio::test]
+async fn forge_signature_is_refused() {
+    let (_sandbox, e, signers) = paired(TamperMode::ForgeSignature).await;
+    let (_, verdict) =
+        decide_and_verify(&e, &signers, &MemoryReplayJournal::new(), &command("x")).await;
+    assert!(
+        matches!(verdict, Err(DecisionError::SignatureInvalid)),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_hash_is_refused() {
+    let (_sandbox, e, signers) = paired(TamperMode::WrongHash).await;
+    let (_, verdict) =
+        decide_and_verify(&e, &signers, &MemoryReplayJournal::new(), &command("x")).await;
+    assert!(
+        matches!(verdict, Err(DecisionError::HashMismatch { .. })),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn unsigned_is_refused() {
+    let (_sandbox, e, signers) = paired(TamperMode::Unsigned).await;
+    let (body, verdict) =
+        decide_and_verify(&e, &signers, &MemoryReplayJournal::new(), &command("x")).await;
+    assert!(body.get("signature").is_none());
+    assert!(verdict.is_err(), "{verdict:?}");
+}
+
+#[tokio::test]
+async fn replay_is_refused() {
+    let (sandbox, e, signers) = paired(TamperMode::Replay).await;
+    let journal = MemoryReplayJournal::new();
+    // The first decision of a sandbox is honest: nothing to replay yet.
+    let (first, verdict) = decide_and_verify(&e, &signers, &journal, &command("same")).await;
+    assert!(verdict.unwrap().is_approved());
+    // Same content again (new request id, same hash): the old decision is replayed verbatim.
+    let (second, verdict) = decide_and_verify(&e, &signers, &journal, &command("same")).await;
+    assert_eq!(first, second);
+    assert!(verdict.unwrap_err().is_replay());
+    // Other content: the first decision again, for the wrong hash.
+    let (third, verdict) = decide_and_verify(&e, &signers, &journal, &command("other")).await;
+    assert_eq!(first, third);
+    assert!(verdict.is_err());
+    assert_eq!(sandbox.approver().tamper(), TamperMode::Replay);
+}
+
+#[tokio::test]
+async fn decision_delay_postpones_the_decision() {
+    let sandbox = start(config().decision_delay(Duration::from_millis(1500)).build()).await;
+    let mut e = Enforcer::new(&sandbox);
+    e.pair().await;
+    let id = new_request_id();
+    e.submit(&id, &command("slow")).await;
+    assert_eq!(e.wait(&id, 1).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(e.wait(&id, 10).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn approver_endpoints_over_http() {
+    let sandbox = start(
+        config()
+            .approver_policy(ApproverPolicy::Manual)
+            .auto_pair(false)
+            .build(),
+    )
+    .await;
+    let mut e = Enforcer::new(&sandbox);
+    let c = client();
+    let base = sandbox.gateway_url();
+    let auth = format!("Bearer {}", sandbox.approver_token());
+    let h = [("authorization", auth.as_str())];
+    let (nonce, code) = e.initiate().await;
+
+    // Without the approver token: 401.
+    let r = send(
+        &c,
+        Method::GET,
+        &format!("{base}/v1/pairing/resolve/{code}"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = send(
+        &c,
+        Method::GET,
+        &format!("{base}/v1/pairing/resolve/{code}"),
+        &h,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let resolved = r.json();
+    assert_eq!(resolved["pairingNonce"], nonce.as_str());
+    assert_eq!(
+        resolved["x25519PublicKey"],
+        e.x25519.public_key().to_base64url()
+    );
+
+    // A test-side approver with its own keys completes the pairing.
+    let key = airlock_crypto::Ed25519SigningKey::generate();
+    let x = airlock_crypto::X25519SecretKey::generate();
+    let response_json = airlock_crypto::sign_pairing_response(
+        &key,
+        "key-test",
+        &nonce,
+        "2026-02-24T10:00:00Z",
+        Some(&x.public_key()),
+    );
+    let complete = json!({ "pairingNonce": nonce, "approverId": "approver-test", "publicKey": key.public_key().to_base64(), "responseJson": response_json });
+    let r = send(
+        &c,
+        Method::POST,
+        &format!("{base}/v1/pairing/complete"),
+        &h,
+        Some(serde_json::to_vec(&complete).unwrap()),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    e.finish_pairing(&nonce).await;
+
+    let id = new_request_id();
+    let (_, hash) = e.submit(&id, &command("echo hi")).await;
+    let r = send(
+        &c,
+        Method::GET,
+        &format!("{base}/v1/approvers/approver-test/inbox"),
+        &h,
+        None,
+    )
+    .await;
+    let inbox = r.json();
+    assert_eq!(inbox["items"][0]["requestId"], id.as_str());
+    assert_eq!(inbox["items"][0]["artifactHash"], hash.as_str());
+    // The sandbox's own approver gets nothing routed to another approver.
+    assert!(sandbox.approver().seen().is_empty());
+
+    let nonce_d = "n-1";
+    let decision = json!({
+        "msgId": "msg-d1", "msgType": "decision.submit", "requestId": id, "createdAt": "2026-02-24T10:00:00Z",
+        "sender": { "approverId": "approver-test" },
+        "body": { "artifactHash": hash, "decision": "approve", "signerKeyId": "key-test", "nonce": nonce_d,
+                  "signature": airlock_crypto::sign_decision(&key, &hash, "approve", nonce_d) },
+    });
+    let bytes = serde_json::to_vec(&decision).unwrap();
+    let r = send(
+        &c,
+        Method::POST,
+        &format!("{base}/v1/decisions"),
+        &h,
+        Some(bytes.clone()),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["msgType"], "decision.accepted");
+    let r = send(
+        &c,
+        Method::POST,
+        &format!("{base}/v1/decisions"),
+        &h,
+        Some(bytes),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(e.wait(&id, 5).await.json()["body"]["decision"], "approve");
+}
+
+#[tokio::test]
+async fn control_api_over_http() {
+    let sandbox = start(
+        config()
+            .approver_policy(ApproverPolicy::Manual)
+            .auto_pair(false)
+            .build(),
+    )
+    .await;
+    let c = client();
+    let base = format!("{}/_sandbox", sandbox.gateway_url());
+    let auth = format!("Bearer {}", sandbox.control_token());
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let call = |m: Method, path: &str, body: Option<Value>| {
+        let url = format!("{base}{path}");
+        let c = c.clone();
+        let h = h;
+        async move {
+            send(
+                &c,
+                m,
+                &url,
+                &h,
+                body.map(|b| serde_json::to_vec(&b).unwrap()),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        send(&c, Method::GET, &format!("{base}/info"), &[], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let info = call(Method::GET, "/info", None).await.json();
+    assert_eq!(info["gatewayUrl"], sandbox.gateway_url());
+    assert_eq!(info["pat"], sandbox.pat());
+
+    let mut e = Enforcer::new(&sandbox);
+    let (nonce, code) = e.initiate().await;
+    let pending = call(Method::GET, "/pairings/pending", None).await.json();
+    assert_eq!(pending["pairingCodes"][0], code.as_str());
+    let r = call(
+        Method::POST,
+        "/approver/pair",
+        Some(json!({ "pairingCode": code })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    e.finish_pairing(&nonce).await;
+
+    let id = new_request_id();
+    e.submit(&id, &command("terraform apply")).await;
+    sandbox
+        .approver()
+        .wait_for_artifact(&id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let pending = call(Method::GET, "/approver/pending", None).await.json();
+    assert_eq!(
+        pending["items"][0]["plaintext"]["commandText"],
+        "terraform apply"
+    );
+    let r = call(
+        Method::POST,
+        "/approver/decide",
+        Some(json!({ "requestId": id, "decision": "maybe" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        Method::POST,
+        "/approver/decide",
+        Some(json!({ "requestId": id, "decision": "reject", "reason": "no" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(e.wait(&id, 5).await.json()["body"]["decision"], "reject");
+
+    assert_eq!(
+        call(
+            Method::PUT,
+            "/approver/policy",
+            Some(json!({ "policy": "approve" }))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(sandbox.approver().policy(), ApproverPolicy::Approve);
+    assert_eq!(
+        call(
+            Method::PUT,
+            "/approver/tamper",
+            Some(json!({ "mode": "wrong-hash" }))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(sandbox.approver().tamper(), TamperMode::WrongHash);
+    assert_eq!(
+        call(
+            Method::PUT,
+            "/approver/tamper",
+            Some(json!({ "mode": "bogus" }))
+        )
+        .await
+        .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        call(Method::PUT, "/consent", Some(json!({ "state": "denied" })))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        e.get("/v1/consent/status").await.json()["error"],
+        "app_consent_denied"
+    );
+    let r = call(
+        Method::POST,
+        "/dnd",
+        Some(json!({ "enforcerId": "e", "policyMode": "deny_all" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        call(Method::DELETE, "/dnd", None).await.status,
+        StatusCode::OK
+    );
+    let code = call(Method::POST, "/approver/pre-generate", None)
+        .await
+        .json();
+    assert_eq!(code["pairingCode"].as_str().unwrap().len(), 9);
+    let r = call(
+        Method::POST,
+        "/device/approve",
+        Some(json!({ "userCode": "NONE-NONE" })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
