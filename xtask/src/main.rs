@@ -6,6 +6,7 @@
 //! - `fuzz`    — run the cargo-fuzz targets in `fuzz/`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod release;
 mod test;
 mod util;
 
@@ -18,12 +19,15 @@ commands:
   test       fmt --check, clippy -D warnings, all tests (unit, integration, doc, interop),
              cargo deny when installed; prints a summary line; non-zero on any failure.
              PROPTEST_CASES sets the proptest case count (default 64).
+  release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests]]: tests, version bump,
+             changelog, cargo publish --dry-run, release commit and tag (dry run: in a clone).
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
+        Some("release") => release::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

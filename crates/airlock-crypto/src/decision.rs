@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use crate::ed25519::{Ed25519PublicKey, Ed25519SigningKey, SignatureError};
+use crate::hash::ArtifactHash;
 use crate::jcs::{self, CanonicalizeError};
 use crate::pairing::VerifiedApprover;
 use crate::replay::{ReplayError, ReplayJournal, ReplayKey};
@@ -108,8 +109,8 @@ impl<K: Into<String>> Extend<(K, Ed25519PublicKey)> for TrustedSigners {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ExpectedDecision {
-    /// The artifact hash computed when the artifact was submitted (lowercase hex; a
-    /// `sha256:` prefix is tolerated).
+    /// The artifact hash computed when the artifact was submitted (64 hex digits; a
+    /// `sha256:` prefix is tolerated). A value that is not a hash matches no decision.
     pub artifact_hash: String,
     /// The exchange's `requestId`.
     pub request_id: String,
@@ -122,11 +123,12 @@ pub struct ExpectedDecision {
 }
 
 impl ExpectedDecision {
-    /// Expect a decision on `artifact_hash` for the exchange `request_id`.
+    /// Expect a decision on `artifact_hash` (an [`ArtifactHash`] or its wire string) for
+    /// the exchange `request_id`.
     #[must_use]
-    pub fn new(artifact_hash: impl Into<String>, request_id: impl Into<String>) -> Self {
+    pub fn new(artifact_hash: impl AsRef<str>, request_id: impl Into<String>) -> Self {
         Self {
-            artifact_hash: artifact_hash.into(),
+            artifact_hash: artifact_hash.as_ref().to_owned(),
             request_id: request_id.into(),
             session_id: None,
             min_retention: MIN_REPLAY_RETENTION,
@@ -370,15 +372,6 @@ fn opt_str_field<'a>(
     }
 }
 
-/// The hash without a `sha256:` prefix, lowercased.
-fn normalize_hash(hash: &str) -> String {
-    let bare = match hash.get(..7) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("sha256:") => &hash[7..],
-        _ => hash,
-    };
-    bare.to_ascii_lowercase()
-}
-
 /// The HARP-CORE signed bytes: RFC 8785 of the decision object without `signature`.
 fn harp_core_signable(obj: &Map<String, Value>) -> Result<Vec<u8>, DecisionError> {
     let mut signable = obj.clone();
@@ -395,7 +388,8 @@ fn airlock_signable(artifact_hash: &str, decision: &str, nonce: &str) -> Vec<u8>
 ///
 /// In order: `decision` is `approve`/`reject` (Airlock) or `allow`/`deny` (HARP-CORE),
 /// in any case; `artifactHash` equals
-/// `expected.artifact_hash` (a `sha256:` prefix and hex case tolerated); `signerKeyId`
+/// `expected.artifact_hash` ([`ArtifactHash::matches`]: a `sha256:` prefix and hex case
+/// tolerated); `signerKeyId`
 /// is in `signers`; the signature verifies — over `artifactHash|decision|nonce` for
 /// Airlock approvers, or, when the body has `sigAlg` (`Ed25519`), over the RFC 8785
 /// canonical JSON of the whole body minus `signature` (so unknown fields are covered),
@@ -429,13 +423,14 @@ pub fn verify_decision(
 
     // 2. The artifact binding.
     let artifact_hash = str_field(obj, "artifactHash")?;
-    let normalized_hash = normalize_hash(artifact_hash);
-    if normalized_hash != normalize_hash(&expected.artifact_hash) {
-        return Err(DecisionError::HashMismatch {
+    // An expected hash that is not a hash matches nothing: fail closed.
+    let expected_hash = ArtifactHash::parse(&expected.artifact_hash)
+        .ok()
+        .filter(|hash| hash.matches(artifact_hash))
+        .ok_or_else(|| DecisionError::HashMismatch {
             expected: expected.artifact_hash.clone(),
             actual: artifact_hash.to_owned(),
-        });
-    }
+        })?;
 
     // 3. The signer.
     let wire_signer = str_field(obj, "signerKeyId")?;
@@ -502,7 +497,7 @@ pub fn verify_decision(
     // 5. Freshness, recorded only now that the signature verified.
     let keys = [
         ReplayKey::signer_nonce(signer_key_id, nonce),
-        ReplayKey::request_artifact(&expected.request_id, &normalized_hash),
+        ReplayKey::request_artifact(&expected.request_id, expected_hash.as_str()),
     ];
     let mut retain_until = now + expected.min_retention.max(MIN_REPLAY_RETENTION);
     if let Some(expires_at) = expires_at {

@@ -31,7 +31,7 @@
 //!
 //! ```
 //! use airlock_crypto::{
-//!     Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal, TrustedSigners,
+//!     ArtifactHash, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal, TrustedSigners,
 //!     X25519SecretKey, sign_decision, sign_pairing_response, verify_decision,
 //!     verify_pairing_response,
 //! };
@@ -48,18 +48,22 @@
 //!
 //! // The enforcer verifies it before trusting any key in it.
 //! let approver = verify_pairing_response(&response_json, "pn-123")?;
-//! println!("approver fingerprint: {}", approver.fingerprint);
+//! // Show the user `approver.fingerprint` (e.g. `3F:A0:5B:…`) to compare with the phone.
+//! assert_eq!(approver.fingerprint, approver_key.public_key().fingerprint());
 //! let mut signers = TrustedSigners::new();
 //! signers.insert_approver(&approver);
 //!
-//! // Later, a `decision.deliver` body arrives for the artifact the enforcer submitted.
-//! let artifact_hash = "8e326e1f69e5859a3b5b12965f06b5829f09b12d1748aa2fddb609fb44f831c1";
+//! // The enforcer hashes the artifact it submits (RFC 8785 + SHA-256) ...
+//! let (canonical, artifact_hash) = ArtifactHash::of_json(br#"{"commandText":"make deploy"}"#)?;
+//! # let _ = canonical;
+//!
+//! // ... and later a `decision.deliver` body arrives for it.
 //! let body = serde_json::json!({
-//!     "artifactHash": artifact_hash,
+//!     "artifactHash": artifact_hash.as_str(),
 //!     "decision": "approve",
 //!     "signerKeyId": "key-phone-1",
 //!     "nonce": "n-42",
-//!     "signature": sign_decision(&approver_key, artifact_hash, "approve", "n-42"),
+//!     "signature": sign_decision(&approver_key, artifact_hash.as_str(), "approve", "n-42"),
 //! });
 //!
 //! let journal = MemoryReplayJournal::new(); // or FileReplayJournal::open(path)?
@@ -96,13 +100,19 @@ mod replay;
 mod x25519;
 
 pub use decision::{
-    CLOCK_SKEW, DecisionError, ExpectedDecision, MIN_REPLAY_RETENTION, SignatureForm, TrustedSigners,
-    Verdict, VerifiedDecision, sign_decision, sign_decision_harp_core, verify_decision,
+    CLOCK_SKEW, DecisionError, ExpectedDecision, MIN_REPLAY_RETENTION, SignatureForm,
+    TrustedSigners, Verdict, VerifiedDecision, sign_decision, sign_decision_harp_core,
+    verify_decision,
 };
 pub use e2e::{E2E_HKDF_INFO, E2eKey, NONCE_LEN, OpenError, TAG_LEN};
-pub use ed25519::{Ed25519PublicKey, Ed25519SigningKey, SIGNATURE_LEN, SignatureError, decode_signature};
+pub use ed25519::{
+    Ed25519PublicKey, Ed25519SigningKey, SIGNATURE_LEN, SignatureError, decode_signature,
+};
 pub use error::CryptoError;
-pub use jcs::{CanonicalizeError, canonicalize, canonicalize_str, canonicalize_value};
+pub use hash::{ArtifactHash, ParseArtifactHashError};
+pub use jcs::{
+    CanonicalizeError, Canonicalizer, canonicalize, canonicalize_str, canonicalize_value,
+};
 pub use pairing::{PairingError, VerifiedApprover, sign_pairing_response, verify_pairing_response};
 pub use replay::{FileReplayJournal, MemoryReplayJournal, ReplayError, ReplayJournal, ReplayKey};
 pub use x25519::{X25519PublicKey, X25519SecretKey};

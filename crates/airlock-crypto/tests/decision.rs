@@ -1,9 +1,9 @@
 //! Decision verification in both signature forms, and replay protection.
 
 use airlock_crypto::{
-    DecisionError, Ed25519SigningKey, ExpectedDecision, FileReplayJournal, MemoryReplayJournal, ReplayError,
-    ReplayJournal, ReplayKey, SignatureForm, TrustedSigners, Verdict, sign_decision, sign_decision_harp_core,
-    verify_decision,
+    DecisionError, Ed25519SigningKey, ExpectedDecision, FileReplayJournal, MemoryReplayJournal,
+    ReplayError, ReplayJournal, ReplayKey, SignatureForm, TrustedSigners, Verdict, sign_decision,
+    sign_decision_harp_core, verify_decision,
 };
 use airlock_types::HarpErrorCode;
 use proptest::prelude::*;
@@ -16,7 +16,10 @@ const REQUEST: &str = "req-0001";
 const NOW: OffsetDateTime = datetime!(2026-02-24 10:00:00 UTC);
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64)
 }
 
 fn approver() -> Ed25519SigningKey {
@@ -61,7 +64,13 @@ fn harp_body(decision: &str, nonce: &str) -> Value {
 }
 
 fn verify(body: &Value) -> Result<airlock_crypto::VerifiedDecision, DecisionError> {
-    verify_decision(body, &expected(), &signers(), &MemoryReplayJournal::new(), NOW)
+    verify_decision(
+        body,
+        &expected(),
+        &signers(),
+        &MemoryReplayJournal::new(),
+        NOW,
+    )
 }
 
 #[test]
@@ -81,7 +90,11 @@ fn airlock_form_verifies() {
     assert!(!decision.is_approved());
 
     // Case-insensitive values, verified over the string as sent.
-    assert!(verify(&airlock_body("APPROVE", "n-3")).unwrap().is_approved());
+    assert!(
+        verify(&airlock_body("APPROVE", "n-3"))
+            .unwrap()
+            .is_approved()
+    );
 }
 
 #[test]
@@ -102,8 +115,14 @@ fn harp_core_form_verifies() {
     assert_eq!(decision.form, SignatureForm::HarpCore);
     assert_eq!(decision.request_id.as_deref(), Some(REQUEST));
     assert_eq!(decision.scope.as_deref(), Some("once"));
-    assert_eq!(decision.expires_at, Some(datetime!(2026-02-24 10:05:00 UTC)));
-    assert_eq!(verify(&harp_body("deny", "hn-2")).unwrap().verdict, Verdict::Reject);
+    assert_eq!(
+        decision.expires_at,
+        Some(datetime!(2026-02-24 10:05:00 UTC))
+    );
+    assert_eq!(
+        verify(&harp_body("deny", "hn-2")).unwrap().verdict,
+        Verdict::Reject
+    );
 }
 
 #[test]
@@ -122,99 +141,215 @@ fn signer_lookup_tolerates_key_prefix() {
 
     body["signerKeyId"] = Value::String("tablet".into());
     let err = verify(&body).unwrap_err();
-    assert!(matches!(err, DecisionError::UnknownSigner { .. }), "{err:?}");
+    assert!(
+        matches!(err, DecisionError::UnknownSigner { .. }),
+        "{err:?}"
+    );
     assert_eq!(err.harp_code(), HarpErrorCode::SignatureInvalid);
 }
 
 #[test]
 fn typed_errors_and_harp_codes() {
-    let cases: Vec<(Value, fn(&DecisionError) -> bool, HarpErrorCode)> = vec![
-        (json!([1]), |e| matches!(e, DecisionError::NotAnObject), HarpErrorCode::Unsupported),
+    type Case = (Value, fn(&DecisionError) -> bool, HarpErrorCode);
+    let cases: Vec<Case> = vec![
         (
-            { let mut b = airlock_body("approve", "n"); b.as_object_mut().unwrap().remove("nonce"); b },
+            json!([1]),
+            |e| matches!(e, DecisionError::NotAnObject),
+            HarpErrorCode::Unsupported,
+        ),
+        (
+            {
+                let mut b = airlock_body("approve", "n");
+                b.as_object_mut().unwrap().remove("nonce");
+                b
+            },
             |e| matches!(e, DecisionError::MalformedField { field: "nonce", .. }),
             HarpErrorCode::Unsupported,
         ),
         (
-            { let mut b = airlock_body("approve", "n"); b["reason"] = json!(5); b },
-            |e| matches!(e, DecisionError::MalformedField { field: "reason", .. }),
+            {
+                let mut b = airlock_body("approve", "n");
+                b["reason"] = json!(5);
+                b
+            },
+            |e| {
+                matches!(
+                    e,
+                    DecisionError::MalformedField {
+                        field: "reason",
+                        ..
+                    }
+                )
+            },
             HarpErrorCode::Unsupported,
         ),
-        (airlock_body("maybe", "n"), |e| matches!(e, DecisionError::UnknownDecision { .. }), HarpErrorCode::Unsupported),
         (
-            { let mut b = airlock_body("approve", "n"); b["artifactHash"] = json!("ab".repeat(32)); b },
+            airlock_body("maybe", "n"),
+            |e| matches!(e, DecisionError::UnknownDecision { .. }),
+            HarpErrorCode::Unsupported,
+        ),
+        (
+            {
+                let mut b = airlock_body("approve", "n");
+                b["artifactHash"] = json!("ab".repeat(32));
+                b
+            },
             |e| matches!(e, DecisionError::HashMismatch { .. }),
             HarpErrorCode::HashMismatch,
         ),
         (
-            { let mut b = airlock_body("approve", "n"); b["signature"] = json!("***"); b },
+            {
+                let mut b = airlock_body("approve", "n");
+                b["signature"] = json!("***");
+                b
+            },
             |e| matches!(e, DecisionError::BadSignatureEncoding(_)),
             HarpErrorCode::SignatureInvalid,
         ),
         (
-            { let mut b = airlock_body("approve", "n"); b["signature"] = json!("AAAA"); b },
+            {
+                let mut b = airlock_body("approve", "n");
+                b["signature"] = json!("AAAA");
+                b
+            },
             |e| matches!(e, DecisionError::BadSignatureEncoding(_)),
             HarpErrorCode::SignatureInvalid,
         ),
         (
-            { let mut b = airlock_body("approve", "n"); b["nonce"] = json!("m"); b },
+            {
+                let mut b = airlock_body("approve", "n");
+                b["nonce"] = json!("m");
+                b
+            },
             |e| matches!(e, DecisionError::SignatureInvalid),
             HarpErrorCode::SignatureInvalid,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["sigAlg"] = json!("ES256"); b },
-            |e| matches!(e, DecisionError::Unsupported { field: "sigAlg", .. }),
+            {
+                let mut b = harp_body("allow", "n");
+                b["sigAlg"] = json!("ES256");
+                b
+            },
+            |e| {
+                matches!(
+                    e,
+                    DecisionError::Unsupported {
+                        field: "sigAlg",
+                        ..
+                    }
+                )
+            },
             HarpErrorCode::Unsupported,
         ),
         (
-            { let mut b = airlock_body("approve", "n"); b["requestId"] = json!("req-other"); b },
+            {
+                let mut b = airlock_body("approve", "n");
+                b["requestId"] = json!("req-other");
+                b
+            },
             |e| matches!(e, DecisionError::RequestIdMismatch { .. }),
             HarpErrorCode::Scope,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["expiresAt"] = json!("2026-02-24T09:58:59Z");
-              b["signature"] = json!(resign(&b)); b },
+            {
+                let mut b = harp_body("allow", "n");
+                b["expiresAt"] = json!("2026-02-24T09:58:59Z");
+                b["signature"] = json!(resign(&b));
+                b
+            },
             |e| matches!(e, DecisionError::Expired { .. }),
             HarpErrorCode::Expired,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["expiresAt"] = json!("tomorrow");
-              b["signature"] = json!(resign(&b)); b },
-            |e| matches!(e, DecisionError::MalformedField { field: "expiresAt", .. }),
+            {
+                let mut b = harp_body("allow", "n");
+                b["expiresAt"] = json!("tomorrow");
+                b["signature"] = json!(resign(&b));
+                b
+            },
+            |e| {
+                matches!(
+                    e,
+                    DecisionError::MalformedField {
+                        field: "expiresAt",
+                        ..
+                    }
+                )
+            },
             HarpErrorCode::Unsupported,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["artifactHashAlg"] = json!("SHA-1");
-              b["signature"] = json!(resign(&b)); b },
-            |e| matches!(e, DecisionError::Unsupported { field: "artifactHashAlg", .. }),
+            {
+                let mut b = harp_body("allow", "n");
+                b["artifactHashAlg"] = json!("SHA-1");
+                b["signature"] = json!(resign(&b));
+                b
+            },
+            |e| {
+                matches!(
+                    e,
+                    DecisionError::Unsupported {
+                        field: "artifactHashAlg",
+                        ..
+                    }
+                )
+            },
             HarpErrorCode::Unsupported,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["scope"] = json!("forever");
-              b["signature"] = json!(resign(&b)); b },
+            {
+                let mut b = harp_body("allow", "n");
+                b["scope"] = json!("forever");
+                b["signature"] = json!(resign(&b));
+                b
+            },
             |e| matches!(e, DecisionError::ScopeNotSatisfied { .. }),
             HarpErrorCode::Scope,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["scope"] = json!("session");
-              b["signature"] = json!(resign(&b)); b },
+            {
+                let mut b = harp_body("allow", "n");
+                b["scope"] = json!("session");
+                b["signature"] = json!(resign(&b));
+                b
+            },
             |e| matches!(e, DecisionError::ScopeNotSatisfied { .. }),
             HarpErrorCode::Scope,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b.as_object_mut().unwrap().remove("requestId");
-              b["signature"] = json!(resign(&b)); b },
-            |e| matches!(e, DecisionError::MalformedField { field: "requestId", .. }),
+            {
+                let mut b = harp_body("allow", "n");
+                b.as_object_mut().unwrap().remove("requestId");
+                b["signature"] = json!(resign(&b));
+                b
+            },
+            |e| {
+                matches!(
+                    e,
+                    DecisionError::MalformedField {
+                        field: "requestId",
+                        ..
+                    }
+                )
+            },
             HarpErrorCode::Unsupported,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["requestId"] = json!("req-other");
-              b["signature"] = json!(resign(&b)); b },
+            {
+                let mut b = harp_body("allow", "n");
+                b["requestId"] = json!("req-other");
+                b["signature"] = json!(resign(&b));
+                b
+            },
             |e| matches!(e, DecisionError::RequestIdMismatch { .. }),
             HarpErrorCode::Scope,
         ),
         (
-            { let mut b = harp_body("allow", "n"); b["added"] = json!(1); b },
+            {
+                let mut b = harp_body("allow", "n");
+                b["added"] = json!(1);
+                b
+            },
             |e| matches!(e, DecisionError::SignatureInvalid),
             HarpErrorCode::SignatureInvalid,
         ),
@@ -238,14 +373,28 @@ fn session_scope_needs_the_expected_session() {
     body["policyHints"] = json!({"sessionId": "sess-1"});
     body["signature"] = json!(resign(&body));
     let in_session = expected().with_session_id("sess-1");
-    let d = verify_decision(&body, &in_session, &signers(), &MemoryReplayJournal::new(), NOW).unwrap();
+    let d = verify_decision(
+        &body,
+        &in_session,
+        &signers(),
+        &MemoryReplayJournal::new(),
+        NOW,
+    )
+    .unwrap();
     assert_eq!(d.scope.as_deref(), Some("session"));
 
     let other = expected().with_session_id("sess-2");
-    let err = verify_decision(&body, &other, &signers(), &MemoryReplayJournal::new(), NOW).unwrap_err();
-    assert!(matches!(err, DecisionError::ScopeNotSatisfied { .. }), "{err:?}");
+    let err =
+        verify_decision(&body, &other, &signers(), &MemoryReplayJournal::new(), NOW).unwrap_err();
+    assert!(
+        matches!(err, DecisionError::ScopeNotSatisfied { .. }),
+        "{err:?}"
+    );
     let err = verify(&body).unwrap_err();
-    assert!(matches!(err, DecisionError::ScopeNotSatisfied { .. }), "{err:?}");
+    assert!(
+        matches!(err, DecisionError::ScopeNotSatisfied { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -260,19 +409,39 @@ fn replays_are_refused_by_nonce_and_by_request_and_hash() {
     assert_eq!(err.harp_code(), HarpErrorCode::Replay);
 
     // Another nonce, same (requestId, artifactHash): still a replay.
-    let err = verify_decision(&airlock_body("approve", "n-2"), &expected(), &signers(), &journal, NOW).unwrap_err();
-    assert!(matches!(&err, DecisionError::Replay { key } if *key == ReplayKey::request_artifact(REQUEST, HASH)), "{err:?}");
+    let err = verify_decision(
+        &airlock_body("approve", "n-2"),
+        &expected(),
+        &signers(),
+        &journal,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, DecisionError::Replay { key } if *key == ReplayKey::request_artifact(REQUEST, HASH)),
+        "{err:?}"
+    );
 
     // Same nonce under the other spelling of the signer id, for another request: replay.
     let mut aliased = airlock_body("approve", "n-1");
     aliased["signerKeyId"] = json!("phone");
     let other_request = ExpectedDecision::new(HASH, "req-0002");
     let err = verify_decision(&aliased, &other_request, &signers(), &journal, NOW).unwrap_err();
-    assert!(matches!(&err, DecisionError::Replay { key } if *key == ReplayKey::signer_nonce("key-phone", "n-1")), "{err:?}");
+    assert!(
+        matches!(&err, DecisionError::Replay { key } if *key == ReplayKey::signer_nonce("key-phone", "n-1")),
+        "{err:?}"
+    );
 
     // A `sha256:` prefix does not make the same artifact look new.
     let prefixed = ExpectedDecision::new(format!("sha256:{HASH}"), REQUEST);
-    let err = verify_decision(&airlock_body("approve", "n-3"), &prefixed, &signers(), &journal, NOW).unwrap_err();
+    let err = verify_decision(
+        &airlock_body("approve", "n-3"),
+        &prefixed,
+        &signers(),
+        &journal,
+        NOW,
+    )
+    .unwrap_err();
     assert!(err.is_replay(), "{err:?}");
 
     // After the retention window (10 minutes) the journal has forgotten them.
@@ -288,10 +457,24 @@ fn retention_covers_the_decision_expiry_and_skew() {
     body["signature"] = json!(resign(&body));
     verify_decision(&body, &expected(), &signers(), &journal, NOW).unwrap();
     // Half an hour later the decision is still valid, so it must still be remembered.
-    let err = verify_decision(&body, &expected(), &signers(), &journal, NOW + Duration::minutes(30)).unwrap_err();
+    let err = verify_decision(
+        &body,
+        &expected(),
+        &signers(),
+        &journal,
+        NOW + Duration::minutes(30),
+    )
+    .unwrap_err();
     assert!(err.is_replay(), "{err:?}");
     // Just before expiry + skew: still remembered.
-    let err = verify_decision(&body, &expected(), &signers(), &journal, datetime!(2026-02-24 11:00:59 UTC)).unwrap_err();
+    let err = verify_decision(
+        &body,
+        &expected(),
+        &signers(),
+        &journal,
+        datetime!(2026-02-24 11:00:59 UTC),
+    )
+    .unwrap_err();
     assert!(err.is_replay(), "{err:?}");
 
     // A caller may ask for longer retention, never shorter.
@@ -309,7 +492,14 @@ fn forged_decisions_do_not_burn_nonces() {
         Err(DecisionError::SignatureInvalid)
     ));
     assert!(journal.is_empty());
-    verify_decision(&airlock_body("approve", "n-1"), &expected(), &signers(), &journal, NOW).unwrap();
+    verify_decision(
+        &airlock_body("approve", "n-1"),
+        &expected(),
+        &signers(),
+        &journal,
+        NOW,
+    )
+    .unwrap();
 }
 
 /// A journal whose storage always fails.
@@ -317,7 +507,12 @@ fn forged_decisions_do_not_burn_nonces() {
 struct BrokenJournal;
 
 impl ReplayJournal for BrokenJournal {
-    fn check_and_record(&self, _: &[ReplayKey], _: OffsetDateTime, _: OffsetDateTime) -> Result<(), ReplayError> {
+    fn check_and_record(
+        &self,
+        _: &[ReplayKey],
+        _: OffsetDateTime,
+        _: OffsetDateTime,
+    ) -> Result<(), ReplayError> {
         Err(ReplayError::Io {
             path: "/nowhere".into(),
             source: std::io::Error::other("disk full"),
@@ -327,8 +522,18 @@ impl ReplayJournal for BrokenJournal {
 
 #[test]
 fn journal_failure_blocks_the_decision() {
-    let err = verify_decision(&airlock_body("approve", "n"), &expected(), &signers(), &BrokenJournal, NOW).unwrap_err();
-    assert!(matches!(err, DecisionError::Journal(ReplayError::Io { .. })), "{err:?}");
+    let err = verify_decision(
+        &airlock_body("approve", "n"),
+        &expected(),
+        &signers(),
+        &BrokenJournal,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DecisionError::Journal(ReplayError::Io { .. })),
+        "{err:?}"
+    );
     assert_eq!(err.harp_code(), HarpErrorCode::Replay);
 }
 
@@ -351,12 +556,19 @@ fn error_is_send_sync_and_small() {
     fn check<T: std::error::Error + Send + Sync + 'static>() {}
     check::<DecisionError>();
     check::<ReplayError>();
-    assert!(std::mem::size_of::<DecisionError>() <= 64, "{}", std::mem::size_of::<DecisionError>());
+    assert!(
+        std::mem::size_of::<DecisionError>() <= 64,
+        "{}",
+        std::mem::size_of::<DecisionError>()
+    );
 }
 
 #[test]
 fn harp_core_signer_refuses_non_objects() {
-    assert!(matches!(sign_decision_harp_core(&approver(), &json!("x")), Err(DecisionError::NotAnObject)));
+    assert!(matches!(
+        sign_decision_harp_core(&approver(), &json!("x")),
+        Err(DecisionError::NotAnObject)
+    ));
 }
 
 /// Changes one field of a body: a different string, or a different type.

@@ -1,6 +1,8 @@
 //! End-to-end keys and AES-256-GCM payloads in the wire form.
 
-use airlock_crypto::{CryptoError, E2eKey, EncryptedPayload, OpenError, X25519PublicKey, X25519SecretKey};
+use airlock_crypto::{
+    CryptoError, E2eKey, EncryptedPayload, OpenError, X25519PublicKey, X25519SecretKey,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use proptest::prelude::*;
@@ -30,7 +32,13 @@ fn wire_form_is_standard_base64_with_separate_tag() {
     let payload = key().seal(b"some plaintext of 27 bytes.");
     assert_eq!(payload.alg, "AES-256-GCM");
     assert_eq!(STANDARD.decode(&payload.nonce).unwrap().len(), 12);
-    assert_eq!(STANDARD.decode(payload.tag.as_ref().unwrap()).unwrap().len(), 16);
+    assert_eq!(
+        STANDARD
+            .decode(payload.tag.as_ref().unwrap())
+            .unwrap()
+            .len(),
+        16
+    );
     assert_eq!(STANDARD.decode(&payload.data).unwrap().len(), 27);
     assert!(payload.aad.is_none());
     let json = serde_json::to_value(&payload).unwrap();
@@ -61,7 +69,10 @@ fn tag_appended_to_data_is_accepted() {
 
     // Shorter than a tag: a length error, not a panic.
     let short = EncryptedPayload::new(STANDARD.encode([0u8; 15]), sealed.nonce, None);
-    assert!(matches!(key.open(&short), Err(OpenError::BadTagLength { actual: 15 })));
+    assert!(matches!(
+        key.open(&short),
+        Err(OpenError::BadTagLength { actual: 15 })
+    ));
 }
 
 #[test]
@@ -81,7 +92,10 @@ fn url_safe_and_unpadded_base64_are_accepted() {
 fn aad_is_authenticated() {
     let key = key();
     let sealed = key.seal_with_aad(b"body", b"request-1");
-    assert_eq!(STANDARD.decode(sealed.aad.as_ref().unwrap()).unwrap(), b"request-1");
+    assert_eq!(
+        STANDARD.decode(sealed.aad.as_ref().unwrap()).unwrap(),
+        b"request-1"
+    );
     assert_eq!(&key.open(&sealed).unwrap()[..], b"body");
 
     let mut changed = sealed.clone();
@@ -100,7 +114,9 @@ fn malformed_payloads_get_typed_errors() {
 
     let mut p = good.clone();
     p.alg = "AES-128-CBC".into();
-    assert!(matches!(key.open(&p), Err(OpenError::UnsupportedAlgorithm { alg }) if alg == "AES-128-CBC"));
+    assert!(
+        matches!(key.open(&p), Err(OpenError::UnsupportedAlgorithm { alg }) if alg == "AES-128-CBC")
+    );
 
     let mut p = good.clone();
     p.alg = "aes-256-gcm".into();
@@ -122,11 +138,17 @@ fn malformed_payloads_get_typed_errors() {
 
     let mut p = good.clone();
     p.nonce = STANDARD.encode([0u8; 16]);
-    assert!(matches!(key.open(&p), Err(OpenError::BadNonceLength { actual: 16 })));
+    assert!(matches!(
+        key.open(&p),
+        Err(OpenError::BadNonceLength { actual: 16 })
+    ));
 
     let mut p = good;
     p.tag = Some(STANDARD.encode([0u8; 12]));
-    assert!(matches!(key.open(&p), Err(OpenError::BadTagLength { actual: 12 })));
+    assert!(matches!(
+        key.open(&p),
+        Err(OpenError::BadTagLength { actual: 12 })
+    ));
 }
 
 #[test]
@@ -134,7 +156,10 @@ fn low_order_peer_key_is_refused() {
     let secret = X25519SecretKey::generate();
     // The all-zero point and the point of order 8 below give an all-zero shared secret.
     let zero = X25519PublicKey::from_bytes([0; 32]);
-    assert!(matches!(E2eKey::derive(&secret, &zero), Err(CryptoError::NonContributory)));
+    assert!(matches!(
+        E2eKey::derive(&secret, &zero),
+        Err(CryptoError::NonContributory)
+    ));
     let mut one = [0u8; 32];
     one[0] = 1;
     assert!(matches!(
@@ -156,9 +181,16 @@ fn x25519_public_key_parsing() {
     }
     assert!(matches!(
         X25519PublicKey::parse(&URL_SAFE_NO_PAD.encode([0u8; 31])),
-        Err(CryptoError::InvalidLength { expected: 32, actual: 31, .. })
+        Err(CryptoError::InvalidLength {
+            expected: 32,
+            actual: 31,
+            ..
+        })
     ));
-    assert!(matches!(X25519PublicKey::parse("***"), Err(CryptoError::InvalidBase64 { .. })));
+    assert!(matches!(
+        X25519PublicKey::parse("***"),
+        Err(CryptoError::InvalidBase64 { .. })
+    ));
 
     // Serde uses the unpadded base64url wire form.
     let json = serde_json::to_string(&key).unwrap();
@@ -174,7 +206,11 @@ fn secret_keys_round_trip_through_bytes_and_are_redacted() {
     assert_eq!(restored.public_key(), secret.public_key());
     let secret_hex = hex::encode(*secret.to_bytes());
     let debug = format!("{secret:?}");
-    assert!(!debug.contains(&secret_hex) && !debug.contains(&URL_SAFE_NO_PAD.encode(*secret.to_bytes())), "{debug}");
+    assert!(
+        !debug.contains(&secret_hex)
+            && !debug.contains(&URL_SAFE_NO_PAD.encode(*secret.to_bytes())),
+        "{debug}"
+    );
 
     let e2e = key();
     assert_eq!(*E2eKey::from_bytes(*e2e.to_bytes()).to_bytes(), [0x42; 32]);

@@ -20,13 +20,20 @@ fn survives_reopen() {
     let journal = FileReplayJournal::open(&path).unwrap();
     assert!(journal.is_empty());
     assert!(!path.exists(), "nothing is written before the first record");
-    journal.check_and_record(&[key("a"), key("b")], LATER, NOW).unwrap();
+    journal
+        .check_and_record(&[key("a"), key("b")], LATER, NOW)
+        .unwrap();
     drop(journal);
 
     let journal = FileReplayJournal::open(&path).unwrap();
     assert_eq!(journal.len(), 2);
-    let err = journal.check_and_record(&[key("c"), key("b")], LATER, NOW).unwrap_err();
-    assert!(matches!(&err, ReplayError::Replayed { key: k } if *k == key("b")), "{err:?}");
+    let err = journal
+        .check_and_record(&[key("c"), key("b")], LATER, NOW)
+        .unwrap_err();
+    assert!(
+        matches!(&err, ReplayError::Replayed { key: k } if *k == key("b")),
+        "{err:?}"
+    );
     assert!(err.is_replay());
     // `c` was not recorded, on disk either.
     drop(journal);
@@ -34,7 +41,9 @@ fn survives_reopen() {
     journal.check_and_record(&[key("c")], LATER, NOW).unwrap();
 
     // Expired entries are pruned from the file on the next write.
-    journal.check_and_record(&[key("d")], datetime!(2026-02-24 10:30:00 UTC), LATER).unwrap();
+    journal
+        .check_and_record(&[key("d")], datetime!(2026-02-24 10:30:00 UTC), LATER)
+        .unwrap();
     drop(journal);
     assert_eq!(FileReplayJournal::open(&path).unwrap().len(), 1);
 }
@@ -42,7 +51,11 @@ fn survives_reopen() {
 #[test]
 fn creates_parent_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state").join("airlock").join("journal.json");
+    let path = dir
+        .path()
+        .join("state")
+        .join("airlock")
+        .join("journal.json");
     let journal = FileReplayJournal::open(&path).unwrap();
     journal.check_and_record(&[key("a")], LATER, NOW).unwrap();
     assert!(path.is_file());
@@ -56,9 +69,18 @@ fn file_and_new_directory_are_owner_only() {
     let dir = tempfile::tempdir().unwrap();
     let parent = dir.path().join("new");
     let path = parent.join("journal.json");
-    FileReplayJournal::open(&path).unwrap().check_and_record(&[key("a")], LATER, NOW).unwrap();
-    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(fs::metadata(&parent).unwrap().permissions().mode() & 0o777, 0o700);
+    FileReplayJournal::open(&path)
+        .unwrap()
+        .check_and_record(&[key("a")], LATER, NOW)
+        .unwrap();
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        fs::metadata(&parent).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 }
 
 #[test]
@@ -99,12 +121,19 @@ fn failing_write_is_a_typed_error_and_changes_nothing() {
     fs::remove_file(&path).unwrap();
     fs::create_dir(&path).unwrap();
     fs::write(path.join("occupant"), b"x").unwrap();
-    let err = journal.check_and_record(&[key("b")], LATER, NOW).unwrap_err();
+    let err = journal
+        .check_and_record(&[key("b")], LATER, NOW)
+        .unwrap_err();
     assert!(matches!(err, ReplayError::Io { .. }), "{err:?}");
     assert!(!err.is_replay());
     // In memory, `b` was not recorded and `a` still is.
     assert_eq!(journal.len(), 1);
-    assert!(journal.check_and_record(&[key("a")], LATER, NOW).unwrap_err().is_replay());
+    assert!(
+        journal
+            .check_and_record(&[key("a")], LATER, NOW)
+            .unwrap_err()
+            .is_replay()
+    );
 
     // Once writes work again, `b` can be recorded; `a` is still remembered.
     fs::remove_dir_all(&path).unwrap();
@@ -134,9 +163,20 @@ fn journals_are_usable_as_trait_objects_across_threads() {
     let handles: Vec<_> = (0..4)
         .map(|i| {
             let journal = journal.clone();
-            std::thread::spawn(move || journal.check_and_record(&[key("same"), key(&i.to_string())], LATER, NOW).is_ok())
+            std::thread::spawn(move || {
+                journal
+                    .check_and_record(&[key("same"), key(&i.to_string())], LATER, NOW)
+                    .is_ok()
+            })
         })
         .collect();
-    let successes = handles.into_iter().map(|h| h.join().unwrap()).filter(|ok| *ok).count();
-    assert_eq!(successes, 1, "exactly one of the racing records of the same key wins");
+    let successes = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(
+        successes, 1,
+        "exactly one of the racing records of the same key wins"
+    );
 }

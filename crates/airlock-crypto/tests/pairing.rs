@@ -1,8 +1,8 @@
 //! Pairing-response verification, in the 4- and 5-field forms.
 
 use airlock_crypto::{
-    Ed25519PublicKey, Ed25519SigningKey, PairingError, SignatureError, X25519SecretKey, sign_pairing_response,
-    verify_pairing_response,
+    Ed25519PublicKey, Ed25519SigningKey, PairingError, SignatureError, X25519SecretKey,
+    sign_pairing_response, verify_pairing_response,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -39,7 +39,12 @@ fn four_field_form_verifies() {
     for x in [Value::Null, Value::String(String::new())] {
         let mut doc: Value = serde_json::from_str(&json).unwrap();
         doc["x25519PublicKey"] = x;
-        assert!(verify_pairing_response(&doc.to_string(), NONCE).unwrap().x25519_public_key.is_none());
+        assert!(
+            verify_pairing_response(&doc.to_string(), NONCE)
+                .unwrap()
+                .x25519_public_key
+                .is_none()
+        );
     }
 }
 
@@ -48,7 +53,9 @@ fn signature_covers_the_exact_pipe_joined_strings() {
     // Built by hand, as another implementation would.
     let key = Ed25519SigningKey::from_bytes([9; 32]);
     let public = key.public_key().to_base64();
-    let x = X25519SecretKey::from_bytes([5; 32]).public_key().to_base64url();
+    let x = X25519SecretKey::from_bytes([5; 32])
+        .public_key()
+        .to_base64url();
     let message = format!("signer-1|{public}|{NONCE}|{TIMESTAMP}|{x}");
     let doc = serde_json::json!({
         "signerKeyId": "signer-1", "publicKey": public, "pairingNonce": NONCE,
@@ -68,11 +75,20 @@ fn signature_covers_the_exact_pipe_joined_strings() {
 
 #[test]
 fn fingerprint_format() {
-    let key = Ed25519PublicKey::from_bytes(Ed25519SigningKey::from_bytes([1; 32]).public_key().to_bytes()).unwrap();
+    let key = Ed25519PublicKey::from_bytes(
+        Ed25519SigningKey::from_bytes([1; 32])
+            .public_key()
+            .to_bytes(),
+    )
+    .unwrap();
     let fp = key.fingerprint();
     assert_eq!(fp.len(), 8 * 3 - 1);
-    assert!(fp.split(':').all(|pair| pair.len() == 2
-        && pair.chars().all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))));
+    assert!(fp.split(':').all(|pair| {
+        pair.len() == 2
+            && pair
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+    }));
     use sha2::Digest as _;
     let digest = sha2::Sha256::digest(key.to_bytes());
     assert_eq!(fp.replace(':', ""), hex::encode_upper(&digest[..8]));
@@ -82,16 +98,31 @@ fn fingerprint_format() {
 fn wrong_nonce_and_malformed_documents_are_refused() {
     let key = Ed25519SigningKey::generate();
     let json = sign_pairing_response(&key, "k", NONCE, TIMESTAMP, None);
-    assert!(matches!(verify_pairing_response(&json, "pn-other"), Err(PairingError::NonceMismatch)));
-    assert!(matches!(verify_pairing_response(&json, ""), Err(PairingError::NonceMismatch)));
+    assert!(matches!(
+        verify_pairing_response(&json, "pn-other"),
+        Err(PairingError::NonceMismatch)
+    ));
+    assert!(matches!(
+        verify_pairing_response(&json, ""),
+        Err(PairingError::NonceMismatch)
+    ));
 
-    assert!(matches!(verify_pairing_response("not json", NONCE), Err(PairingError::Malformed(_))));
+    assert!(matches!(
+        verify_pairing_response("not json", NONCE),
+        Err(PairingError::Malformed(_))
+    ));
     let mut doc: Value = serde_json::from_str(&json).unwrap();
     doc.as_object_mut().unwrap().remove("signature");
-    assert!(matches!(verify_pairing_response(&doc.to_string(), NONCE), Err(PairingError::Malformed(_))));
+    assert!(matches!(
+        verify_pairing_response(&doc.to_string(), NONCE),
+        Err(PairingError::Malformed(_))
+    ));
     let mut doc: Value = serde_json::from_str(&json).unwrap();
     doc["timestamp"] = Value::from(12);
-    assert!(matches!(verify_pairing_response(&doc.to_string(), NONCE), Err(PairingError::Malformed(_))));
+    assert!(matches!(
+        verify_pairing_response(&doc.to_string(), NONCE),
+        Err(PairingError::Malformed(_))
+    ));
 
     let mut doc: Value = serde_json::from_str(&json).unwrap();
     doc["publicKey"] = Value::String("AAAA".into());
@@ -122,7 +153,14 @@ fn a_bad_x25519_key_is_refused_even_when_signed() {
     ));
 }
 
-const FIELDS: [&str; 6] = ["signerKeyId", "publicKey", "pairingNonce", "timestamp", "x25519PublicKey", "signature"];
+const FIELDS: [&str; 6] = [
+    "signerKeyId",
+    "publicKey",
+    "pairingNonce",
+    "timestamp",
+    "x25519PublicKey",
+    "signature",
+];
 
 proptest! {
     #[test]

@@ -3,8 +3,9 @@
 //! RFC 5869 (HKDF-SHA256) is checked by the unit tests of the key derivation.
 
 use airlock_crypto::{
-    DecisionError, E2eKey, Ed25519PublicKey, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal,
-    SignatureError, SignatureForm, TrustedSigners, Verdict, X25519PublicKey, X25519SecretKey, verify_decision,
+    DecisionError, E2eKey, Ed25519PublicKey, Ed25519SigningKey, ExpectedDecision,
+    MemoryReplayJournal, SignatureError, SignatureForm, TrustedSigners, Verdict, X25519PublicKey,
+    X25519SecretKey, verify_decision,
 };
 use base64::Engine as _;
 use serde_json::Value;
@@ -16,7 +17,10 @@ fn load(name: &str) -> Value {
 }
 
 fn hex32(v: &Value) -> [u8; 32] {
-    hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
+    hex::decode(v.as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap()
 }
 
 #[test]
@@ -48,12 +52,18 @@ fn rfc8032_ed25519() {
         // Any other message is refused.
         let mut other = message.clone();
         other.push(0);
-        assert!(matches!(public.verify(&other, &key.sign(&message)), Err(SignatureError::Invalid)));
+        assert!(matches!(
+            public.verify(&other, &key.sign(&message)),
+            Err(SignatureError::Invalid)
+        ));
 
         // The public key parses from hex-decoded base64 forms too.
         let parsed = Ed25519PublicKey::parse(&public.to_base64()).unwrap();
         assert_eq!(parsed, public);
-        assert_eq!(Ed25519PublicKey::parse(&public.to_base64url()).unwrap(), public);
+        assert_eq!(
+            Ed25519PublicKey::parse(&public.to_base64url()).unwrap(),
+            public
+        );
     }
 }
 
@@ -108,11 +118,17 @@ fn harp_core_signature_over_the_canonical_signable() {
     // canonicalizing the parsed object gives them back.
     let text = v["signable"].as_str().unwrap();
     key.verify(text.as_bytes(), &signature).unwrap();
-    assert_eq!(airlock_crypto::canonicalize_value(&signable).unwrap(), text.as_bytes());
+    assert_eq!(
+        airlock_crypto::canonicalize_value(&signable).unwrap(),
+        text.as_bytes()
+    );
     // PROTOCOL.md quotes the vector with "approve" instead of "allow": that text does not
     // verify, so the published "allow" form is the one checked in.
     let misquoted = v["protocolMdSignable"].as_str().unwrap();
-    assert!(matches!(key.verify(misquoted.as_bytes(), &signature), Err(SignatureError::Invalid)));
+    assert!(matches!(
+        key.verify(misquoted.as_bytes(), &signature),
+        Err(SignatureError::Invalid)
+    ));
 }
 
 #[test]
@@ -126,9 +142,15 @@ fn harp_core_decision_vector_verifies() {
     assert_eq!(decision.form, SignatureForm::HarpCore);
     assert_eq!(decision.signer_key_id, "ma-key-01");
     assert_eq!(decision.nonce, "bm9uY2UtMDAx");
-    assert_eq!(decision.request_id.as_deref(), Some("01J2V8V3K6B2Z9X6G1V7Y2QK8H"));
+    assert_eq!(
+        decision.request_id.as_deref(),
+        Some("01J2V8V3K6B2Z9X6G1V7Y2QK8H")
+    );
     assert_eq!(decision.scope.as_deref(), Some("once"));
-    assert_eq!(decision.expires_at, Some(datetime!(2026-02-21 12:05:00 UTC)));
+    assert_eq!(
+        decision.expires_at,
+        Some(datetime!(2026-02-21 12:05:00 UTC))
+    );
 
     // Delivered again: a replay.
     let err = verify_decision(&body, &expected, &signers, &journal, now).unwrap_err();
@@ -140,7 +162,13 @@ fn harp_core_decision_vector_verifies() {
 fn harp_core_decision_vector_fails_when_any_field_changes() {
     let (body, signers, expected) = harp_body();
     let now = datetime!(2026-02-21 12:01:00 UTC);
-    let fields: Vec<String> = body.as_object().unwrap().keys().filter(|k| *k != "signature").cloned().collect();
+    let fields: Vec<String> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| *k != "signature")
+        .cloned()
+        .collect();
     assert_eq!(fields.len(), 10);
     for field in &fields {
         let mut changed = body.clone();
@@ -151,6 +179,7 @@ fn harp_core_decision_vector_fails_when_any_field_changes() {
             "sigAlg" => "ed25519".to_owned(),
             "artifactHashAlg" => "sha-256".to_owned(),
             "expiresAt" => "2026-02-21T12:06:00Z".to_owned(),
+            "artifactHash" => format!("{}0", &old[..63]),
             _ => format!("{old}x"),
         };
         changed[field] = Value::String(new);
@@ -167,14 +196,31 @@ fn harp_core_decision_vector_fails_when_any_field_changes() {
             let key = *signers.get("ma-key-01").unwrap().1;
             signers.insert(changed[field].as_str().unwrap(), key);
         }
-        let err = verify_decision(&changed, &expected, &signers, &MemoryReplayJournal::new(), now).unwrap_err();
-        assert!(matches!(err, DecisionError::SignatureInvalid), "{field}: {err:?}");
+        let err = verify_decision(
+            &changed,
+            &expected,
+            &signers,
+            &MemoryReplayJournal::new(),
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, DecisionError::SignatureInvalid),
+            "{field}: {err:?}"
+        );
     }
 
     // An added field is covered too.
     let mut added = body.clone();
     added["extra"] = Value::Bool(true);
-    let err = verify_decision(&added, &expected, &signers, &MemoryReplayJournal::new(), now).unwrap_err();
+    let err = verify_decision(
+        &added,
+        &expected,
+        &signers,
+        &MemoryReplayJournal::new(),
+        now,
+    )
+    .unwrap_err();
     assert!(matches!(err, DecisionError::SignatureInvalid), "{err:?}");
 }
 
@@ -183,7 +229,14 @@ fn harp_core_decision_vector_expiry_and_binding() {
     let (body, signers, expected) = harp_body();
     let journal = MemoryReplayJournal::new();
     // Within the 60 s skew after expiresAt: accepted.
-    verify_decision(&body, &expected, &signers, &journal, datetime!(2026-02-21 12:06:00 UTC)).unwrap();
+    verify_decision(
+        &body,
+        &expected,
+        &signers,
+        &journal,
+        datetime!(2026-02-21 12:06:00 UTC),
+    )
+    .unwrap();
     // After: expired.
     let err = verify_decision(
         &body,
@@ -198,15 +251,35 @@ fn harp_core_decision_vector_expiry_and_binding() {
 
     let now = datetime!(2026-02-21 12:01:00 UTC);
     let other_request = ExpectedDecision::new(expected.artifact_hash.clone(), "another-request");
-    let err = verify_decision(&body, &other_request, &signers, &MemoryReplayJournal::new(), now).unwrap_err();
-    assert!(matches!(err, DecisionError::RequestIdMismatch { .. }), "{err:?}");
+    let err = verify_decision(
+        &body,
+        &other_request,
+        &signers,
+        &MemoryReplayJournal::new(),
+        now,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, DecisionError::RequestIdMismatch { .. }),
+        "{err:?}"
+    );
 
     let other_hash = ExpectedDecision::new("0".repeat(64), expected.request_id.clone());
-    let err = verify_decision(&body, &other_hash, &signers, &MemoryReplayJournal::new(), now).unwrap_err();
+    let err = verify_decision(
+        &body,
+        &other_hash,
+        &signers,
+        &MemoryReplayJournal::new(),
+        now,
+    )
+    .unwrap_err();
     assert!(matches!(err, DecisionError::HashMismatch { .. }), "{err:?}");
     assert_eq!(err.harp_code(), airlock_types::HarpErrorCode::HashMismatch);
 
     // A `sha256:` prefix on the expected hash is tolerated.
-    let prefixed = ExpectedDecision::new(format!("sha256:{}", expected.artifact_hash), expected.request_id.clone());
+    let prefixed = ExpectedDecision::new(
+        format!("sha256:{}", expected.artifact_hash),
+        expected.request_id.clone(),
+    );
     verify_decision(&body, &prefixed, &signers, &MemoryReplayJournal::new(), now).unwrap();
 }

@@ -404,13 +404,17 @@ impl GatewayClient {
     }
 }
 
-/// Failures a waiting loop rides out.
-fn is_transient(e: &Error) -> bool {
-    e.is_retryable() || e.is_timeout() || matches!(e, Error::Transport(_))
+/// Failures a waiting loop rides out: retryable statuses, connection failures and
+/// request timeouts (not an oversized body).
+pub(crate) fn is_transient(e: &Error) -> bool {
+    e.is_retryable()
+        || e.is_timeout()
+        || matches!(e, Error::Transport(t) if !t.is_body_too_large())
 }
 
 /// RFC 8785 canonical bytes of a JSON plaintext and their artifact hash (lowercase hex).
 fn canonical_and_hash(json: &[u8]) -> Result<(zeroize::Zeroizing<Vec<u8>>, String), Error> {
-    let _ = json;
-    todo!("TEMP")
+    let (canonical, hash) = airlock_crypto::hash::ArtifactHash::of_json(json)
+        .map_err(|e| Error::invalid_input(format!("plaintext is not canonicalizable JSON: {e}")))?;
+    Ok((zeroize::Zeroizing::new(canonical), hash.as_str().to_owned()))
 }

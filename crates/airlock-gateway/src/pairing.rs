@@ -178,7 +178,7 @@ impl PairingSession {
                 }
                 Err(e) if e.is_expired() => return Err(Error::PairingEnded(PairingEnd::Expired)),
                 Err(e) if e.is_pairing_revoked() => return Err(Error::PairingEnded(PairingEnd::Revoked)),
-                Err(e) if e.is_retryable() || e.is_timeout() || matches!(e, Error::Transport(_)) => {
+                Err(e) if crate::enforcer::is_transient(&e) => {
                     failures = failures.saturating_add(1);
                     tracing::debug!(error = %e, "transient failure while polling the pairing status");
                 }

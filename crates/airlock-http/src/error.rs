@@ -86,14 +86,6 @@ impl TransportError {
         }
     }
 
-    /// A [`Connect`](Self::Connect) error whose message summarises `source`'s chain.
-    pub(crate) fn connect(source: impl StdError + Send + Sync + 'static) -> Self {
-        Self::Connect {
-            message: summarize(&source),
-            source: Some(Box::new(source)),
-        }
-    }
-
     /// A [`Dispatch`](Self::Dispatch) error whose message summarises `source`'s chain.
     pub(crate) fn dispatch(source: impl StdError + Send + Sync + 'static) -> Self {
         Self::Dispatch {
@@ -107,7 +99,7 @@ impl TransportError {
 /// hyper-util wrap the real cause (`connection refused`, `invalid peer certificate`) in
 /// generic layers (`client error (Connect)`), and a message that names only the outer layer
 /// tells the reader nothing.
-fn summarize(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn summarize(error: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(err) = current {

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use crate::body::{declared_length, read_limited};
 use crate::connect::TimeoutConnector;
+use crate::error::summarize;
 use crate::tls::{CustomRoot, RootOptions};
 use crate::uri::check_uri;
 use crate::{
@@ -79,8 +80,8 @@ impl HyperTransport {
     pub const DEFAULT_MAX_RESPONSE_BODY: usize = 8 * 1024 * 1024;
     /// Default time an idle pooled connection is kept: 90 s.
     pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
-    /// Default maximum of idle pooled connections per host: 32.
-    pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 32;
+    /// Default maximum of idle pooled connections per host: 64.
+    pub const DEFAULT_POOL_MAX_IDLE_PER_HOST: usize = 64;
 
     /// A transport with every default: web PKI roots, the default timeouts and body cap,
     /// `https` only (plain `http` to loopback hosts only).
@@ -184,13 +185,7 @@ async fn exchange(
     is_head: bool,
     limit: usize,
 ) -> Result<Response<Bytes>, TransportError> {
-    let response = client.request(request).await.map_err(|error| {
-        if error.is_connect() {
-            TransportError::connect(error)
-        } else {
-            TransportError::dispatch(error)
-        }
-    })?;
+    let response = client.request(request).await.map_err(client_error)?;
     let (parts, body) = response.into_parts();
     // HEAD answers and 1xx/204/304 carry no body, whatever their Content-Length says.
     let has_body = !is_head
@@ -207,6 +202,20 @@ async fn exchange(
     }
     let body = read_limited(body, limit, declared).await?;
     Ok(Response::from_parts(parts, body))
+}
+
+/// Maps hyper-util's error: connect failures (DNS, TCP, TLS, connect timeout) to
+/// [`TransportError::Connect`], everything else to [`TransportError::Dispatch`]. The message
+/// describes the cause; the outer layer only names the phase (`client error (Connect)`).
+fn client_error(error: hyper_util::client::legacy::Error) -> TransportError {
+    let message = std::error::Error::source(&error).map_or_else(|| error.to_string(), summarize);
+    let is_connect = error.is_connect();
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(error));
+    if is_connect {
+        TransportError::Connect { message, source }
+    } else {
+        TransportError::Dispatch { message, source }
+    }
 }
 
 /// A stable, secret-free label of the error for logs.

@@ -165,7 +165,7 @@ async fn connection_refused_is_a_connect_error() {
         .send(get(&format!("http://{addr}/")))
         .await
         .unwrap_err();
-    assert!(err.is_connect(), "{err:?}"); eprintln!("MSG: {err}");
+    assert!(err.is_connect(), "{err:?}");
     assert!(std::error::Error::source(&err).is_some());
 }
 
@@ -232,7 +232,7 @@ async fn tls_without_the_root_fails_to_connect() {
     let cert = test_cert();
     let base = tls_server(&cert, &[b"h2", b"http/1.1"], echo).await;
     let err = HyperTransport::new().send(get(&base)).await.unwrap_err();
-    assert!(err.is_connect(), "{err:?}"); eprintln!("MSG: {err}");
+    assert!(err.is_connect(), "{err:?}");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
@@ -251,7 +251,7 @@ async fn a_stalled_tls_handshake_hits_the_connect_timeout() {
         .send(get(&format!("https://{addr}/")))
         .await
         .unwrap_err();
-    assert!(err.is_connect(), "{err:?}"); eprintln!("MSG: {err}");
+    assert!(err.is_connect(), "{err:?}");
     assert!(err.to_string().contains("timed out"), "{err}");
 }
 

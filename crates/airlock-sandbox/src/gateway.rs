@@ -934,13 +934,8 @@ impl Gateway {
                     .with_request_id(&id),
             );
         };
-        if let Some(acked) = &body.msg_id {
-            if *acked != decision.msg_id {
-                return Err(
-                    ApiError::not_found(format!("no delivery {acked} for this exchange"))
-                        .with_request_id(&id),
-                );
-            }
+        if let Some(acked) = body.msg_id.as_ref().filter(|a| **a != decision.msg_id) {
+            return Err(ApiError::not_found(format!("no delivery {acked} for this exchange")).with_request_id(&id));
         }
         if ex.state == ExchangeState::Decided {
             ex.state = ExchangeState::Delivered;

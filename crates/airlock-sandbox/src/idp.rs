@@ -97,6 +97,16 @@ pub(crate) struct Idp {
     state: Mutex<IdpState>,
 }
 
+/// The client could not be authenticated (`401 invalid_client`).
+#[derive(Debug)]
+struct InvalidClient;
+
+impl InvalidClient {
+    fn response(self) -> web::Resp {
+        oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+    }
+}
+
 /// An OAuth error response.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> web::Resp {
     web::json(
@@ -209,7 +219,7 @@ impl Idp {
 
     /// Authenticates the client of a token-endpoint request: a known client id, and for the
     /// confidential client its secret (form or HTTP Basic).
-    fn client(&self, req: &Req, form: &HashMap<String, String>) -> Result<String, web::Resp> {
+    fn client(&self, req: &Req, form: &HashMap<String, String>) -> Result<String, InvalidClient> {
         let basic = req
             .header("authorization")
             .and_then(|v| {
@@ -238,14 +248,7 @@ impl Idp {
                 form.get("client_secret").cloned(),
             ),
         };
-        let invalid = || {
-            oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "client authentication failed",
-            )
-        };
-        let id = id.ok_or_else(invalid)?;
+        let id = id.ok_or(InvalidClient)?;
         if id == self.settings.public_client_id {
             return Ok(id);
         }
@@ -253,7 +256,7 @@ impl Idp {
         if id == *cid && secret.as_deref().is_some_and(|s| secret_eq(s, csecret)) {
             return Ok(id);
         }
-        Err(invalid())
+        Err(InvalidClient)
     }
 
     fn known_client(&self, id: &str) -> bool {
@@ -264,7 +267,7 @@ impl Idp {
         let form = req.form();
         let client_id = match self.client(req, &form) {
             Ok(c) => c,
-            Err(e) => return e,
+            Err(e) => return e.response(),
         };
         let device_code = random_token("dc_");
         let user_code = {
@@ -407,7 +410,7 @@ impl Idp {
         let form = req.form();
         let client_id = match self.client(req, &form) {
             Ok(c) => c,
-            Err(e) => return e,
+            Err(e) => return e.response(),
         };
         let bad = |error: &str, d: &str| oauth_error(StatusCode::BAD_REQUEST, error, d);
         let now = clock::now();
@@ -527,7 +530,7 @@ impl Idp {
     fn revoke(&self, req: &Req) -> web::Resp {
         let form = req.form();
         if let Err(e) = self.client(req, &form) {
-            return e;
+            return e.response();
         }
         let Some(token) = form.get("token") else {
             return oauth_error(

@@ -70,6 +70,8 @@ pub struct Reply {
     pub body: Bytes,
     /// Never answer (the client must time out).
     pub hang: bool,
+    /// Answer after this delay (a long-poll holding the request).
+    pub delay: Option<Duration>,
 }
 
 impl Reply {
@@ -79,6 +81,7 @@ impl Reply {
             headers: vec![("content-type".into(), "application/json".into())],
             body: Bytes::from(serde_json::to_vec(&value).unwrap()),
             hang: false,
+            delay: None,
         }
     }
     pub fn text(status: u16, body: &str) -> Self {
@@ -87,6 +90,7 @@ impl Reply {
             headers: vec![("content-type".into(), "text/html".into())],
             body: Bytes::from(body.to_owned()),
             hang: false,
+            delay: None,
         }
     }
     pub fn empty(status: u16) -> Self {
@@ -95,6 +99,7 @@ impl Reply {
             headers: vec![],
             body: Bytes::new(),
             hang: false,
+            delay: None,
         }
     }
     pub fn hang() -> Self {
@@ -102,6 +107,10 @@ impl Reply {
             hang: true,
             ..Self::empty(200)
         }
+    }
+    pub fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
@@ -167,6 +176,9 @@ impl TestServer {
                             let reply = handler(&rec);
                             if reply.hang {
                                 tokio::time::sleep(Duration::from_secs(3600)).await;
+                            }
+                            if let Some(delay) = reply.delay {
+                                tokio::time::sleep(delay).await;
                             }
                             let mut resp = Response::new(Full::new(reply.body));
                             *resp.status_mut() = reply.status;
