@@ -19,7 +19,7 @@ commands:
   test       fmt --check, clippy -D warnings, all tests (unit, integration, doc, interop),
              cargo deny when installed; prints a summary line; non-zero on any failure.
              PROPTEST_CASES sets the proptest case count (default 64).
-  release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests]]: tests, version bump,
+  release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]: tests, version bump,
              changelog, cargo publish --dry-run, release commit and tag (dry run: in a clone).
 ";
 

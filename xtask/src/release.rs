@@ -1,4 +1,4 @@
-//! `cargo xtask release [patch|minor|major|X.Y.Z] [--dry-run] [--skip-tests]`.
+//! `cargo xtask release [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]`.
 //!
 //! A release, in order:
 //!
@@ -18,8 +18,9 @@
 //!    and are left to the maintainer).
 //!
 //! `--dry-run` does all of this in a temporary clone of `HEAD` (the real tree is never
-//! touched), prints the resulting commit, and deletes the clone. `--skip-tests` is only
-//! accepted together with `--dry-run`.
+//! touched), prints the resulting commit, and deletes the clone. Two shortcuts are only
+//! accepted together with `--dry-run`: `--skip-tests`, and `--no-verify` (package the
+//! crates offline without building them, instead of `cargo publish --dry-run`).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -30,7 +31,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::util::workspace_root;
 
 const USAGE: &str =
-    "usage: cargo xtask release [patch|minor|major|X.Y.Z] [--dry-run] [--skip-tests]";
+    "usage: cargo xtask release [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]";
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let opts = parse_args(args)?;
@@ -38,7 +39,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let today = civil_date(days_since_epoch());
     let checks = Checks {
         run_tests: !opts.skip_tests,
-        package: PackageCheck::PublishDryRun,
+        package: if opts.no_verify {
+            PackageCheck::PackageOffline
+        } else {
+            PackageCheck::PublishDryRun
+        },
     };
     if !opts.dry_run {
         if git_is_dirty(&root)? {
@@ -89,16 +94,19 @@ struct Options {
     bump: Bump,
     dry_run: bool,
     skip_tests: bool,
+    no_verify: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut bump = None;
     let mut dry_run = false;
     let mut skip_tests = false;
+    let mut no_verify = false;
     for arg in args {
         match arg.as_str() {
             "--dry-run" => dry_run = true,
             "--skip-tests" => skip_tests = true,
+            "--no-verify" => no_verify = true,
             "-h" | "--help" => return Err(USAGE.into()),
             flag if flag.starts_with('-') => return Err(format!("unknown flag `{flag}`\n{USAGE}")),
             level => {
@@ -109,8 +117,10 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             }
         }
     }
-    if skip_tests && !dry_run {
-        return Err("`--skip-tests` is only allowed together with `--dry-run`".into());
+    if (skip_tests || no_verify) && !dry_run {
+        return Err(
+            "`--skip-tests` and `--no-verify` are only allowed together with `--dry-run`".into(),
+        );
     }
     let bump =
         bump.ok_or_else(|| format!("which version? patch, minor, major or X.Y.Z\n{USAGE}"))?;
@@ -118,6 +128,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         bump,
         dry_run,
         skip_tests,
+        no_verify,
     })
 }
 
@@ -293,10 +304,10 @@ pub(crate) fn workspace_version(manifest: &str) -> Result<Version, String> {
     for line in manifest.lines() {
         if let Some(header) = section_header(line) {
             section = header;
-        } else if section == "workspace.package" {
-            if let Some(value) = string_value(line, "version") {
-                return Version::parse(value);
-            }
+        } else if section == "workspace.package"
+            && let Some(value) = string_value(line, "version")
+        {
+            return Version::parse(value);
         }
     }
     Err("no `version = \"…\"` in `[workspace.package]` of Cargo.toml".into())
@@ -495,10 +506,10 @@ pub(crate) fn read_member(manifest: &str) -> Member {
         if let Some(header) = section_header(line) {
             section = header.to_owned();
             // `[dependencies.name]` tables.
-            if let Some((kind, name)) = section.rsplit_once('.') {
-                if kind.ends_with("dependencies") {
-                    member.deps.push(name.trim_matches('"').to_owned());
-                }
+            if let Some((kind, name)) = section.rsplit_once('.')
+                && kind.ends_with("dependencies")
+            {
+                member.deps.push(name.trim_matches('"').to_owned());
             }
             continue;
         }
@@ -603,7 +614,8 @@ pub(crate) enum PackageCheck {
     /// dependency order against a local overlay of the others. Reads the crates.io index.
     PublishDryRun,
     /// `cargo package --workspace --no-verify --offline` for the publishable crates: the
-    /// archives only (used by the test of this module, which must not need the network).
+    /// archives only (`--dry-run --no-verify`, and the test of this module, which must not
+    /// need the network).
     PackageOffline,
 }
 
@@ -941,9 +953,11 @@ mod tests {
             Options {
                 bump: Bump::Minor,
                 dry_run: true,
-                skip_tests: true
+                skip_tests: true,
+                no_verify: false,
             }
         );
+        assert!(args(&["minor", "--no-verify"]).is_err());
         assert!(
             args(&["minor", "--skip-tests"])
                 .unwrap_err()

@@ -162,7 +162,13 @@ const FIELDS: [&str; 6] = [
     "signature",
 ];
 
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
+}
+
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
     #[test]
     fn both_forms_verify_and_any_field_change_is_refused(
         seed in any::<[u8; 32]>(),

@@ -106,14 +106,17 @@ impl Browser {
             .captures(&page.body)
             .unwrap_or_else(|| panic!("no form on {}: {}", page.url, page.body));
         let action = page.url.join(&unescape(&form[1])).unwrap();
-        let mut fields = url::form_urlencoded::Serializer::new(String::new());
-        for input in input_re.captures_iter(&form[2]) {
-            fields.append_pair(&input[1], &unescape(&input[2]));
-        }
-        for (k, v) in extra {
-            fields.append_pair(k, v);
-        }
-        self.follow(http::Method::POST, action, Some(fields.finish())).await
+        let body = {
+            let mut fields = url::form_urlencoded::Serializer::new(String::new());
+            for input in input_re.captures_iter(&form[2]) {
+                fields.append_pair(&input[1], &unescape(&input[2]));
+            }
+            for (k, v) in extra {
+                fields.append_pair(k, v);
+            }
+            fields.finish()
+        };
+        self.follow(http::Method::POST, action, Some(body)).await
     }
 
     /// Approves (or aborts) a device sign-in at its `verification_uri_complete`.
