@@ -52,7 +52,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             );
         }
         let done = release_in(&root, &opts.bump, &today, &checks, &[])?;
-        print_next_steps(&done, &root);
+        let v = &done.version;
+        println!(
+            "\nReleased {v}: commit `Release {v}` and tag v{v} in {}.",
+            root.display()
+        );
+        print_next_steps(&done);
         return Ok(());
     }
 
@@ -75,13 +80,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     );
     println!(
         "{}",
-        git(clone.path(), &["show", "--stat", "--format=%s%n", "HEAD"])?
+        git(clone.path(), &["show", "--stat", "--format=%s", "HEAD"])?
     );
     println!(
         "--- the changelog section of v{} ---\n{}",
         done.version, done.notes
     );
-    print_next_steps(&done, &root);
+    println!(
+        "Dry run: a real release would make this commit and the tag v{}.",
+        done.version
+    );
+    print_next_steps(&done);
     println!("\ndry run: nothing was changed in {}", root.display());
     Ok(())
 }
@@ -742,12 +751,8 @@ fn package(
     run_cmd(&mut cmd)
 }
 
-fn print_next_steps(done: &Released, root: &Path) {
+fn print_next_steps(done: &Released) {
     let v = &done.version;
-    println!(
-        "\nReleased {v} (commit `Release {v}`, tag v{v}) in {}.",
-        root.display()
-    );
     println!("To publish (needs a crates.io token: `cargo login` or CARGO_REGISTRY_TOKEN):");
     println!("  git push origin HEAD v{v}");
     println!("  cargo publish --workspace        # cargo >= 1.90: all crates, in dependency order");

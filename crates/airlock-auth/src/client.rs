@@ -217,8 +217,7 @@ impl AuthClient {
             serde_json::from_slice(response.body()).map_err(|e| AuthError::Discovery {
                 message: format!("invalid discovery document: {e}"),
             })?;
-        if metadata.issuer.trim_end_matches('/') != config.issuer.as_str().trim_end_matches('/')
-        {
+        if metadata.issuer.trim_end_matches('/') != config.issuer.as_str().trim_end_matches('/') {
             return Err(AuthError::Discovery {
                 message: format!(
                     "issuer mismatch: configured {}, document says {}",
@@ -341,7 +340,13 @@ impl AuthClient {
             .add_scopes(self.scopes())
             .set_pkce_challenge(challenge)
             .set_redirect_uri(Cow::Owned(redirect));
-        if self.inner.config.scopes.iter().any(|s| s == "offline_access") {
+        if self
+            .inner
+            .config
+            .scopes
+            .iter()
+            .any(|s| s == "offline_access")
+        {
             request = request.add_extra_param("prompt", "consent");
         }
         let (url, state) = request.url();
@@ -399,7 +404,8 @@ impl AuthClient {
     }
 
     /// Revokes `token` (RFC 7009). [`AuthError::MissingEndpoint`] when the provider has no
-    /// revocation endpoint.
+    /// revocation endpoint, [`AuthError::InvalidConfig`] when it is not `https` (RFC 7009 §2
+    /// requires the client to check).
     pub async fn revoke(&self, token: &SecretToken, kind: TokenKind) -> Result<(), AuthError> {
         let provider = self.provider().await?;
         let secret = token.expose_secret().to_owned();
@@ -414,8 +420,14 @@ impl AuthClient {
         provider
             .oauth
             .revoke_token(token)
-            .map_err(|_| AuthError::MissingEndpoint {
-                endpoint: "revocation",
+            .map_err(|e| match e {
+                oauth2::ConfigurationError::MissingUrl(_) => AuthError::MissingEndpoint {
+                    endpoint: "revocation",
+                },
+                // RFC 7009 §2: the client must verify the endpoint is https.
+                other => AuthError::InvalidConfig {
+                    message: other.to_string(),
+                },
             })?
             .request_async(&self.inner.http)
             .await
@@ -446,8 +458,12 @@ fn build_oauth_client(
     config: &AuthConfig,
     metadata: &ProviderMetadata,
 ) -> Result<OAuthClient, AuthError> {
-    let token = endpoint("token", Some(&metadata.token_endpoint), oauth2::TokenUrl::new)?
-        .ok_or(AuthError::MissingEndpoint { endpoint: "token" })?;
+    let token = endpoint(
+        "token",
+        Some(&metadata.token_endpoint),
+        oauth2::TokenUrl::new,
+    )?
+    .ok_or(AuthError::MissingEndpoint { endpoint: "token" })?;
     let auth_type = match config.auth_method {
         ClientAuthMethod::SecretBasic => AuthType::BasicAuth,
         ClientAuthMethod::SecretPost => AuthType::RequestBody,
@@ -480,9 +496,8 @@ fn build_oauth_client(
             oauth2::RevocationUrl::new,
         )?);
     if let Some(secret) = &config.client_secret {
-        client = client.set_client_secret(oauth2::ClientSecret::new(
-            secret.expose_secret().to_owned(),
-        ));
+        client =
+            client.set_client_secret(oauth2::ClientSecret::new(secret.expose_secret().to_owned()));
     }
     Ok(client)
 }

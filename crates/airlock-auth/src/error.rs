@@ -125,8 +125,7 @@ impl AuthError {
     }
     /// True when a timeout expired (the redirect wait, or an HTTP request).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
-            || matches!(self, Self::Transport(t) if t.is_timeout())
+        matches!(self, Self::Timeout(_)) || matches!(self, Self::Transport(t) if t.is_timeout())
     }
     /// True for transport failures (worth retrying later).
     pub fn is_transport(&self) -> bool {
@@ -162,10 +161,9 @@ impl AuthError {
         T: oauth2::ErrorResponseType + AsRef<str> + std::fmt::Display + 'static,
     {
         match err {
-            oauth2::RequestTokenError::ServerResponse(resp) => Self::from_oauth(
-                resp.error().as_ref(),
-                resp.error_description().cloned(),
-            ),
+            oauth2::RequestTokenError::ServerResponse(resp) => {
+                Self::from_oauth(resp.error().as_ref(), resp.error_description().cloned())
+            }
             oauth2::RequestTokenError::Request(transport) => Self::Transport(transport),
             // The body is deliberately dropped: a successful token response that fails to
             // parse still carries tokens.
@@ -208,7 +206,10 @@ mod tests {
         assert!(AuthError::from_oauth("invalid_client", None).is_invalid_client());
         let other = AuthError::from_oauth("invalid_scope", Some("nope".into()));
         assert!(matches!(&other, AuthError::OAuth { error, .. } if error == "invalid_scope"));
-        assert_eq!(other.to_string(), "the provider returned `invalid_scope`: nope");
+        assert_eq!(
+            other.to_string(),
+            "the provider returned `invalid_scope`: nope"
+        );
         assert!(AuthError::from_oauth("invalid_grant", None).requires_sign_in());
         assert!(!AuthError::from_oauth("invalid_client", None).requires_sign_in());
     }

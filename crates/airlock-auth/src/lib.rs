@@ -99,8 +99,8 @@ mod transport;
 pub use client::{AuthClient, DeviceAuthorization, ProviderMetadata, TokenKind};
 pub use config::{AuthConfig, ClientAuthMethod, DEFAULT_SCOPES};
 pub use consent::{
-    ConsentBackoff, ConsentError, ConsentState, ConsentStatus, ConsentWaitError,
-    wait_for_consent, wait_for_consent_with_clock,
+    ConsentBackoff, ConsentError, ConsentState, ConsentStatus, ConsentWaitError, wait_for_consent,
+    wait_for_consent_with_clock,
 };
 pub use error::AuthError;
 pub use loopback::{AuthorizationCode, CALLBACK_PATH, LoopbackListener};

@@ -230,8 +230,7 @@ fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -
     let mut state = None;
     let mut error = None;
     let mut description = None;
-    for (key, value) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-    {
+    for (key, value) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
         let slot = match &*key {
             "code" => &mut code,
             "state" => &mut state,
@@ -246,14 +245,16 @@ fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -
     if error.is_none() && (code.is_none() || state.is_none()) {
         return Handled::BadRequest;
     }
-    let mut done = done.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut done = done
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if *done {
         return Handled::BadRequest;
     }
     *done = true;
-    let state_ok = state.as_deref().is_some_and(|s| {
-        bool::from(s.as_bytes().ct_eq(expected_state.as_bytes()))
-    });
+    let state_ok = state
+        .as_deref()
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected_state.as_bytes())));
     let outcome = match (error, code) {
         // An error redirect is reported even without a matching state: it carries no
         // credential and the user needs to know why sign-in failed.
@@ -314,7 +315,10 @@ mod tests {
         match run("/callback?error=access_denied&error_description=User+said+no&state=x") {
             Handled::Final(CallbackOutcome::Error(e)) => {
                 assert!(e.is_access_denied());
-                assert_eq!(e.to_string(), "authorization failed: `access_denied`: User said no");
+                assert_eq!(
+                    e.to_string(),
+                    "authorization failed: `access_denied`: User said no"
+                );
             }
             _ => panic!("expected an error"),
         }

@@ -177,11 +177,12 @@ impl AuthSession {
             (TokenKind::RefreshToken, tokens.refresh_token()),
             (TokenKind::AccessToken, Some(tokens.access_token())),
         ];
-        for (kind, token) in held {
-            if let Some(token) = token {
-                if let Err(e) = self.client.revoke(token, kind).await {
-                    failures.push((kind, e));
-                }
+        for (kind, token) in held
+            .into_iter()
+            .filter_map(|(kind, token)| Some((kind, token?)))
+        {
+            if let Err(e) = self.client.revoke(token, kind).await {
+                failures.push((kind, e));
             }
         }
         if failures.is_empty() {

@@ -155,8 +155,8 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
     if stored.version != FORMAT_VERSION {
         return Err(corrupt(format!("unsupported version {}", stored.version)));
     }
-    let mut set = TokenSet::new(SecretToken::new(stored.access_token.as_str()))
-        .with_scopes(stored.scopes);
+    let mut set =
+        TokenSet::new(SecretToken::new(stored.access_token.as_str())).with_scopes(stored.scopes);
     if let Some(r) = &stored.refresh_token {
         set = set.with_refresh_token(SecretToken::new(r.as_str()));
     }
@@ -186,7 +186,10 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(file_name);
     tmp_name.push(format!(
         ".{}.tmp",
-        suffix.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     ));
     let tmp = dir.join(tmp_name);
 
@@ -228,15 +231,13 @@ async fn blocking<T: Send + 'static>(
 
 impl TokenStore for FileTokenStore {
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, StoreError>> {
-        Box::pin(blocking(&self.path, |path| {
-            match std::fs::read(&path) {
-                Ok(bytes) => {
-                    let bytes = Zeroizing::new(bytes);
-                    decode(&path, &bytes).map(Some)
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(source) => Err(StoreError::Io { path, source }),
+        Box::pin(blocking(&self.path, |path| match std::fs::read(&path) {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                decode(&path, &bytes).map(Some)
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StoreError::Io { path, source }),
         }))
     }
 
@@ -248,10 +249,12 @@ impl TokenStore for FileTokenStore {
     }
 
     fn clear(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(blocking(&self.path, |path| match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(StoreError::Io { path, source }),
+        Box::pin(blocking(&self.path, |path| {
+            match std::fs::remove_file(&path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(source) => Err(StoreError::Io { path, source }),
+            }
         }))
     }
 }
@@ -269,7 +272,10 @@ mod tests {
     }
 
     fn assert_same(a: &TokenSet, b: &TokenSet) {
-        assert_eq!(a.access_token().expose_secret(), b.access_token().expose_secret());
+        assert_eq!(
+            a.access_token().expose_secret(),
+            b.access_token().expose_secret()
+        );
         assert_eq!(
             a.refresh_token().map(SecretToken::expose_secret),
             b.refresh_token().map(SecretToken::expose_secret)
@@ -303,7 +309,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            let mode = std::fs::metadata(store.path())
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         // No temp files left behind.

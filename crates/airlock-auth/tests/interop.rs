@@ -1,5 +1,6 @@
 //! Interop tests against node-oidc-provider, an OpenID-certified provider, started on
-//! loopback by the harness (tests/support/provider.rs). The user's part (approving a
+//! loopback over TLS (a self-signed certificate the test transport trusts) by the harness
+//! (tests/support/provider.rs). The user's part (approving a
 //! device code, logging in at the authorization endpoint) is scripted over plain HTTP
 //! through the provider's own pages and redirects with a cookie jar.
 
@@ -12,24 +13,31 @@ use airlock_auth::{
     AuthClient, AuthConfig, AuthError, AuthSession, ClientAuthMethod, Clock, LoopbackListener,
     MemoryTokenStore, PkceVerifier, RevocationOutcome, SystemClock, TokenSet,
 };
-use airlock_http::{BoxFuture, Bytes, HttpClient, HyperTransport, SecretToken};
+use airlock_http::{BoxFuture, Bytes, HttpClient, SecretToken};
 use support::browser::Browser;
-use support::provider::OidcProvider;
+use support::provider::{OidcProvider, transport};
 
-fn client(provider: &OidcProvider, client_id: &str, configure: impl FnOnce(AuthConfig) -> AuthConfig) -> AuthClient {
+fn client(
+    provider: &OidcProvider,
+    client_id: &str,
+    configure: impl FnOnce(AuthConfig) -> AuthConfig,
+) -> AuthClient {
     let config = AuthConfig::new(&provider.issuer, client_id)
         .unwrap()
         .with_offline_access();
-    AuthClient::with_http_client(configure(config), Arc::new(HyperTransport::new()))
+    AuthClient::with_http_client(configure(config), Arc::new(transport()))
 }
 
 /// Calls the provider's userinfo endpoint with `token`; returns the status and `sub`.
 async fn userinfo(provider: &OidcProvider, token: &SecretToken) -> (u16, Option<String>) {
     let request = http::Request::get(format!("{}/me", provider.issuer))
-        .header(http::header::AUTHORIZATION, format!("Bearer {}", token.expose_secret()))
+        .header(
+            http::header::AUTHORIZATION,
+            format!("Bearer {}", token.expose_secret()),
+        )
         .body(Bytes::new())
         .unwrap();
-    let response = HyperTransport::new().send(request).await.unwrap();
+    let response = transport().send(request).await.unwrap();
     let sub = serde_json::from_slice::<serde_json::Value>(response.body())
         .ok()
         .and_then(|v| v["sub"].as_str().map(str::to_owned));
@@ -93,7 +101,9 @@ fn quick(config: AuthConfig) -> AuthConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "device-public", |c| c);
     let meta = client.discover().await.unwrap();
     assert_eq!(meta.issuer, provider.issuer);
@@ -104,25 +114,39 @@ async fn discovery() {
     );
     assert!(meta.revocation_endpoint.is_some());
     assert!(meta.authorization_endpoint.is_some());
-    assert!(meta.code_challenge_methods_supported.iter().any(|m| m == "S256"));
+    assert!(
+        meta.code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256")
+    );
     assert!(client.supports_revocation().await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_grant_public_client() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "device-public", quick);
     let tokens = device_login(&client, true).await.unwrap();
-    assert!(tokens.refresh_token().is_some(), "offline_access gives a refresh token");
+    assert!(
+        tokens.refresh_token().is_some(),
+        "offline_access gives a refresh token"
+    );
     assert!(tokens.id_token().is_some());
     assert!(tokens.expires_at().is_some());
     assert!(tokens.scopes().iter().any(|s| s == "offline_access"));
-    assert_eq!(userinfo(&provider, tokens.access_token()).await, (200, Some("test-user".into())));
+    assert_eq!(
+        userinfo(&provider, tokens.access_token()).await,
+        (200, Some("test-user".into()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_grant_confidential_clients() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     // client_secret_basic, chosen automatically from discovery.
     let basic = client(&provider, "device-confidential", |c| {
         quick(c).with_client_secret("device-confidential-secret".into())
@@ -143,13 +167,18 @@ async fn device_grant_confidential_clients() {
     let wrong = client(&provider, "device-confidential", |c| {
         quick(c).with_client_secret("wrong".into())
     });
-    let err = wrong.device_login(|_| panic!("no code for a bad client")).await.unwrap_err();
+    let err = wrong
+        .device_login(|_| panic!("no code for a bad client"))
+        .await
+        .unwrap_err();
     assert!(err.is_invalid_client(), "{err:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_grant_access_denied() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "device-public", quick);
     let err = device_login(&client, false).await.unwrap_err();
     assert!(err.is_access_denied(), "{err:?}");
@@ -157,27 +186,28 @@ async fn device_grant_access_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_grant_expired_token() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     // `device-short` codes live one second at the provider.
-    let client = client(&provider, "device-short", |c| {
+    let frozen = client(&provider, "device-short", |c| {
         c.with_clock(Arc::new(FrozenClock(SystemTime::now())))
     });
-    let device = client.start_device_authorization().await.unwrap();
+    let device = frozen.start_device_authorization().await.unwrap();
     assert_eq!(device.expires_in(), Duration::from_secs(1));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     // Our own deadline is frozen, so this is the provider's `expired_token`.
-    let err = client.poll_device_authorization(&device).await.unwrap_err();
+    let err = frozen.poll_device_authorization(&device).await.unwrap_err();
     assert!(err.is_expired_token(), "{err:?}");
 
-    // With the real clock, polling stops at `expires_in` by itself.
-    let client = client_real_clock(&provider);
-    let device = client.start_device_authorization().await.unwrap();
-    let err = client.poll_device_authorization(&device).await.unwrap_err();
+    // With real time, polling stops at `expires_in` (one second) by itself.
+    let quick_client = client(&provider, "device-short", quick);
+    let device = quick_client.start_device_authorization().await.unwrap();
+    let err = quick_client
+        .poll_device_authorization(&device)
+        .await
+        .unwrap_err();
     assert!(err.is_expired_token(), "{err:?}");
-}
-
-fn client_real_clock(provider: &OidcProvider) -> AuthClient {
-    client(provider, "device-short", |c| c.with_clock(Arc::new(SystemClock)))
 }
 
 /// Plays the browser for an authorization URL: follows the provider's redirects through
@@ -189,13 +219,18 @@ fn play_browser(url: &url::Url) -> tokio::task::JoinHandle<support::browser::Pag
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_code_with_pkce_through_the_loopback_listener() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "native-app", |c| c);
     let mut browser = None;
     let tokens = client
         .login_with_loopback(
             |url| {
-                assert!(url.as_str().starts_with(&format!("{}/auth?", provider.issuer)));
+                assert!(
+                    url.as_str()
+                        .starts_with(&format!("{}/auth?", provider.issuer))
+                );
                 browser = Some(play_browser(url));
             },
             Duration::from_secs(60),
@@ -207,12 +242,17 @@ async fn auth_code_with_pkce_through_the_loopback_listener() {
     assert_eq!(page.url.path(), "/callback");
     assert!(page.body.contains("Signed in"), "{}", page.body);
     assert!(tokens.refresh_token().is_some());
-    assert_eq!(userinfo(&provider, tokens.access_token()).await, (200, Some("test-user".into())));
+    assert_eq!(
+        userinfo(&provider, tokens.access_token()).await,
+        (200, Some("test-user".into()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_code_error_callback() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "native-app", |c| c);
     let mut browser = None;
     let err = client
@@ -234,7 +274,9 @@ async fn auth_code_error_callback() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replayed_code_is_refused_and_revokes_its_tokens() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "native-app", |c| c);
     let listener = LoopbackListener::bind().await.unwrap();
     let redirect_uri = listener.redirect_uri();
@@ -252,7 +294,11 @@ async fn replayed_code_is_refused_and_revokes_its_tokens() {
         .unwrap();
     assert_eq!(userinfo(&provider, tokens.access_token()).await.0, 200);
     let err = client
-        .exchange_code(code.expose_secret(), PkceVerifier::new(verifier), &redirect_uri)
+        .exchange_code(
+            code.expose_secret(),
+            PkceVerifier::new(verifier),
+            &redirect_uri,
+        )
         .await
         .unwrap_err();
     assert!(err.is_invalid_grant(), "{err:?}");
@@ -261,11 +307,15 @@ async fn replayed_code_is_refused_and_revokes_its_tokens() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotation_and_reuse_detection() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "device-public", quick);
     let first = device_login(&client, true).await.unwrap();
     let store = Arc::new(MemoryTokenStore::new());
-    let session = AuthSession::open(client.clone(), store.clone()).await.unwrap();
+    let session = AuthSession::open(client.clone(), store.clone())
+        .await
+        .unwrap();
     session.sign_in(first.clone()).await.unwrap();
 
     // Rotation: a new access and refresh token, saved to the store.
@@ -274,7 +324,10 @@ async fn refresh_rotation_and_reuse_detection() {
     let rotated = held.refresh_token().unwrap().expose_secret().to_owned();
     assert_ne!(rotated, first.refresh_token().unwrap().expose_secret());
     assert_ne!(access.expose_secret(), first.access_token().expose_secret());
-    let stored = airlock_auth::TokenStore::load(&*store).await.unwrap().unwrap();
+    let stored = airlock_auth::TokenStore::load(&*store)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.refresh_token().unwrap().expose_secret(), rotated);
     assert_eq!(userinfo(&provider, &access).await.0, 200);
 
@@ -286,12 +339,19 @@ async fn refresh_rotation_and_reuse_detection() {
     let err = session.refresh().await.unwrap_err();
     assert!(err.is_invalid_grant() && err.requires_sign_in(), "{err:?}");
     assert!(!session.is_signed_in().await);
-    assert!(airlock_auth::TokenStore::load(&*store).await.unwrap().is_none());
+    assert!(
+        airlock_auth::TokenStore::load(&*store)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_revokes_then_refresh_is_invalid_grant() {
-    let Some(provider) = OidcProvider::start() else { return };
+    let Some(provider) = OidcProvider::start() else {
+        return;
+    };
     let client = client(&provider, "device-confidential", |c| {
         quick(c).with_client_secret("device-confidential-secret".into())
     });
@@ -301,7 +361,9 @@ async fn logout_revokes_then_refresh_is_invalid_grant() {
         .unwrap();
     session.sign_in(tokens.clone()).await.unwrap();
     assert_eq!(
-        userinfo(&provider, &session.access_token().await.unwrap()).await.0,
+        userinfo(&provider, &session.access_token().await.unwrap())
+            .await
+            .0,
         200
     );
     let outcome = session.logout().await.unwrap();

@@ -76,14 +76,32 @@ async fn missing_endpoints_are_typed() {
     let clock = FakeClock::new();
     let client = client(&provider, &clock);
     let err = client.start_device_authorization().await.unwrap_err();
-    assert!(matches!(err, AuthError::MissingEndpoint { endpoint: "device_authorization" }));
-    let err = client.authorization_url("http://127.0.0.1:1/callback").await.unwrap_err();
-    assert!(matches!(err, AuthError::MissingEndpoint { endpoint: "authorization" }));
+    assert!(matches!(
+        err,
+        AuthError::MissingEndpoint {
+            endpoint: "device_authorization"
+        }
+    ));
+    let err = client
+        .authorization_url("http://127.0.0.1:1/callback")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AuthError::MissingEndpoint {
+            endpoint: "authorization"
+        }
+    ));
     let err = client
         .revoke(&SecretToken::new("t"), TokenKind::AccessToken)
         .await
         .unwrap_err();
-    assert!(matches!(err, AuthError::MissingEndpoint { endpoint: "revocation" }));
+    assert!(matches!(
+        err,
+        AuthError::MissingEndpoint {
+            endpoint: "revocation"
+        }
+    ));
 }
 
 // ----- device grant -----
@@ -102,7 +120,11 @@ async fn device_grant_polls_with_interval_and_slow_down() {
     let mut shown = None;
     let tokens = client
         .device_login(|d| {
-            shown = Some((d.user_code().to_owned(), d.uri_to_open().to_owned(), d.interval()))
+            shown = Some((
+                d.user_code().to_owned(),
+                d.uri_to_open().to_owned(),
+                d.interval(),
+            ))
         })
         .await
         .unwrap();
@@ -114,7 +136,10 @@ async fn device_grant_polls_with_interval_and_slow_down() {
     assert_eq!(secs, [3, 8, 8, 13]);
     assert_eq!(tokens.access_token().expose_secret(), "acc-1");
     assert_eq!(tokens.refresh_token().unwrap().expose_secret(), "ref-1");
-    assert_eq!(tokens.id_token().unwrap().expose_secret(), "header.payload.sig");
+    assert_eq!(
+        tokens.id_token().unwrap().expose_secret(),
+        "header.payload.sig"
+    );
     assert_eq!(tokens.scopes(), ["openid", "profile", "email"]);
     assert_eq!(
         tokens.expires_at(),
@@ -126,8 +151,12 @@ async fn device_grant_polls_with_interval_and_slow_down() {
     assert_eq!(device.param("scope"), Some("openid profile email"));
     let polls = provider.seen("/token");
     assert_eq!(polls.len(), 5);
-    assert!(polls.iter().all(|p| p.param("device_code") == Some("dev-code-secret")
-        && p.param("grant_type") == Some("urn:ietf:params:oauth:grant-type:device_code")));
+    assert!(
+        polls
+            .iter()
+            .all(|p| p.param("device_code") == Some("dev-code-secret")
+                && p.param("grant_type") == Some("urn:ietf:params:oauth:grant-type:device_code"))
+    );
 }
 
 fn clock_now(clock: &FakeClock) -> std::time::SystemTime {
@@ -141,7 +170,10 @@ async fn device_grant_defaults_to_five_seconds_without_interval() {
     provider.push("/token", oauth_error(400, "authorization_pending"));
     provider.push("/token", token_response("acc", None, 60));
     let clock = FakeClock::new();
-    client(&provider, &clock).device_login(|_| {}).await.unwrap();
+    client(&provider, &clock)
+        .device_login(|_| {})
+        .await
+        .unwrap();
     assert_eq!(clock.sleeps(), [Duration::from_secs(5)]);
 }
 
@@ -153,9 +185,11 @@ async fn device_grant_terminal_errors_are_typed() {
         (400, "expired_token", |e| e.is_expired_token()),
         (400, "invalid_grant", |e| e.is_invalid_grant()),
         (401, "invalid_client", |e| e.is_invalid_client()),
-        (400, "invalid_scope", |e| {
-            matches!(e, AuthError::OAuth { error, .. } if error == "invalid_scope")
-        }),
+        (
+            400,
+            "invalid_scope",
+            |e| matches!(e, AuthError::OAuth { error, .. } if error == "invalid_scope"),
+        ),
     ];
     for (status, code, check) in cases {
         let provider = MockProvider::new();
@@ -163,7 +197,10 @@ async fn device_grant_terminal_errors_are_typed() {
         provider.push("/token", oauth_error(400, "authorization_pending"));
         provider.push("/token", oauth_error(status, code));
         let clock = FakeClock::new();
-        let err = client(&provider, &clock).device_login(|_| {}).await.unwrap_err();
+        let err = client(&provider, &clock)
+            .device_login(|_| {})
+            .await
+            .unwrap_err();
         assert!(check(&err), "{code}: {err:?}");
         assert!(!format!("{err:?}").contains("dev-code-secret"));
     }
@@ -174,7 +211,10 @@ async fn device_authorization_request_errors_are_typed() {
     let provider = MockProvider::new();
     provider.push("/device", oauth_error(401, "invalid_client"));
     let clock = FakeClock::new();
-    let err = client(&provider, &clock).device_login(|_| panic!("no code")).await.unwrap_err();
+    let err = client(&provider, &clock)
+        .device_login(|_| panic!("no code"))
+        .await
+        .unwrap_err();
     assert!(err.is_invalid_client());
 }
 
@@ -192,10 +232,13 @@ async fn device_grant_stops_at_expires_in() {
         provider.push("/token", oauth_error(400, "authorization_pending"));
     }
     let clock = FakeClock::new();
-    let err = client(&provider, &clock).device_login(|d| {
-        assert_eq!(d.uri_to_open(), "https://v.test/");
-        assert!(d.verification_uri_complete().is_none());
-    }).await.unwrap_err();
+    let err = client(&provider, &clock)
+        .device_login(|d| {
+            assert_eq!(d.uri_to_open(), "https://v.test/");
+            assert!(d.verification_uri_complete().is_none());
+        })
+        .await
+        .unwrap_err();
     assert!(err.is_expired_token(), "{err:?}");
     // Polls at t = 0, 5, 10, 15, 20; at 25 the deadline has passed.
     assert_eq!(provider.seen("/token").len(), 5);
@@ -215,7 +258,10 @@ async fn device_grant_reports_a_persistent_transport_failure() {
         provider.push("/token", Reply::Fail);
     }
     let clock = FakeClock::new();
-    let err = client(&provider, &clock).device_login(|_| {}).await.unwrap_err();
+    let err = client(&provider, &clock)
+        .device_login(|_| {})
+        .await
+        .unwrap_err();
     assert!(err.is_transport(), "{err:?}");
     // Transport errors back off: 10, 20, 30 (capped), 30 ...
     let secs: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
@@ -229,7 +275,10 @@ async fn a_transient_transport_failure_does_not_end_device_polling() {
     provider.push("/token", Reply::Fail);
     provider.push("/token", token_response("acc", None, 60));
     let clock = FakeClock::new();
-    let tokens = client(&provider, &clock).device_login(|_| {}).await.unwrap();
+    let tokens = client(&provider, &clock)
+        .device_login(|_| {})
+        .await
+        .unwrap();
     assert_eq!(tokens.access_token().expose_secret(), "acc");
 }
 
@@ -249,7 +298,11 @@ async fn dropping_the_device_poll_cancels_it() {
     assert!(outcome.is_err(), "still polling");
     let polls = provider.seen("/token").len();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(provider.seen("/token").len(), polls, "no poll after the drop");
+    assert_eq!(
+        provider.seen("/token").len(),
+        polls,
+        "no poll after the drop"
+    );
 }
 
 // ----- token endpoint errors and client authentication -----
@@ -260,7 +313,10 @@ async fn malformed_token_responses_are_bad_responses_without_secrets() {
         Reply::Raw(502, "text/html", "<html>bad gateway</html>".into()),
         Reply::Raw(200, "text/html", "not json".into()),
         json(200, serde_json::json!({"access_token":"leaked-secret"})),
-        json(200, serde_json::json!({"access_token":"leaked-secret","token_type":"mac"})),
+        json(
+            200,
+            serde_json::json!({"access_token":"leaked-secret","token_type":"mac"}),
+        ),
         Reply::Raw(500, "application/json", String::new()),
     ];
     for reply in cases {
@@ -279,8 +335,16 @@ async fn client_secret_basic_and_post() {
     let secret = "s3cr:et/+";
     for (method, doc_methods, expect_basic) in [
         (ClientAuthMethod::Auto, None, true),
-        (ClientAuthMethod::Auto, Some(vec!["client_secret_post"]), false),
-        (ClientAuthMethod::SecretBasic, Some(vec!["client_secret_post"]), true),
+        (
+            ClientAuthMethod::Auto,
+            Some(vec!["client_secret_post"]),
+            false,
+        ),
+        (
+            ClientAuthMethod::SecretBasic,
+            Some(vec!["client_secret_post"]),
+            true,
+        ),
         (ClientAuthMethod::SecretPost, None, false),
     ] {
         let provider = MockProvider::new();
@@ -295,7 +359,8 @@ async fn client_secret_basic_and_post() {
         provider.push("/token", token_response("a2", None, 60));
         let clock = FakeClock::new();
         let client = client_with(&provider, &clock, |c| {
-            c.with_client_secret(secret.into()).with_client_auth_method(method)
+            c.with_client_secret(secret.into())
+                .with_client_auth_method(method)
         });
         let old = TokenSet::new("a".into()).with_refresh_token("r".into());
         client.refresh(&old).await.unwrap();
@@ -307,7 +372,10 @@ async fn client_secret_basic_and_post() {
             use base64::Engine as _;
             let expected = base64::engine::general_purpose::STANDARD
                 .encode("airlock-integrations:s3cr%3Aet%2F%2B");
-            assert_eq!(seen.authorization.as_deref(), Some(&*format!("Basic {expected}")));
+            assert_eq!(
+                seen.authorization.as_deref(),
+                Some(&*format!("Basic {expected}"))
+            );
             assert_eq!(seen.param("client_secret"), None);
         } else {
             assert_eq!(seen.authorization, None);
@@ -343,7 +411,10 @@ async fn authorization_url_has_pkce_state_and_prompt_for_offline_access() {
     assert_eq!(query["code_challenge"], challenge.as_str());
     assert!(!format!("{request:?}").contains(verifier));
     // A fresh state and verifier every time.
-    let other = client.authorization_url("http://127.0.0.1:4567/callback").await.unwrap();
+    let other = client
+        .authorization_url("http://127.0.0.1:4567/callback")
+        .await
+        .unwrap();
     assert_ne!(other.state, request.state);
     assert_ne!(other.verifier.expose_secret(), verifier);
 
@@ -356,8 +427,11 @@ async fn authorization_url_has_pkce_state_and_prompt_for_offline_access() {
     let seen = &provider.seen("/token")[0];
     assert_eq!(seen.param("grant_type"), Some("authorization_code"));
     assert_eq!(seen.param("code"), Some("the-code"));
-    assert_eq!(seen.param("code_verifier"), Some(verifier.as_ref()));
-    assert_eq!(seen.param("redirect_uri"), Some("http://127.0.0.1:4567/callback"));
+    assert_eq!(seen.param("code_verifier"), Some(verifier));
+    assert_eq!(
+        seen.param("redirect_uri"),
+        Some("http://127.0.0.1:4567/callback")
+    );
 }
 
 #[tokio::test]
@@ -365,7 +439,10 @@ async fn no_prompt_without_offline_access_and_bad_redirects_are_rejected() {
     let provider = MockProvider::new();
     let clock = FakeClock::new();
     let client = client(&provider, &clock);
-    let request = client.authorization_url("http://127.0.0.1:1/callback").await.unwrap();
+    let request = client
+        .authorization_url("http://127.0.0.1:1/callback")
+        .await
+        .unwrap();
     assert!(!request.url.query_pairs().any(|(k, _)| k == "prompt"));
     let err = client.authorization_url("not a uri").await.unwrap_err();
     assert!(matches!(err, AuthError::InvalidConfig { .. }));
@@ -406,7 +483,9 @@ async fn session_with(
     store: Arc<dyn TokenStore>,
     expires_in: u64,
 ) -> AuthSession {
-    let session = AuthSession::open(client(provider, clock), store).await.unwrap();
+    let session = AuthSession::open(client(provider, clock), store)
+        .await
+        .unwrap();
     let tokens = TokenSet::new("acc-0".into())
         .with_refresh_token("ref-0".into())
         .with_expires_at(clock_now(clock) + Duration::from_secs(expires_in));
@@ -424,7 +503,10 @@ async fn access_token_refreshes_ahead_of_expiry_with_single_flight() {
     let session = Arc::new(session_with(&provider, &clock, store.clone(), 3600).await);
 
     // Fresh: no refresh.
-    assert_eq!(session.access_token().await.unwrap().expose_secret(), "acc-0");
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "acc-0"
+    );
     assert!(provider.seen("/token").is_empty());
 
     // 59 s before expiry (inside the 60 s margin): many callers, one refresh.
@@ -454,9 +536,8 @@ async fn forced_refreshes_after_a_401_are_single_flight_too() {
     *provider.token_delay.lock().unwrap() = Some(Duration::from_millis(20));
     provider.push("/token", token_response("acc-1", None, 3600));
     let clock = FakeClock::new();
-    let session = Arc::new(
-        session_with(&provider, &clock, Arc::new(MemoryTokenStore::new()), 3600).await,
-    );
+    let session =
+        Arc::new(session_with(&provider, &clock, Arc::new(MemoryTokenStore::new()), 3600).await);
     let calls: Vec<_> = (0..8)
         .map(|_| {
             let s = session.clone();
@@ -485,7 +566,10 @@ async fn a_store_failure_on_rotation_is_reported_but_the_new_token_is_kept() {
     // The old refresh token is already spent at the provider; the new one stays in memory.
     let held = session.tokens().await.unwrap();
     assert_eq!(held.refresh_token().unwrap().expose_secret(), "ref-1");
-    assert_eq!(session.access_token().await.unwrap().expose_secret(), "acc-1");
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "acc-1"
+    );
 }
 
 #[tokio::test]
@@ -502,7 +586,9 @@ async fn invalid_grant_on_refresh_signs_out() {
     let err = session.access_token().await.unwrap_err();
     assert!(matches!(err, AuthError::NotSignedIn));
     // Through the TokenSource trait, the cause is kept.
-    let err = TokenSource::access_token(&session, false).await.unwrap_err();
+    let err = TokenSource::access_token(&session, false)
+        .await
+        .unwrap_err();
     assert!(err.source.is_some());
 }
 
@@ -514,7 +600,10 @@ async fn transient_refresh_failures_fall_back_to_a_still_valid_token() {
     let clock = FakeClock::new();
     let session = session_with(&provider, &clock, Arc::new(MemoryTokenStore::new()), 30).await;
     // Due for refresh (30 s < 60 s margin) but still valid: the current token is used.
-    assert_eq!(session.access_token().await.unwrap().expose_secret(), "acc-0");
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "acc-0"
+    );
     // Once expired, the failure surfaces.
     clock.advance(Duration::from_secs(31));
     let err = session.access_token().await.unwrap_err();
@@ -529,15 +618,26 @@ async fn without_refresh_token_an_expired_session_needs_sign_in() {
     let session = AuthSession::open(client(&provider, &clock), Arc::new(MemoryTokenStore::new()))
         .await
         .unwrap();
-    assert!(matches!(session.access_token().await, Err(AuthError::NotSignedIn)));
+    assert!(matches!(
+        session.access_token().await,
+        Err(AuthError::NotSignedIn)
+    ));
     session
-        .sign_in(TokenSet::new("a".into()).with_expires_at(clock_now(&clock) + Duration::from_secs(30)))
+        .sign_in(
+            TokenSet::new("a".into()).with_expires_at(clock_now(&clock) + Duration::from_secs(30)),
+        )
         .await
         .unwrap();
     assert_eq!(session.access_token().await.unwrap().expose_secret(), "a");
-    assert!(matches!(session.refresh().await, Err(AuthError::NotSignedIn)));
+    assert!(matches!(
+        session.refresh().await,
+        Err(AuthError::NotSignedIn)
+    ));
     clock.advance(Duration::from_secs(31));
-    assert!(matches!(session.access_token().await, Err(AuthError::NotSignedIn)));
+    assert!(matches!(
+        session.access_token().await,
+        Err(AuthError::NotSignedIn)
+    ));
 }
 
 #[tokio::test]
@@ -547,8 +647,13 @@ async fn session_reopens_from_its_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(airlock_auth::FileTokenStore::new(dir.path().join("t.json")));
     session_with(&provider, &clock, store.clone(), 3600).await;
-    let reopened = AuthSession::open(client(&provider, &clock), store).await.unwrap();
-    assert_eq!(reopened.access_token().await.unwrap().expose_secret(), "acc-0");
+    let reopened = AuthSession::open(client(&provider, &clock), store)
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.access_token().await.unwrap().expose_secret(),
+        "acc-0"
+    );
 }
 
 #[tokio::test]
@@ -568,7 +673,10 @@ async fn logout_revokes_refresh_then_access_token() {
     assert_eq!(seen[1].param("token_type_hint"), Some("access_token"));
     assert!(!session.is_signed_in().await);
     assert!(store.load().await.unwrap().is_none());
-    assert!(matches!(session.logout().await.unwrap(), RevocationOutcome::NothingToRevoke));
+    assert!(matches!(
+        session.logout().await.unwrap(),
+        RevocationOutcome::NothingToRevoke
+    ));
 }
 
 #[tokio::test]
@@ -584,7 +692,9 @@ async fn logout_clears_state_even_when_revocation_fails() {
             assert_eq!(failures.len(), 2);
             assert_eq!(failures[0].0, TokenKind::RefreshToken);
             assert!(failures[0].1.is_transport());
-            assert!(matches!(&failures[1].1, AuthError::OAuth { error, .. } if error == "unsupported_token_type"));
+            assert!(
+                matches!(&failures[1].1, AuthError::OAuth { error, .. } if error == "unsupported_token_type")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -606,7 +716,10 @@ async fn logout_without_revocation_endpoint() {
         .remove("revocation_endpoint");
     let clock = FakeClock::new();
     let session = session_with(&provider, &clock, Arc::new(MemoryTokenStore::new()), 3600).await;
-    assert!(matches!(session.logout().await.unwrap(), RevocationOutcome::NotSupported));
+    assert!(matches!(
+        session.logout().await.unwrap(),
+        RevocationOutcome::NotSupported
+    ));
     assert!(!session.is_signed_in().await);
 }
 
@@ -629,13 +742,20 @@ async fn loopback_ignores_stray_requests_and_returns_the_code() {
     let listener = LoopbackListener::bind().await.unwrap();
     let addr = listener.local_addr();
     assert!(addr.ip().is_loopback());
-    assert_eq!(listener.redirect_uri(), format!("http://127.0.0.1:{}/callback", addr.port()));
+    assert_eq!(
+        listener.redirect_uri(),
+        format!("http://127.0.0.1:{}/callback", addr.port())
+    );
     let wait = tokio::spawn(async move {
         listener
             .wait_for_code("st%te", Duration::from_secs(30), &airlock_auth::SystemClock)
             .await
     });
-    assert!(raw_get(addr, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+    assert!(
+        raw_get(addr, "/favicon.ico")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
     assert!(raw_get(addr, "/callback").await.starts_with("HTTP/1.1 400"));
     let page = raw_get(addr, "/callback?code=c%2F1&state=st%25te&iss=x").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
@@ -652,20 +772,36 @@ async fn loopback_state_mismatch_and_error_callbacks() {
     let addr = listener.local_addr();
     let wait = tokio::spawn(async move {
         listener
-            .wait_for_code("expected", Duration::from_secs(30), &airlock_auth::SystemClock)
+            .wait_for_code(
+                "expected",
+                Duration::from_secs(30),
+                &airlock_auth::SystemClock,
+            )
             .await
     });
-    assert!(raw_get(addr, "/callback?code=c&state=forged").await.starts_with("HTTP/1.1 400"));
+    assert!(
+        raw_get(addr, "/callback?code=c&state=forged")
+            .await
+            .starts_with("HTTP/1.1 400")
+    );
     assert!(matches!(wait.await.unwrap(), Err(AuthError::StateMismatch)));
 
     let listener = LoopbackListener::bind().await.unwrap();
     let addr = listener.local_addr();
     let wait = tokio::spawn(async move {
         listener
-            .wait_for_code("expected", Duration::from_secs(30), &airlock_auth::SystemClock)
+            .wait_for_code(
+                "expected",
+                Duration::from_secs(30),
+                &airlock_auth::SystemClock,
+            )
             .await
     });
-    let page = raw_get(addr, "/callback?error=access_denied&error_description=No%20thanks").await;
+    let page = raw_get(
+        addr,
+        "/callback?error=access_denied&error_description=No%20thanks",
+    )
+    .await;
     assert!(page.contains("Sign-in failed"));
     let err = wait.await.unwrap().unwrap_err();
     assert!(err.is_access_denied(), "{err:?}");
@@ -700,7 +836,10 @@ fn consent_errors_parse_from_403_bodies() {
     let pending = ConsentError::from_body(br#"{"error":"app_consent_pending"}"#).unwrap();
     assert_eq!(pending.status, ConsentStatus::Pending);
     let denied = ConsentError::from_body(br#"{"error":"app_consent_denied","appId":"x"}"#).unwrap();
-    assert!(matches!(ConsentState::from(denied), ConsentState::Denied(_)));
+    assert!(matches!(
+        ConsentState::from(denied),
+        ConsentState::Denied(_)
+    ));
     // HARP error envelope with details.
     let harp = br#"{"msgType":"error","body":{"code":"app_consent_pending","message":"wait","details":{"consentUrl":"https://c.test","appName":"A","appId":"1"}}}"#;
     let e = ConsentError::from_body(harp).unwrap();
@@ -769,14 +908,19 @@ async fn wait_for_consent_stops_on_denial_deadline_and_check_error() {
     )
     .await;
     match timed_out {
-        Err(ConsentWaitError::TimedOut { last: Some(last), .. }) => {
+        Err(ConsentWaitError::TimedOut {
+            last: Some(last), ..
+        }) => {
             assert_eq!(last.status, ConsentStatus::Pending)
         }
         other => panic!("{other:?}"),
     }
     // 2 + 4 + 8 + 16 + 30 = 60: six checks, never past the deadline.
     assert_eq!(checks, 6);
-    assert_eq!(clock.sleeps().iter().sum::<Duration>(), Duration::from_secs(60));
+    assert_eq!(
+        clock.sleeps().iter().sum::<Duration>(),
+        Duration::from_secs(60)
+    );
 
     let failed = wait_for_consent_with_clock(
         &*FakeClock::new(),
@@ -786,4 +930,18 @@ async fn wait_for_consent_stops_on_denial_deadline_and_check_error() {
     )
     .await;
     assert!(matches!(failed, Err(ConsentWaitError::Check(_))));
+}
+
+#[tokio::test]
+async fn plain_http_revocation_endpoints_are_refused() {
+    let provider = MockProvider::new();
+    provider.discovery.lock().unwrap().as_mut().unwrap()["revocation_endpoint"] =
+        "http://id.example.test/revoke".into();
+    let clock = FakeClock::new();
+    let err = client(&provider, &clock)
+        .revoke(&SecretToken::new("t"), TokenKind::RefreshToken)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AuthError::InvalidConfig { .. }), "{err:?}");
+    assert!(provider.seen("/revoke").is_empty());
 }

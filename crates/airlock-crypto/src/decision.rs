@@ -372,6 +372,12 @@ fn opt_str_field<'a>(
     }
 }
 
+/// `t + d`, clamped to the largest representable time instead of panicking.
+fn saturating_add(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.checked_add(d)
+        .unwrap_or_else(|| time::PrimitiveDateTime::MAX.assume_offset(t.offset()))
+}
+
 /// The HARP-CORE signed bytes: RFC 8785 of the decision object without `signature`.
 fn harp_core_signable(obj: &Map<String, Value>) -> Result<Vec<u8>, DecisionError> {
     let mut signable = obj.clone();
@@ -387,10 +393,9 @@ fn airlock_signable(artifact_hash: &str, decision: &str, nonce: &str) -> Vec<u8>
 /// Verifies a `decision.deliver` body (PROTOCOL.md "Decision verification", steps 1–5).
 ///
 /// In order: `decision` is `approve`/`reject` (Airlock) or `allow`/`deny` (HARP-CORE),
-/// in any case; `artifactHash` equals
-/// `expected.artifact_hash` ([`ArtifactHash::matches`]: a `sha256:` prefix and hex case
-/// tolerated); `signerKeyId`
-/// is in `signers`; the signature verifies — over `artifactHash|decision|nonce` for
+/// in any case; `artifactHash` equals `expected.artifact_hash` ([`ArtifactHash::matches`]:
+/// a `sha256:` prefix and hex case tolerated); `signerKeyId` is in `signers`; the
+/// signature verifies — over `artifactHash|decision|nonce` for
 /// Airlock approvers, or, when the body has `sigAlg` (`Ed25519`), over the RFC 8785
 /// canonical JSON of the whole body minus `signature` (so unknown fields are covered),
 /// followed by the HARP-CORE checks (`expiresAt` + 60 s not passed, `requestId` equals
@@ -499,9 +504,9 @@ pub fn verify_decision(
         ReplayKey::signer_nonce(signer_key_id, nonce),
         ReplayKey::request_artifact(&expected.request_id, expected_hash.as_str()),
     ];
-    let mut retain_until = now + expected.min_retention.max(MIN_REPLAY_RETENTION);
+    let mut retain_until = saturating_add(now, expected.min_retention.max(MIN_REPLAY_RETENTION));
     if let Some(expires_at) = expires_at {
-        retain_until = retain_until.max(expires_at + CLOCK_SKEW);
+        retain_until = retain_until.max(saturating_add(expires_at, CLOCK_SKEW));
     }
     journal
         .check_and_record(&keys, retain_until, now)
@@ -545,7 +550,7 @@ fn check_harp_core(
                 expected: "an RFC 3339 timestamp",
             }
         })?;
-    if now > expires_at + CLOCK_SKEW {
+    if now > saturating_add(expires_at, CLOCK_SKEW) {
         return Err(DecisionError::Expired { expires_at });
     }
     match opt_str_field(obj, "scope")? {

@@ -110,7 +110,8 @@ impl ArtifactHash {
         let mut digest = [0u8; 32];
         for (index, (byte, pair)) in digest.iter_mut().zip(digits.chunks_exact(2)).enumerate() {
             let offset = prefix_len + 2 * index;
-            let high = nibble(pair[0]).ok_or(ParseArtifactHashError::InvalidCharacter { offset })?;
+            let high =
+                nibble(pair[0]).ok_or(ParseArtifactHashError::InvalidCharacter { offset })?;
             let low = nibble(pair[1])
                 .ok_or(ParseArtifactHashError::InvalidCharacter { offset: offset + 1 })?;
             *byte = high << 4 | low;
@@ -211,7 +212,9 @@ impl<'de> serde::Deserialize<'de> for ArtifactHash {
             type Value = ArtifactHash;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a SHA-256 artifact hash (64 hex digits, optionally `sha256:`-prefixed)")
+                f.write_str(
+                    "a SHA-256 artifact hash (64 hex digits, optionally `sha256:`-prefixed)",
+                )
             }
 
             fn visit_str<E: serde::de::Error>(self, wire: &str) -> Result<ArtifactHash, E> {

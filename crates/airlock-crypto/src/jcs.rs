@@ -74,6 +74,7 @@
 //! only when the input did not already list them in canonical order.
 
 mod parser;
+mod serialize;
 mod value;
 mod writer;
 
@@ -155,6 +156,14 @@ pub enum CanonicalizeError {
         /// `serde_json::Value`.
         offset: Option<usize>,
     },
+    /// A `Serialize` implementation failed, produced a map key that is not a
+    /// string, number or boolean, or produced the same member name twice
+    /// (see [`canonicalize_serialize`]).
+    #[error("cannot canonicalize the serialized value: {message}")]
+    Serialize {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl CanonicalizeError {
@@ -171,7 +180,7 @@ impl CanonicalizeError {
             | Self::DuplicateKey { offset, .. }
             | Self::TrailingData { offset } => Some(offset),
             Self::TooDeep { offset, .. } => offset,
-            Self::NonFiniteNumber => None,
+            Self::NonFiniteNumber | Self::Serialize { .. } => None,
         }
     }
 }
@@ -235,7 +244,10 @@ impl Canonicalizer {
     }
 
     /// Canonicalizes a parsed `serde_json::Value`.
-    pub fn canonicalize_value(&self, value: &serde_json::Value) -> Result<Vec<u8>, CanonicalizeError> {
+    pub fn canonicalize_value(
+        &self,
+        value: &serde_json::Value,
+    ) -> Result<Vec<u8>, CanonicalizeError> {
         let mut out = Vec::new();
         self.canonicalize_value_to(value, &mut out)?;
         Ok(out)
@@ -255,6 +267,16 @@ impl Canonicalizer {
             out.truncate(initial_len);
         }
         result
+    }
+
+    /// Serializes `value` with serde and canonicalizes the result; see
+    /// [`canonicalize_serialize`].
+    pub fn canonicalize_serialize<T: ?Sized + serde::Serialize>(
+        &self,
+        value: &T,
+    ) -> Result<Vec<u8>, CanonicalizeError> {
+        let value = serialize::to_value(value).map_err(|error| error.0)?;
+        self.canonicalize_value(&value)
     }
 }
 
@@ -284,6 +306,38 @@ pub fn canonicalize_str(json: &str) -> Result<String, CanonicalizeError> {
 /// nearest double, as ECMAScript would.
 pub fn canonicalize_value(value: &serde_json::Value) -> Result<Vec<u8>, CanonicalizeError> {
     Canonicalizer::new().canonicalize_value(value)
+}
+
+/// Serializes `value` with serde (in serde_json's data model) and
+/// canonicalizes the result.
+///
+/// Unlike `serde_json::to_vec`, which writes NaN and infinities as `null` and
+/// keeps the last of two map keys that stringify alike, this fails with
+/// [`CanonicalizeError::NonFiniteNumber`] or [`CanonicalizeError::Serialize`].
+/// Map keys may be strings, integers, booleans or finite floats (written as
+/// canonical numbers).
+///
+/// ```
+/// #[derive(serde::Serialize)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Decision<'a> {
+///     signer_key_id: &'a str,
+///     decision: &'a str,
+///     artifact_hash: &'a str,
+/// }
+///
+/// let decision = Decision { signer_key_id: "k1", decision: "approve", artifact_hash: "8e32" };
+/// assert_eq!(
+///     airlock_crypto::jcs::canonicalize_serialize(&decision)?,
+///     br#"{"artifactHash":"8e32","decision":"approve","signerKeyId":"k1"}"#
+/// );
+/// assert!(airlock_crypto::jcs::canonicalize_serialize(&[f64::NAN]).is_err());
+/// # Ok::<(), airlock_crypto::jcs::CanonicalizeError>(())
+/// ```
+pub fn canonicalize_serialize<T: ?Sized + serde::Serialize>(
+    value: &T,
+) -> Result<Vec<u8>, CanonicalizeError> {
+    Canonicalizer::new().canonicalize_serialize(value)
 }
 
 /// Formats a double as RFC 8785 (ECMAScript `Number.prototype.toString`)

@@ -7,6 +7,8 @@ use airlock_crypto::{
 };
 use airlock_types::HarpErrorCode;
 use proptest::prelude::*;
+use std::sync::LazyLock;
+
 use serde_json::{Value, json};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -22,12 +24,17 @@ fn cases() -> u32 {
         .unwrap_or(64)
 }
 
-fn approver() -> Ed25519SigningKey {
-    Ed25519SigningKey::from_bytes([7; 32])
+static APPROVER: LazyLock<Ed25519SigningKey> =
+    LazyLock::new(|| Ed25519SigningKey::from_bytes([7; 32]));
+static SIGNERS: LazyLock<TrustedSigners> =
+    LazyLock::new(|| TrustedSigners::new().with("key-phone", APPROVER.public_key()));
+
+fn approver() -> &'static Ed25519SigningKey {
+    &APPROVER
 }
 
 fn signers() -> TrustedSigners {
-    TrustedSigners::new().with("key-phone", approver().public_key())
+    SIGNERS.clone()
 }
 
 fn expected() -> ExpectedDecision {
@@ -41,7 +48,7 @@ fn airlock_body(decision: &str, nonce: &str) -> Value {
         "reason": "looks fine",
         "signerKeyId": "key-phone",
         "nonce": nonce,
-        "signature": sign_decision(&approver(), HASH, decision, nonce),
+        "signature": sign_decision(approver(), HASH, decision, nonce),
     })
 }
 
@@ -59,7 +66,7 @@ fn harp_body(decision: &str, nonce: &str) -> Value {
         "signerKeyId": "key-phone",
         "policyHints": {"note": "unknown fields are signed too"},
     });
-    body["signature"] = Value::String(sign_decision_harp_core(&approver(), &body).unwrap());
+    body["signature"] = Value::String(sign_decision_harp_core(approver(), &body).unwrap());
     body
 }
 
@@ -134,7 +141,7 @@ fn signer_lookup_tolerates_key_prefix() {
 
     let mut body = json!({
         "artifactHash": HASH, "decision": "approve", "signerKeyId": "phone", "nonce": "n-2",
-        "signature": sign_decision(&approver(), HASH, "approve", "n-2"),
+        "signature": sign_decision(approver(), HASH, "approve", "n-2"),
     });
     let d = verify(&body).unwrap();
     assert_eq!(d.signer_key_id, "key-phone");
@@ -363,7 +370,7 @@ fn typed_errors_and_harp_codes() {
 }
 
 fn resign(body: &Value) -> String {
-    sign_decision_harp_core(&approver(), body).unwrap()
+    sign_decision_harp_core(approver(), body).unwrap()
 }
 
 #[test]
@@ -483,6 +490,18 @@ fn retention_covers_the_decision_expiry_and_skew() {
 }
 
 #[test]
+fn far_future_expiry_does_not_overflow() {
+    let mut body = harp_body("allow", "far-1");
+    body["expiresAt"] = json!("9999-12-31T23:59:59Z");
+    body["signature"] = json!(resign(&body));
+    let journal = MemoryReplayJournal::new();
+    verify_decision(&body, &expected(), &signers(), &journal, NOW).unwrap();
+    let huge = expected().with_min_retention(Duration::MAX);
+    let err = verify_decision(&body, &huge, &signers(), &journal, NOW).unwrap_err();
+    assert!(err.is_replay(), "{err:?}");
+}
+
+#[test]
 fn forged_decisions_do_not_burn_nonces() {
     let journal = MemoryReplayJournal::new();
     let mut forged = airlock_body("approve", "n-1");
@@ -566,7 +585,7 @@ fn error_is_send_sync_and_small() {
 #[test]
 fn harp_core_signer_refuses_non_objects() {
     assert!(matches!(
-        sign_decision_harp_core(&approver(), &json!("x")),
+        sign_decision_harp_core(approver(), &json!("x")),
         Err(DecisionError::NotAnObject)
     ));
 }

@@ -11,7 +11,10 @@ fn harp_core_artifact_hash() {
     let (canonical, hash) = ArtifactHash::of_json(HARP_ARTIFACT.as_bytes()).expect("artifact");
     assert_eq!(hash.as_str(), HARP_HASH);
     assert_eq!(hash.to_string(), HARP_HASH);
-    assert_eq!(canonical, jcs::canonicalize(HARP_ARTIFACT.as_bytes()).expect("canonical"));
+    assert_eq!(
+        canonical,
+        jcs::canonicalize(HARP_ARTIFACT.as_bytes()).expect("canonical")
+    );
     assert_eq!(ArtifactHash::of_canonical(&canonical), hash);
     // Hashing the non-canonical text directly gives something else.
     assert_ne!(ArtifactHash::of_canonical(HARP_ARTIFACT.as_bytes()), hash);
@@ -55,22 +58,47 @@ fn parse_normalizes_prefix_and_case() {
 #[test]
 fn parse_errors_are_typed() {
     let cases: [(String, ParseArtifactHashError); 8] = [
-        (String::new(), ParseArtifactHashError::InvalidLength { length: 0 }),
-        ("sha256:".into(), ParseArtifactHashError::InvalidLength { length: 0 }),
-        (HARP_HASH[..63].into(), ParseArtifactHashError::InvalidLength { length: 63 }),
-        (format!("{HARP_HASH}0"), ParseArtifactHashError::InvalidLength { length: 65 }),
-        (format!(" {}", &HARP_HASH[1..]), ParseArtifactHashError::InvalidCharacter { offset: 0 }),
+        (
+            String::new(),
+            ParseArtifactHashError::InvalidLength { length: 0 },
+        ),
+        (
+            "sha256:".into(),
+            ParseArtifactHashError::InvalidLength { length: 0 },
+        ),
+        (
+            HARP_HASH[..63].into(),
+            ParseArtifactHashError::InvalidLength { length: 63 },
+        ),
+        (
+            format!("{HARP_HASH}0"),
+            ParseArtifactHashError::InvalidLength { length: 65 },
+        ),
+        (
+            format!(" {}", &HARP_HASH[1..]),
+            ParseArtifactHashError::InvalidCharacter { offset: 0 },
+        ),
         (
             format!("sha256:{}g", &HARP_HASH[..63]),
             ParseArtifactHashError::InvalidCharacter { offset: 70 },
         ),
         // Another algorithm's prefix is not stripped.
-        (format!("sha512:{HARP_HASH}"), ParseArtifactHashError::InvalidLength { length: 71 }),
+        (
+            format!("sha512:{HARP_HASH}"),
+            ParseArtifactHashError::InvalidLength { length: 71 },
+        ),
         // A multi-byte character is reported at its byte offset.
-        (format!("é{}", &HARP_HASH[2..]), ParseArtifactHashError::InvalidCharacter { offset: 0 }),
+        (
+            format!("é{}", &HARP_HASH[2..]),
+            ParseArtifactHashError::InvalidCharacter { offset: 0 },
+        ),
     ];
     for (wire, expected) in cases {
-        assert_eq!(ArtifactHash::parse(&wire), Err(expected.clone()), "{wire:?}");
+        assert_eq!(
+            ArtifactHash::parse(&wire),
+            Err(expected.clone()),
+            "{wire:?}"
+        );
         assert!(!expected.to_string().is_empty());
     }
 }
@@ -95,7 +123,8 @@ fn serde_uses_the_plain_string() {
     let back: ArtifactHash = serde_json::from_str(&json).expect("deserialize");
     assert_eq!(back, hash);
     let tolerant: ArtifactHash =
-        serde_json::from_str(&format!("\"sha256:{}\"", HARP_HASH.to_uppercase())).expect("tolerant");
+        serde_json::from_str(&format!("\"sha256:{}\"", HARP_HASH.to_uppercase()))
+            .expect("tolerant");
     assert_eq!(tolerant.as_str(), HARP_HASH);
     assert!(serde_json::from_str::<ArtifactHash>("\"abc\"").is_err());
     assert!(serde_json::from_str::<ArtifactHash>("42").is_err());
@@ -104,7 +133,10 @@ fn serde_uses_the_plain_string() {
 #[test]
 fn debug_shows_the_hex() {
     let hash = ArtifactHash::parse(HARP_HASH).expect("hash");
-    assert_eq!(format!("{hash:?}"), format!("ArtifactHash(\"{HARP_HASH}\")"));
+    assert_eq!(
+        format!("{hash:?}"),
+        format!("ArtifactHash(\"{HARP_HASH}\")")
+    );
 }
 
 #[test]

@@ -30,10 +30,18 @@ fn reference_input_output_pairs() {
         );
         assert_eq!(actual, expected, "{name:?} (exact bytes)");
         // The output is a fixed point.
-        assert_eq!(jcs::canonicalize(&actual).expect("canonical input"), actual, "{name:?}");
+        assert_eq!(
+            jcs::canonicalize(&actual).expect("canonical input"),
+            actual,
+            "{name:?}"
+        );
         // The serde_json::Value path agrees.
         let value: serde_json::Value = serde_json::from_slice(&input).expect("serde_json parses");
-        assert_eq!(jcs::canonicalize_value(&value).expect("value"), expected, "{name:?} (value)");
+        assert_eq!(
+            jcs::canonicalize_value(&value).expect("value"),
+            expected,
+            "{name:?} (value)"
+        );
     }
 }
 
@@ -159,7 +167,11 @@ fn more_ecmascript_numbers() {
         ("3.00000000000000000000000000000000000000000000000001", "3"),
     ];
     for (input, expected) in cases {
-        assert_eq!(jcs::canonicalize_str(input).as_deref(), Ok(expected), "{input}");
+        assert_eq!(
+            jcs::canonicalize_str(input).as_deref(),
+            Ok(expected),
+            "{input}"
+        );
     }
 }
 

@@ -7,8 +7,8 @@ use airlock_types::{
     AckBody, ArtifactAcceptedBody, ArtifactSubmitBody, ConsentStatusResponse, DecisionBody,
     DndPoliciesResponse, DndQuery, EchoResponse, Envelope, ExchangeStatusBody,
     ExchangeWithdrawnBody, HeartbeatRequest, IntegrationsDiscovery, PairingClaimRequest,
-    PairingClaimResponse, PairingInitiateRequest, PairingInitiateResponse,
-    PairingRevokeRequest, PairingRevokeResponse, PairingStatusResponse,
+    PairingClaimResponse, PairingInitiateRequest, PairingInitiateResponse, PairingRevokeRequest,
+    PairingRevokeResponse, PairingStatusResponse,
 };
 use serde::Deserialize;
 
@@ -53,9 +53,9 @@ impl UnverifiedDecision {
     /// The body read as a typed decision (still unverified).
     pub fn body(&self) -> Result<DecisionBody, Error> {
         DecisionBody::deserialize(&self.envelope.body).map_err(|e| {
-            Error::Verification(Box::new(crate::error::VerificationError::MalformedDecision(
-                e.to_string(),
-            )))
+            Error::Verification(Box::new(
+                crate::error::VerificationError::MalformedDecision(e.to_string()),
+            ))
         })
     }
 }
@@ -91,11 +91,13 @@ pub(crate) mod endpoint {
         envelope: &Envelope<ArtifactSubmitBody>,
     ) -> Result<Call<Json<Envelope<ArtifactAcceptedBody>>>, Error> {
         segment("request id", &envelope.request_id)?;
-        Ok(Call::post("submit_artifact", "/v1/artifacts".into(), envelope)?
-            // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
-            .idempotent(true)
-            .success(&[200, 201, 202])
-            .request_id(&envelope.request_id))
+        Ok(
+            Call::post("submit_artifact", "/v1/artifacts".into(), envelope)?
+                // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
+                .idempotent(true)
+                .success(&[200, 201, 202])
+                .request_id(&envelope.request_id),
+        )
     }
 
     pub(crate) fn get_exchange_status(
@@ -123,7 +125,10 @@ pub(crate) mod endpoint {
     pub(crate) fn withdraw_exchange(
         request_id: &str,
     ) -> Result<Call<Json<Envelope<ExchangeWithdrawnBody>>>, Error> {
-        let path = format!("/v1/exchanges/{}/withdraw", segment("request id", request_id)?);
+        let path = format!(
+            "/v1/exchanges/{}/withdraw",
+            segment("request id", request_id)?
+        );
         Ok(Call::new("withdraw_exchange", http::Method::POST, path)
             .idempotent(true)
             .request_id(request_id))
@@ -139,7 +144,10 @@ pub(crate) mod endpoint {
     pub(crate) fn initiate_pairing(
         request: &PairingInitiateRequest,
     ) -> Result<Call<Json<PairingInitiateResponse>>, Error> {
-        Ok(Call::post("initiate_pairing", "/v1/pairing/initiate".into(), request)?.success(&[200, 201]))
+        Ok(
+            Call::post("initiate_pairing", "/v1/pairing/initiate".into(), request)?
+                .success(&[200, 201]),
+        )
     }
 
     pub(crate) fn claim_pairing(
@@ -148,7 +156,9 @@ pub(crate) mod endpoint {
         Ok(Call::post("claim_pairing", "/v1/pairing/claim".into(), request)?.success(&[200, 201]))
     }
 
-    pub(crate) fn get_pairing_status(nonce: &str) -> Result<Call<Json<PairingStatusResponse>>, Error> {
+    pub(crate) fn get_pairing_status(
+        nonce: &str,
+    ) -> Result<Call<Json<PairingStatusResponse>>, Error> {
         let path = format!("/v1/pairing/{}/status", segment("pairing nonce", nonce)?);
         Ok(Call::get("get_pairing_status", path))
     }
@@ -160,15 +170,20 @@ pub(crate) mod endpoint {
     }
 
     pub(crate) fn send_heartbeat(request: &HeartbeatRequest) -> Result<Call<Discard>, Error> {
-        Ok(Call::post("send_heartbeat", "/v1/presence/heartbeat".into(), request)?
-            .idempotent(true)
-            .success(&[200, 202, 204]))
+        Ok(
+            Call::post("send_heartbeat", "/v1/presence/heartbeat".into(), request)?
+                .idempotent(true)
+                .success(&[200, 202, 204]),
+        )
     }
 
     pub(crate) fn get_effective_dnd_policies(
         q: &DndQuery,
     ) -> Result<Call<Json<DndPoliciesResponse>>, Error> {
-        let mut call = Call::get("get_effective_dnd_policies", "/v1/policy/dnd/effective".into());
+        let mut call = Call::get(
+            "get_effective_dnd_policies",
+            "/v1/policy/dnd/effective".into(),
+        );
         call.query = query(q)?;
         Ok(call)
     }
@@ -188,7 +203,9 @@ impl GatewayClient {
     /// `GET /v1/consent/status`: whether the user consented to this app. A missing consent
     /// is an error: see [`Error::is_consent_required`] and [`Error::consent`].
     pub async fn check_consent(&self) -> Result<ConsentStatusResponse, Error> {
-        self.execute_some(endpoint::check_consent()).await.map(|j| j.0)
+        self.execute_some(endpoint::check_consent())
+            .await
+            .map(|j| j.0)
     }
 
     /// `POST /v1/artifacts`: submits an `artifact.submit` envelope (already encrypted; see
@@ -286,7 +303,9 @@ impl GatewayClient {
 
     /// `POST /v1/presence/heartbeat`: reports the enforcer as online.
     pub async fn send_heartbeat(&self, request: &HeartbeatRequest) -> Result<(), Error> {
-        self.execute(endpoint::send_heartbeat(request)?).await.map(drop)
+        self.execute(endpoint::send_heartbeat(request)?)
+            .await
+            .map(drop)
     }
 
     /// `GET /v1/policy/dnd/effective`: the Do-Not-Disturb policies in force. Evaluate them
@@ -298,5 +317,152 @@ impl GatewayClient {
         self.execute_some(endpoint::get_effective_dnd_policies(query)?)
             .await
             .map(|j| j.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::{BaseUrl, ResponseBody};
+    use airlock_types::{EncryptedPayload, PairingState};
+    use http::Method;
+
+    fn check<R: ResponseBody>(call: Call<R>, method: Method, uri: &str, idempotent: bool) {
+        let base = BaseUrl::parse("https://gw.example/p").unwrap();
+        let req = call.build(&base, &http::HeaderMap::new()).unwrap();
+        assert_eq!(req.method(), method, "{}", call.name);
+        assert_eq!(req.uri().to_string(), uri, "{}", call.name);
+        assert_eq!(call.idempotent, idempotent, "{}", call.name);
+    }
+
+    #[test]
+    fn the_endpoint_table() {
+        use endpoint as e;
+        let artifact = Envelope::artifact_submit(
+            "req-1",
+            "enf",
+            ArtifactSubmitBody::new(
+                "ab".repeat(32),
+                EncryptedPayload::new("d".into(), "n".into(), None),
+            ),
+        );
+        let ack = Envelope::ack("req-1", "enf", AckBody::delivered("msg-1"));
+        check(e::echo(), Method::GET, "https://gw.example/p/echo", true);
+        check(
+            e::discover(),
+            Method::GET,
+            "https://gw.example/p/v1/integrations/discovery",
+            true,
+        );
+        check(
+            e::check_consent(),
+            Method::GET,
+            "https://gw.example/p/v1/consent/status",
+            true,
+        );
+        check(
+            e::submit_artifact(&artifact).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/artifacts",
+            true,
+        );
+        check(
+            e::get_exchange_status("a b").unwrap(),
+            Method::GET,
+            "https://gw.example/p/v1/exchanges/a%20b",
+            true,
+        );
+        check(
+            e::wait_for_decision("r", Duration::from_secs(600)).unwrap(),
+            Method::GET,
+            "https://gw.example/p/v1/exchanges/r/wait?timeout=60",
+            true,
+        );
+        check(
+            e::withdraw_exchange("r").unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/exchanges/r/withdraw",
+            true,
+        );
+        check(
+            e::submit_ack(&ack).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/acks",
+            true,
+        );
+        check(
+            e::initiate_pairing(&PairingInitiateRequest::new("d", "e")).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/pairing/initiate",
+            false,
+        );
+        check(
+            e::claim_pairing(&PairingClaimRequest::new("c", "d", "e", "l", "w")).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/pairing/claim",
+            false,
+        );
+        check(
+            e::get_pairing_status("n/1").unwrap(),
+            Method::GET,
+            "https://gw.example/p/v1/pairing/n%2F1/status",
+            true,
+        );
+        check(
+            e::revoke_pairing(&PairingRevokeRequest::new("rt")).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/pairing/revoke",
+            false,
+        );
+        check(
+            e::send_heartbeat(&HeartbeatRequest::new("e")).unwrap(),
+            Method::POST,
+            "https://gw.example/p/v1/presence/heartbeat",
+            true,
+        );
+        check(
+            e::get_effective_dnd_policies(&DndQuery::new("e", "w")).unwrap(),
+            Method::GET,
+            "https://gw.example/p/v1/policy/dnd/effective?enforcerId=e&workspaceId=w",
+            true,
+        );
+        let _ = PairingState::Pending;
+    }
+
+    #[test]
+    fn long_poll_timeout_is_wait_plus_margin() {
+        for (asked, wait) in [(0, 1), (1, 1), (30, 30), (60, 60), (61, 60), (u64::MAX, 60)] {
+            let call = endpoint::wait_for_decision("r", Duration::from_secs(asked)).unwrap();
+            assert_eq!(
+                call.query.as_deref(),
+                Some(format!("timeout={wait}").as_str())
+            );
+            assert_eq!(call.timeout, Some(Duration::from_secs(wait) + WAIT_MARGIN));
+            assert!(call.no_content_is_none);
+        }
+        assert_eq!(clamp_wait(Duration::from_millis(1)), Duration::from_secs(1));
+        assert_eq!(
+            clamp_wait(Duration::from_millis(2001)),
+            Duration::from_secs(3)
+        );
+    }
+
+    #[test]
+    fn an_unverified_decision_exposes_typed_and_raw_bodies() {
+        let env: Envelope<serde_json::Value> = serde_json::from_value(serde_json::json!({
+            "msgId": "msg-1", "msgType": "decision.deliver", "requestId": "req-1",
+            "createdAt": "2026-02-24T10:00:00Z",
+            "body": {"artifactHash": "ab", "decision": "APPROVE", "signerKeyId": "k", "nonce": "n", "signature": "s"}
+        }))
+        .unwrap();
+        let d = UnverifiedDecision { envelope: env };
+        assert_eq!(d.msg_id(), "msg-1");
+        assert_eq!(d.request_id(), "req-1");
+        assert_eq!(d.body().unwrap().decision, airlock_types::Decision::Approve);
+        assert_eq!(d.body_json()["decision"], "APPROVE");
+        let bad = UnverifiedDecision {
+            envelope: Envelope::new("decision.deliver", "r", serde_json::json!([1])),
+        };
+        assert!(bad.body().unwrap_err().is_verification());
     }
 }

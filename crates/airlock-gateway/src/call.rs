@@ -193,7 +193,11 @@ impl<R: ResponseBody> Call<R> {
         Self::new(name, Method::GET, path)
     }
 
-    pub(crate) fn post<B: Serialize>(name: &'static str, path: String, body: &B) -> Result<Self, Error> {
+    pub(crate) fn post<B: Serialize>(
+        name: &'static str,
+        path: String,
+        body: &B,
+    ) -> Result<Self, Error> {
         let mut call = Self::new(name, Method::POST, path);
         call.body = Some(json_body(body)?);
         Ok(call)
@@ -216,7 +220,11 @@ impl<R: ResponseBody> Call<R> {
 
     /// Builds the request: URI, method, content headers, the caller's `headers` (auth,
     /// user agent), and the per-request timeout extension.
-    pub(crate) fn build(&self, base: &BaseUrl, headers: &HeaderMap) -> Result<Request<Bytes>, Error> {
+    pub(crate) fn build(
+        &self,
+        base: &BaseUrl,
+        headers: &HeaderMap,
+    ) -> Result<Request<Bytes>, Error> {
         let uri = base.join(&self.path, self.query.as_deref())?;
         let mut request = Request::new(self.body.clone().unwrap_or_default());
         *request.method_mut() = self.method.clone();
@@ -230,14 +238,20 @@ impl<R: ResponseBody> Call<R> {
             h.append(name, value.clone());
         }
         if let Some(t) = self.timeout {
-            request.extensions_mut().insert(airlock_http::RequestTimeout(t));
+            request
+                .extensions_mut()
+                .insert(airlock_http::RequestTimeout(t));
         }
         Ok(request)
     }
 
     /// Reads a response: success → decoded body (`None` for an allowed `204`), error status
     /// → a service or protocol error. Never panics.
-    pub(crate) fn read(&self, response: &Response<Bytes>, now: SystemTime) -> Result<Option<R>, Error> {
+    pub(crate) fn read(
+        &self,
+        response: &Response<Bytes>,
+        now: SystemTime,
+    ) -> Result<Option<R>, Error> {
         let status = response.status();
         let body = response.body();
         if status == StatusCode::NO_CONTENT && self.no_content_is_none {
@@ -245,17 +259,29 @@ impl<R: ResponseBody> Call<R> {
         }
         if status.is_success() && self.success.contains(&status.as_u16()) {
             if R::EMPTY_OK && body.iter().all(u8::is_ascii_whitespace) {
-                return R::decode(b"").map(Some).map_err(|e| invalid_body(status, body, e));
+                return R::decode(b"")
+                    .map(Some)
+                    .map_err(|e| invalid_body(status, body, e));
             }
             if status == StatusCode::NO_CONTENT {
-                return Err(protocol(ProtocolErrorKind::UnexpectedNoContent, status, body, None));
+                return Err(protocol(
+                    ProtocolErrorKind::UnexpectedNoContent,
+                    status,
+                    body,
+                    None,
+                ));
             }
             return R::decode(body)
                 .map(Some)
                 .map_err(|e| invalid_body(status, body, e));
         }
         if status == StatusCode::NO_CONTENT {
-            return Err(protocol(ProtocolErrorKind::UnexpectedNoContent, status, body, None));
+            return Err(protocol(
+                ProtocolErrorKind::UnexpectedNoContent,
+                status,
+                body,
+                None,
+            ));
         }
         if status.is_client_error() || status.is_server_error() {
             let retry_after = parse_retry_after(response.headers(), now);
@@ -265,17 +291,32 @@ impl<R: ResponseBody> Call<R> {
                     Error::Service(Box::new(service))
                 }
                 None => {
-                    let mut p = ProtocolError::new(ProtocolErrorKind::UnrecognizedErrorBody, status, body, None);
+                    let mut p = ProtocolError::new(
+                        ProtocolErrorKind::UnrecognizedErrorBody,
+                        status,
+                        body,
+                        None,
+                    );
                     p.retry_after = retry_after;
                     Error::Protocol(Box::new(p))
                 }
             });
         }
-        Err(protocol(ProtocolErrorKind::UnexpectedStatus, status, body, None))
+        Err(protocol(
+            ProtocolErrorKind::UnexpectedStatus,
+            status,
+            body,
+            None,
+        ))
     }
 }
 
-fn protocol(kind: ProtocolErrorKind, status: StatusCode, body: &[u8], source: Option<serde_json::Error>) -> Error {
+fn protocol(
+    kind: ProtocolErrorKind,
+    status: StatusCode,
+    body: &[u8],
+    source: Option<serde_json::Error>,
+) -> Error {
     Error::Protocol(Box::new(ProtocolError::new(kind, status, body, source)))
 }
 
@@ -298,31 +339,36 @@ fn parse_error_body(status: StatusCode, body: &[u8], headers: &HeaderMap) -> Opt
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
     };
-    let (code, message, request_id, details, consent_src) =
-        if let Some(inner) = obj.get("body").and_then(|b| b.as_object()).filter(|b| b.contains_key("code") || obj.get("msgType").and_then(|m| m.as_str()) == Some("error")) {
-            let details = inner.get("details").cloned().filter(|d| !d.is_null());
-            (
-                text(inner, "code"),
-                text(inner, "message"),
-                text(obj, "requestId").or_else(|| text(inner, "requestId")),
-                details,
-                inner.get("details").and_then(|d| d.as_object()).or(Some(inner)),
-            )
-        } else if obj.contains_key("error") || obj.contains_key("code") || obj.contains_key("message") {
-            let code = match obj.get("error") {
-                Some(serde_json::Value::String(s)) => Some(s.clone()),
-                Some(serde_json::Value::Object(e)) => text(e, "code"),
-                _ => text(obj, "code"),
-            };
-            let message = text(obj, "message").or_else(|| {
-                obj.get("error")
-                    .and_then(|e| e.as_object())
-                    .and_then(|e| text(e, "message"))
-            });
-            (code, message, text(obj, "requestId"), None, Some(obj))
-        } else {
-            return None;
+    let (code, message, request_id, details, consent_src) = if let Some(inner) =
+        obj.get("body").and_then(|b| b.as_object()).filter(|b| {
+            b.contains_key("code") || obj.get("msgType").and_then(|m| m.as_str()) == Some("error")
+        }) {
+        let details = inner.get("details").cloned().filter(|d| !d.is_null());
+        (
+            text(inner, "code"),
+            text(inner, "message"),
+            text(obj, "requestId").or_else(|| text(inner, "requestId")),
+            details,
+            inner
+                .get("details")
+                .and_then(|d| d.as_object())
+                .or(Some(inner)),
+        )
+    } else if obj.contains_key("error") || obj.contains_key("code") || obj.contains_key("message") {
+        let code = match obj.get("error") {
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(serde_json::Value::Object(e)) => text(e, "code"),
+            _ => text(obj, "code"),
         };
+        let message = text(obj, "message").or_else(|| {
+            obj.get("error")
+                .and_then(|e| e.as_object())
+                .and_then(|e| text(e, "message"))
+        });
+        (code, message, text(obj, "requestId"), None, Some(obj))
+    } else {
+        return None;
+    };
     let consent = consent_src.and_then(|o| {
         let c = ConsentDetails {
             consent_url: text(o, "consentUrl"),
@@ -359,11 +405,17 @@ mod tests {
     #[test]
     fn segments_encode_everything_but_unreserved() {
         assert_eq!(segment("id", "req-AZaz09._~").unwrap(), "req-AZaz09._~");
-        assert_eq!(segment("id", "a/b?c#d%e f").unwrap(), "a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(
+            segment("id", "a/b?c#d%e f").unwrap(),
+            "a%2Fb%3Fc%23d%25e%20f"
+        );
         assert_eq!(segment("id", "é").unwrap(), "%C3%A9");
         assert_eq!(segment("id", "...").unwrap(), "...");
         for bad in ["", ".", ".."] {
-            assert!(matches!(segment("id", bad), Err(Error::InvalidInput { .. })));
+            assert!(matches!(
+                segment("id", bad),
+                Err(Error::InvalidInput { .. })
+            ));
         }
     }
 
@@ -375,8 +427,18 @@ mod tests {
             "https://host:8443/prefix/v1/echo?a=b"
         );
         let b = BaseUrl::parse("http://127.0.0.1:1").unwrap();
-        assert_eq!(b.join("/echo", None).unwrap().to_string(), "http://127.0.0.1:1/echo");
-        for bad in ["ftp://x", "/relative", "https://u:p@host", "https://h/?q=1", "", "https://"] {
+        assert_eq!(
+            b.join("/echo", None).unwrap().to_string(),
+            "http://127.0.0.1:1/echo"
+        );
+        for bad in [
+            "ftp://x",
+            "/relative",
+            "https://u:p@host",
+            "https://h/?q=1",
+            "",
+            "https://",
+        ] {
             assert!(BaseUrl::parse(bad).is_err(), "{bad}");
         }
     }
@@ -384,7 +446,8 @@ mod tests {
     #[test]
     fn build_sets_headers_and_timeout() {
         let base = BaseUrl::parse("https://gw.example/p").unwrap();
-        let mut call: Call<Discard> = Call::post("t", "/v1/x".into(), &serde_json::json!({"a": 1})).unwrap();
+        let mut call: Call<Discard> =
+            Call::post("t", "/v1/x".into(), &serde_json::json!({"a": 1})).unwrap();
         call.timeout = Some(Duration::from_secs(5));
         let mut extra = HeaderMap::new();
         extra.insert("x-pat", HeaderValue::from_static("p"));
@@ -408,15 +471,29 @@ mod tests {
     fn reads_success_and_no_content() {
         let now = SystemTime::now();
         let c = json_call();
-        assert_eq!(c.read(&response(200, r#"{"a":1}"#), now).unwrap().unwrap().0["a"], 1);
+        assert_eq!(
+            c.read(&response(200, r#"{"a":1}"#), now)
+                .unwrap()
+                .unwrap()
+                .0["a"],
+            1
+        );
         let e = c.read(&response(204, ""), now).unwrap_err();
-        assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedNoContent));
+        assert!(
+            matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedNoContent)
+        );
         let e = c.read(&response(201, "{}"), now).unwrap_err();
-        assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus));
+        assert!(
+            matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus)
+        );
         let e = c.read(&response(302, ""), now).unwrap_err();
-        assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus));
+        assert!(
+            matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus)
+        );
         let e = c.read(&response(200, "<html>"), now).unwrap_err();
-        assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::InvalidBody && p.body_excerpt() == "<html>"));
+        assert!(
+            matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::InvalidBody && p.body_excerpt() == "<html>")
+        );
         let mut waiting = json_call();
         waiting.no_content_is_none = true;
         assert!(waiting.read(&response(204, ""), now).unwrap().is_none());
@@ -443,7 +520,13 @@ mod tests {
         assert_eq!(s.details().unwrap()["x"], 1);
 
         let e = c
-            .read(&response(409, r#"{"msgType":"error","body":{"code":"conflict","requestId":"req-2"}}"#), now)
+            .read(
+                &response(
+                    409,
+                    r#"{"msgType":"error","body":{"code":"conflict","requestId":"req-2"}}"#,
+                ),
+                now,
+            )
             .unwrap_err();
         assert_eq!(e.as_service().unwrap().request_id(), Some("req-2"));
         assert!(e.is_conflict());
@@ -466,16 +549,25 @@ mod tests {
         let now = SystemTime::now();
         let c = json_call();
         let long = "x".repeat(10_000);
-        for (status, body) in [(502, "<html>bad gateway</html>"), (500, ""), (400, "[1,2]"), (503, long.as_str()), (418, "\"str\"")] {
+        for (status, body) in [
+            (502, "<html>bad gateway</html>"),
+            (500, ""),
+            (400, "[1,2]"),
+            (503, long.as_str()),
+            (418, "\"str\""),
+        ] {
             let e = c.read(&response(status, body), now).unwrap_err();
-            let Error::Protocol(p) = &e else { panic!("{e:?}") };
+            let Error::Protocol(p) = &e else {
+                panic!("{e:?}")
+            };
             assert_eq!(p.status().as_u16(), status);
             assert_eq!(p.kind(), ProtocolErrorKind::UnrecognizedErrorBody);
             assert!(p.body_excerpt().len() <= crate::error::BODY_EXCERPT_LIMIT);
             assert!(body.starts_with(p.body_excerpt()));
         }
         let mut r = response(429, "");
-        r.headers_mut().insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
+        r.headers_mut()
+            .insert(http::header::RETRY_AFTER, HeaderValue::from_static("7"));
         let e = c.read(&r, now).unwrap_err();
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert!(e.is_quota_exceeded() && e.is_retryable());

@@ -18,8 +18,8 @@ const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
 const X_CLIENT_SECRET: HeaderName = HeaderName::from_static("x-client-secret");
 const X_PAT: HeaderName = HeaderName::from_static("x-pat");
 
-/// The `User-Agent` sent by default.
-pub const DEFAULT_USER_AGENT: &str = concat!("airlock-rs/", env!("CARGO_PKG_VERSION"));
+/// The `User-Agent` sent by default: `airlock-rs/<version>`.
+pub const DEFAULT_USER_AGENT: &str = airlock_http::USER_AGENT;
 
 /// The client of the Airlock Integrations Gateway.
 ///
@@ -57,7 +57,10 @@ impl fmt::Debug for GatewayClient {
         f.debug_struct("GatewayClient")
             .field("base_url", &i.base.to_string())
             .field("client_id", &i.client_id)
-            .field("client_secret", &i.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &i.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("origin", &i.origin)
             .field("pat", &read(&i.pat).as_ref().map(|_| "<redacted>"))
             .field("bearer", &read(&i.bearer).as_ref().map(|_| "<redacted>"))
@@ -78,8 +81,11 @@ fn write(lock: &RwLock<Option<SecretToken>>, value: Option<SecretToken>) {
 }
 
 fn secret_header(what: &str, value: &str) -> Result<HeaderValue, Error> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| Error::invalid_input(format!("{what} contains characters not allowed in a header")))?;
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::invalid_input(format!(
+            "{what} contains characters not allowed in a header"
+        ))
+    })?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -87,7 +93,6 @@ fn secret_header(what: &str, value: &str) -> Result<HeaderValue, Error> {
 impl GatewayClient {
     /// Starts building a client for the gateway at `base_url` (e.g.
     /// `https://igw.airlocks.io`; a path prefix such as `https://host/gw` is kept).
-    #[must_use]
     pub fn builder(base_url: impl Into<String>) -> GatewayClientBuilder {
         GatewayClientBuilder {
             base_url: base_url.into(),
@@ -145,7 +150,10 @@ impl GatewayClient {
             h.insert(X_CLIENT_ID, id.clone());
         }
         if let Some(secret) = &i.client_secret {
-            h.insert(X_CLIENT_SECRET, secret_header("client secret", secret.expose_secret())?);
+            h.insert(
+                X_CLIENT_SECRET,
+                secret_header("client secret", secret.expose_secret())?,
+            );
         }
         if let Some(origin) = &i.origin {
             h.insert(ORIGIN, origin.clone());
@@ -155,7 +163,8 @@ impl GatewayClient {
             return Ok((h, false));
         }
         if let Some(token) = read(&i.bearer) {
-            let v = secret_header("bearer token", &format!("Bearer {}", token.expose_secret()))?;
+            let value = zeroize::Zeroizing::new(format!("Bearer {}", token.expose_secret()));
+            let v = secret_header("bearer token", &value)?;
             h.insert(AUTHORIZATION, v);
             return Ok((h, false));
         }
@@ -164,7 +173,8 @@ impl GatewayClient {
                 .access_token(force_refresh)
                 .await
                 .map_err(|e| Error::Auth(Box::new(e)))?;
-            let v = secret_header("access token", &format!("Bearer {}", token.expose_secret()))?;
+            let value = zeroize::Zeroizing::new(format!("Bearer {}", token.expose_secret()));
+            let v = secret_header("access token", &value)?;
             h.insert(AUTHORIZATION, v);
             return Ok((h, true));
         }
@@ -232,8 +242,7 @@ impl GatewayClient {
 
     /// Like [`execute`](Self::execute) for endpoints that always answer with a body.
     pub(crate) async fn execute_some<R: ResponseBody>(&self, call: Call<R>) -> Result<R, Error> {
-        let status_less = call.no_content_is_none;
-        debug_assert!(!status_less);
+        // Only calls with `no_content_is_none` can yield `None`; treat it as protocol error.
         self.execute(call).await?.ok_or_else(|| {
             Error::Protocol(Box::new(crate::error::ProtocolError::new(
                 crate::error::ProtocolErrorKind::UnexpectedNoContent,
@@ -297,7 +306,11 @@ impl GatewayClientBuilder {
     }
 
     /// A public app's credentials: `X-Client-Id` and `Origin` instead of a secret.
-    pub fn public_client(mut self, client_id: impl Into<String>, origin: impl Into<String>) -> Self {
+    pub fn public_client(
+        mut self,
+        client_id: impl Into<String>,
+        origin: impl Into<String>,
+    ) -> Self {
         self.client_id = Some(client_id.into());
         self.origin = Some(origin.into());
         self.client_secret = None;
@@ -361,9 +374,20 @@ impl GatewayClientBuilder {
             HeaderValue::from_str(v)
                 .map_err(|_| Error::invalid_input(format!("{what} is not a valid header value")))
         };
-        let client_id = self.client_id.as_deref().map(|v| header("client id", v)).transpose()?;
-        let origin = self.origin.as_deref().map(|v| header("origin", v)).transpose()?;
-        let user_agent = header("user agent", self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT))?;
+        let client_id = self
+            .client_id
+            .as_deref()
+            .map(|v| header("client id", v))
+            .transpose()?;
+        let origin = self
+            .origin
+            .as_deref()
+            .map(|v| header("origin", v))
+            .transpose()?;
+        let user_agent = header(
+            "user agent",
+            self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT),
+        )?;
         if let Some(secret) = &self.client_secret {
             secret_header("client secret", secret.expose_secret())?;
         }

@@ -13,10 +13,10 @@ use airlock_types::{
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::GatewayClient;
 use crate::api::{MAX_WAIT, UnverifiedDecision};
 use crate::error::{Error, VerificationError};
 use crate::pairing::Pairing;
-use crate::GatewayClient;
 
 /// How long an artifact waits for a decision unless told otherwise: 10 minutes.
 pub const DEFAULT_ARTIFACT_TTL: Duration = Duration::from_secs(600);
@@ -256,10 +256,10 @@ impl GatewayClient {
         plaintext: &T,
         options: SubmitOptions,
     ) -> Result<PendingExchange, Error> {
-        let json = zeroize::Zeroizing::new(
-            serde_json::to_vec(plaintext)
-                .map_err(|e| Error::invalid_input(format!("plaintext cannot be serialized: {e}")))?,
-        );
+        let json =
+            zeroize::Zeroizing::new(serde_json::to_vec(plaintext).map_err(|e| {
+                Error::invalid_input(format!("plaintext cannot be serialized: {e}"))
+            })?);
         self.encrypt_and_submit_json(pairing, &json, options).await
     }
 
@@ -295,7 +295,11 @@ impl GatewayClient {
         tracing::Instrument::instrument(self.await_inner(pending, options), span).await
     }
 
-    async fn await_inner(&self, pending: &PendingExchange, options: AwaitOptions) -> Result<DecisionOutcome, Error> {
+    async fn await_inner(
+        &self,
+        pending: &PendingExchange,
+        options: AwaitOptions,
+    ) -> Result<DecisionOutcome, Error> {
         let deadline = Instant::now() + options.timeout;
         let mut failures: u32 = 0;
         loop {
@@ -305,7 +309,9 @@ impl GatewayClient {
             }
             let remaining = deadline - now;
             let wait = options.poll_wait.min(remaining);
-            let polled = tokio::time::timeout(remaining, self.wait_for_decision(&pending.request_id, wait)).await;
+            let polled =
+                tokio::time::timeout(remaining, self.wait_for_decision(&pending.request_id, wait))
+                    .await;
             let result = match polled {
                 Ok(r) => r,
                 Err(_) => continue, // deadline reached mid-poll
@@ -351,7 +357,11 @@ impl GatewayClient {
         }
     }
 
-    async fn on_deadline(&self, pending: &PendingExchange, options: &AwaitOptions) -> Result<DecisionOutcome, Error> {
+    async fn on_deadline(
+        &self,
+        pending: &PendingExchange,
+        options: &AwaitOptions,
+    ) -> Result<DecisionOutcome, Error> {
         let timeout = Error::Timeout {
             after: options.timeout,
         };
@@ -362,7 +372,10 @@ impl GatewayClient {
             Ok(_) => Err(timeout),
             Err(e) if e.is_conflict() => {
                 // Already terminal: maybe decided at the last moment.
-                match self.wait_for_decision(&pending.request_id, Duration::from_secs(1)).await {
+                match self
+                    .wait_for_decision(&pending.request_id, Duration::from_secs(1))
+                    .await
+                {
                     Ok(Some(delivery)) => self.accept_delivery(pending, &delivery).await,
                     _ => Err(timeout),
                 }
@@ -375,8 +388,13 @@ impl GatewayClient {
     }
 
     /// Verifies a delivered decision, acks it when valid, and maps it to an outcome.
-    async fn accept_delivery(&self, pending: &PendingExchange, delivery: &UnverifiedDecision) -> Result<DecisionOutcome, Error> {
-        let expected = ExpectedDecision::new(pending.artifact_hash.clone(), pending.request_id.clone());
+    async fn accept_delivery(
+        &self,
+        pending: &PendingExchange,
+        delivery: &UnverifiedDecision,
+    ) -> Result<DecisionOutcome, Error> {
+        let expected =
+            ExpectedDecision::new(pending.artifact_hash.clone(), pending.request_id.clone());
         let verified = verify_decision(
             delivery.body_json(),
             &expected,
@@ -407,9 +425,7 @@ impl GatewayClient {
 /// Failures a waiting loop rides out: retryable statuses, connection failures and
 /// request timeouts (not an oversized body).
 pub(crate) fn is_transient(e: &Error) -> bool {
-    e.is_retryable()
-        || e.is_timeout()
-        || matches!(e, Error::Transport(t) if !t.is_body_too_large())
+    e.is_retryable() || e.is_timeout() || matches!(e, Error::Transport(t) if !t.is_body_too_large())
 }
 
 /// RFC 8785 canonical bytes of a JSON plaintext and their artifact hash (lowercase hex).

@@ -153,10 +153,16 @@ impl fmt::Display for ProtocolError {
         let what = match self.kind {
             ProtocolErrorKind::UnexpectedStatus => "unexpected status",
             ProtocolErrorKind::UnexpectedNoContent => "unexpected empty (204) response",
-            ProtocolErrorKind::UnrecognizedErrorBody => "error response without a gateway error body",
+            ProtocolErrorKind::UnrecognizedErrorBody => {
+                "error response without a gateway error body"
+            }
             ProtocolErrorKind::InvalidBody => "response body is not the expected JSON",
         };
-        write!(f, "gateway protocol error: {what} (HTTP {})", self.status.as_u16())?;
+        write!(
+            f,
+            "gateway protocol error: {what} (HTTP {})",
+            self.status.as_u16()
+        )?;
         if !self.excerpt.is_empty() {
             write!(f, "; body: {:?}", self.excerpt)?;
         }
@@ -348,7 +354,8 @@ impl Error {
 
     /// The pairing was revoked (`pairing_revoked`, or a pairing session that ended revoked).
     pub fn is_pairing_revoked(&self) -> bool {
-        matches!(self, Self::PairingEnded(PairingEnd::Revoked)) || self.code_is(&[ErrorCode::PairingRevoked])
+        matches!(self, Self::PairingEnded(PairingEnd::Revoked))
+            || self.code_is(&[ErrorCode::PairingRevoked])
     }
 
     /// Something expired: `410`, code `expired`, an expired pairing session, or a decision

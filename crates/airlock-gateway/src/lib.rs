@@ -1,7 +1,153 @@
-//! The client of the Airlock Integrations Gateway (HARP).
+//! The client of the Airlock Integrations Gateway (HARP) for enforcers.
 //!
-//! TODO-DOCS
-#![forbid(unsafe_code)]
+//! An *enforcer* intercepts an agent's action, encrypts it end to end for the human's
+//! approver app, submits it to the (untrusted) gateway, waits for the approver's signed
+//! decision, **verifies** it, and only then lets the action run. This crate does all of
+//! that over a pooled hyper + rustls transport ([`airlock_http::HyperTransport`]):
+//!
+//! - [`GatewayClient`]: every enforcer endpoint of the protocol, one generic request path
+//!   (auth headers, retries with backoff, `Retry-After`, timeouts, error decoding),
+//!   percent-encoded path segments, and one [`Error`] type with `is_*` predicates;
+//! - the enforcer helpers: [`GatewayClient::pair`], [`GatewayClient::encrypt_and_submit`],
+//!   [`GatewayClient::await_decision`] (verified, acknowledged), the heartbeat task
+//!   ([`GatewayClient::spawn_heartbeat`]) and Do-Not-Disturb evaluation ([`evaluate_dnd`]).
+//!
+//! # The enforcer lifecycle
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use airlock_gateway::{
+//!     AwaitOptions, DecisionOutcome, GatewayClient, Pairing, PairingRequest, SecretToken,
+//!     SubmitOptions,
+//! };
+//!
+//! # async fn run() -> Result<(), airlock_gateway::Error> {
+//! let client = GatewayClient::builder("https://igw.airlocks.io")
+//!     .client_credentials("my-enforcer-app", SecretToken::new("app-secret"))
+//!     .pat(SecretToken::new("airpat_..."))
+//!     .build()?;
+//!
+//! // Pair once (the user types the code into the approver app), then keep the pairing.
+//! let path = "pairing.json";
+//! let pairing = match Pairing::load(path) {
+//!     Ok(pairing) => pairing,
+//!     Err(_) => {
+//!         let request = PairingRequest::new("enf-laptop-1").label("Laptop").workspace("acme");
+//!         let pairing = client
+//!             .pair(request, Duration::from_secs(300), |session| {
+//!                 eprintln!("Enter code {} in the Airlock app", session.code().unwrap_or("?"));
+//!             })
+//!             .await?;
+//!         eprintln!("Paired with approver key {}", pairing.fingerprint());
+//!         pairing.save(path)?;
+//!         pairing
+//!     }
+//! };
+//!
+//! // An action to approve: encrypted for the approver, hashed, submitted.
+//! let action = serde_json::json!({"actionType": "command", "commandText": "git push --force"});
+//! let pending = client
+//!     .encrypt_and_submit(&pairing, &action, SubmitOptions::new().metadata("workspaceName", "acme"))
+//!     .await?;
+//!
+//! // Wait for a decision; it is verified (signature, artifact hash, replay) before you see it.
+//! match client.await_decision(&pending, AwaitOptions::new(Duration::from_secs(600))).await {
+//!     Ok(DecisionOutcome::Approved(decision)) => {
+//!         eprintln!("approved by {}", decision.signer_key_id);
+//!         // run the action
+//!     }
+//!     Ok(other) => eprintln!("blocked: {other:?}"),
+//!     Err(e) => eprintln!("blocked: {e}"), // timeouts and verification failures block too
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`]. Decide with the predicates rather than by matching codes:
+//!
+//! ```no_run
+//! # use airlock_gateway::GatewayClient;
+//! # async fn run(client: GatewayClient) {
+//! match client.check_consent().await {
+//!     Ok(status) if status.status.is_allowed() => {}
+//!     Ok(status) => eprintln!("consent: {}", status.status),
+//!     Err(e) if e.is_consent_required() => {
+//!         let url = e.consent().and_then(|c| c.consent_url.as_deref());
+//!         eprintln!("grant access at {}", url.unwrap_or("the Airlock portal"));
+//!     }
+//!     Err(e) if e.is_retryable() => eprintln!("try again later ({:?})", e.retry_after()),
+//!     Err(e) => eprintln!("failed: {e}"),
+//! }
+//! # }
+//! ```
+//!
+//! # Retries
+//!
+//! [`RetryPolicy`] is a pure function, so its behaviour can be checked without a network:
+//!
+//! ```
+//! use std::time::Duration;
+//! use airlock_gateway::{Outcome, RetryDecision, RetryPolicy};
+//! use http::StatusCode;
+//!
+//! let policy = RetryPolicy::default().with_jitter(|| 1.0); // no randomness, for the example
+//! let busy = Outcome::Response { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: None };
+//! assert_eq!(policy.decide(true, &busy, 1), RetryDecision::Retry(Duration::from_millis(200)));
+//! assert_eq!(policy.decide(false, &busy, 1), RetryDecision::Stop); // not idempotent
+//! assert_eq!(policy.decide(true, &busy, 3), RetryDecision::Stop);  // 3 attempts by default
+//! ```
+//!
+//! # Do Not Disturb
+//!
+//! ```
+//! use airlock_gateway::{DndVerdict, evaluate_dnd};
+//! use airlock_types::{ActionSelector, DndPolicy, PolicyMode, Timestamp};
+//!
+//! let in_an_hour = Timestamp::now().saturating_add(time::Duration::hours(1));
+//! let policies = vec![
+//!     DndPolicy::workspace("p1", "enf-1", "ws-1", PolicyMode::ApproveAll, in_an_hour),
+//!     DndPolicy::action("p2", "enf-1", "ws-1", PolicyMode::DenyAll,
+//!         ActionSelector::argv_prefix(["git", "push"]), in_an_hour),
+//! ];
+//! assert!(matches!(evaluate_dnd(&policies, "git push --force", Timestamp::now()), DndVerdict::Deny(_)));
+//! assert!(matches!(evaluate_dnd(&policies, "git status", Timestamp::now()), DndVerdict::Approve(_)));
+//! ```
+//!
+//! # Heartbeat
+//!
+//! ```no_run
+//! # use airlock_gateway::{GatewayClient, HeartbeatOptions};
+//! # async fn run(client: GatewayClient) -> Result<(), airlock_gateway::Error> {
+//! let heartbeat = client.spawn_heartbeat("enf-laptop-1", HeartbeatOptions::new().workspace_name("acme"))?;
+//! // ... the enforcer runs; dropping `heartbeat` stops the task.
+//! if heartbeat.status().stopped.is_some() {
+//!     eprintln!("pairing revoked: pair again");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Testing your enforcer
+//!
+//! Any [`HttpClient`] can replace the transport, including a closure, so code built on
+//! this client can be tested without a network:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use airlock_gateway::GatewayClient;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let transport = |request: http::Request<bytes::Bytes>| async move {
+//!     assert_eq!(request.uri().path(), "/v1/exchanges/req-1/wait");
+//!     let mut response = http::Response::new(bytes::Bytes::new());
+//!     *response.status_mut() = http::StatusCode::NO_CONTENT;
+//!     Ok(response)
+//! };
+//! let client = GatewayClient::builder("https://gw.test").transport(Arc::new(transport)).build().unwrap();
+//! let decision = client.wait_for_decision("req-1", std::time::Duration::from_secs(30)).await.unwrap();
+//! assert!(decision.is_none()); // 204: no decision yet
+//! # }
+//! ```
 
 mod api;
 mod call;
@@ -16,7 +162,9 @@ mod retry;
 pub use api::{MAX_WAIT, MIN_WAIT, UnverifiedDecision, WAIT_MARGIN};
 pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};
 pub use dnd::{DND_AUDIT_TTL, DndAudit, DndVerdict, dnd_audit_artifact, evaluate_dnd};
-pub use enforcer::{AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PendingExchange, SubmitOptions};
+pub use enforcer::{
+    AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PendingExchange, SubmitOptions,
+};
 pub use error::{
     BODY_EXCERPT_LIMIT, ConsentDetails, Error, PairingEnd, ProtocolError, ProtocolErrorKind,
     ServiceError, VerificationError,

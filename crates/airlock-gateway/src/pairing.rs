@@ -171,13 +171,19 @@ impl PairingSession {
                         PairingState::Completed => {
                             return self.complete(status.response_json, status.routing_token);
                         }
-                        PairingState::Expired => return Err(Error::PairingEnded(PairingEnd::Expired)),
-                        PairingState::Revoked => return Err(Error::PairingEnded(PairingEnd::Revoked)),
+                        PairingState::Expired => {
+                            return Err(Error::PairingEnded(PairingEnd::Expired));
+                        }
+                        PairingState::Revoked => {
+                            return Err(Error::PairingEnded(PairingEnd::Revoked));
+                        }
                         _ => {}
                     }
                 }
                 Err(e) if e.is_expired() => return Err(Error::PairingEnded(PairingEnd::Expired)),
-                Err(e) if e.is_pairing_revoked() => return Err(Error::PairingEnded(PairingEnd::Revoked)),
+                Err(e) if e.is_pairing_revoked() => {
+                    return Err(Error::PairingEnded(PairingEnd::Revoked));
+                }
                 Err(e) if crate::enforcer::is_transient(&e) => {
                     failures = failures.saturating_add(1);
                     tracing::debug!(error = %e, "transient failure while polling the pairing status");
@@ -189,7 +195,10 @@ impl PairingSession {
                 return Err(Error::Timeout { after: timeout });
             }
             let delay = if failures > 0 {
-                self.client.retry_policy().backoff_delay(failures).max(self.poll_interval)
+                self.client
+                    .retry_policy()
+                    .backoff_delay(failures)
+                    .max(self.poll_interval)
             } else {
                 self.poll_interval
             };
@@ -197,14 +206,23 @@ impl PairingSession {
         }
     }
 
-    fn complete(self, response_json: Option<String>, routing_token: Option<String>) -> Result<Pairing, Error> {
-        let incomplete = |what: &str| Error::Verification(Box::new(VerificationError::IncompletePairing(what.to_owned())));
-        let response_json = response_json.ok_or_else(|| incomplete("the completed session has no responseJson"))?;
+    fn complete(
+        self,
+        response_json: Option<String>,
+        routing_token: Option<String>,
+    ) -> Result<Pairing, Error> {
+        let incomplete = |what: &str| {
+            Error::Verification(Box::new(VerificationError::IncompletePairing(
+                what.to_owned(),
+            )))
+        };
+        let response_json =
+            response_json.ok_or_else(|| incomplete("the completed session has no responseJson"))?;
         let approver = verify_pairing_response(&response_json, &self.nonce)
             .map_err(|e| Error::Verification(Box::new(VerificationError::Pairing(e))))?;
-        let approver_x25519 = approver
-            .x25519_public_key
-            .ok_or_else(|| incomplete("the approver sent no X25519 key: end-to-end encryption is impossible"))?;
+        let approver_x25519 = approver.x25519_public_key.ok_or_else(|| {
+            incomplete("the approver sent no X25519 key: end-to-end encryption is impossible")
+        })?;
         let routing_token = routing_token
             .or(self.routing_token)
             .filter(|t| !t.is_empty())
@@ -240,7 +258,10 @@ impl GatewayClient {
         }
         let secret = X25519SecretKey::generate();
         let public = secret.public_key().to_base64url();
-        let device_id = request.device_id.clone().unwrap_or_else(|| request.enforcer_id.clone());
+        let device_id = request
+            .device_id
+            .clone()
+            .unwrap_or_else(|| request.enforcer_id.clone());
         let (nonce, code, expires_at, routing_token) = match &request.mode {
             PairingMode::New => {
                 let mut r = PairingInitiateRequest::new(device_id, request.enforcer_id.clone())
@@ -249,26 +270,41 @@ impl GatewayClient {
                 r.workspace_name.clone_from(&request.workspace);
                 r.gateway_url.clone_from(&request.gateway_url);
                 let resp = self.initiate_pairing(&r).await?;
-                (resp.pairing_nonce, Some(resp.pairing_code), resp.expires_at, None)
+                (
+                    resp.pairing_nonce,
+                    Some(resp.pairing_code),
+                    resp.expires_at,
+                    None,
+                )
             }
             PairingMode::Claim(code) => {
                 let mut r = PairingClaimRequest::new(
                     code.clone(),
                     device_id,
                     request.enforcer_id.clone(),
-                    request.label.clone().unwrap_or_else(|| request.enforcer_id.clone()),
+                    request
+                        .label
+                        .clone()
+                        .unwrap_or_else(|| request.enforcer_id.clone()),
                     request.workspace.clone().unwrap_or_default(),
                 )
                 .with_x25519_public_key(public);
                 r.gateway_url.clone_from(&request.gateway_url);
                 let resp = self.claim_pairing(&r).await?;
-                (resp.pairing_nonce, None, resp.expires_at, resp.routing_token)
+                (
+                    resp.pairing_nonce,
+                    None,
+                    resp.expires_at,
+                    resp.routing_token,
+                )
             }
         };
         if nonce.is_empty() {
-            return Err(Error::Verification(Box::new(VerificationError::IncompletePairing(
-                "the gateway returned an empty pairing nonce".to_owned(),
-            ))));
+            return Err(Error::Verification(Box::new(
+                VerificationError::IncompletePairing(
+                    "the gateway returned an empty pairing nonce".to_owned(),
+                ),
+            )));
         }
         Ok(PairingSession {
             client: self.clone(),
@@ -394,7 +430,10 @@ impl Pairing {
     }
     /// The signers whose decisions are trusted: the paired approver's key.
     pub fn trusted_signers(&self) -> TrustedSigners {
-        TrustedSigners::new().with(self.inner.signer_key_id.clone(), self.inner.signer_public_key)
+        TrustedSigners::new().with(
+            self.inner.signer_key_id.clone(),
+            self.inner.signer_public_key,
+        )
     }
     /// The end-to-end key that seals artifacts for the approver.
     pub fn e2e_key(&self) -> &E2eKey {
@@ -416,10 +455,12 @@ impl Pairing {
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let bytes = Zeroizing::new(
-            std::fs::read(path).map_err(|e| Error::storage(format!("cannot read {}", path.display()), e))?,
+            std::fs::read(path)
+                .map_err(|e| Error::storage(format!("cannot read {}", path.display()), e))?,
         );
-        serde_json::from_slice(&bytes)
-            .map_err(|e| Error::storage(format!("{} is not a valid pairing file", path.display()), e))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::storage(format!("{} is not a valid pairing file", path.display()), e)
+        })
     }
 }
 
@@ -471,7 +512,9 @@ impl Serialize for Pairing {
             signer_key_id: i.signer_key_id.clone(),
             signer_public_key: i.signer_public_key,
             approver_x25519_public_key: i.approver_x25519,
-            enforcer_x25519_secret_key: SecretText(Zeroizing::new(URL_SAFE_NO_PAD.encode(&secret[..]))),
+            enforcer_x25519_secret_key: SecretText(Zeroizing::new(
+                URL_SAFE_NO_PAD.encode(&secret[..]),
+            )),
             fingerprint: i.fingerprint.clone(),
             paired_at: i.paired_at,
             workspace_name: i.workspace_name.clone(),

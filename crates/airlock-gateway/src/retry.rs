@@ -161,7 +161,11 @@ impl RetryPolicy {
             .saturating_mul(1u32 << exp)
             .min(self.max_delay);
         let r = (self.jitter)();
-        let r = if r.is_finite() { r.clamp(0.0, 1.0) } else { 0.0 };
+        let r = if r.is_finite() {
+            r.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         bound.mul_f64(r)
     }
 }
@@ -169,7 +173,11 @@ impl RetryPolicy {
 /// Parses a `Retry-After` header: delay seconds or an HTTP-date (relative to `now`).
 /// A date in the past means "now" (zero); an unparsable value is ignored.
 pub fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -307,7 +315,10 @@ mod tests {
             m.insert(http::header::RETRY_AFTER, v.parse().unwrap());
             m
         };
-        assert_eq!(parse_retry_after(&h("120"), now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            parse_retry_after(&h("120"), now),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(parse_retry_after(&h(" 0 "), now), Some(Duration::ZERO));
         assert_eq!(
             parse_retry_after(&h("Sun, 06 Nov 1994 08:49:47 GMT"), now),

@@ -12,8 +12,8 @@ use airlock_crypto::{
     sign_pairing_response,
 };
 use airlock_gateway::{
-    AwaitOptions, DecisionOutcome, Error, GatewayClient, HeartbeatOptions, HeartbeatStop,
-    Pairing, PairingEnd, PairingRequest, SubmitOptions,
+    AwaitOptions, DecisionOutcome, Error, GatewayClient, HeartbeatOptions, HeartbeatStop, Pairing,
+    PairingEnd, PairingRequest, SubmitOptions,
 };
 use airlock_types::HarpErrorCode;
 use serde_json::{Value, json};
@@ -79,9 +79,15 @@ impl Approver {
                 let pk = body["x25519PublicKey"].as_str().unwrap();
                 *self.enforcer_x25519.lock().unwrap() = Some(X25519PublicKey::parse(pk).unwrap());
                 if segs[2] == "claim" {
-                    Reply::json(200, json!({"pairingNonce": "pn-claim", "expiresAt": "2030-01-01T00:00:00Z", "routingToken": "rt-claim"}))
+                    Reply::json(
+                        200,
+                        json!({"pairingNonce": "pn-claim", "expiresAt": "2030-01-01T00:00:00Z", "routingToken": "rt-claim"}),
+                    )
                 } else {
-                    Reply::json(200, json!({"pairingNonce": "pn-1", "pairingCode": "ABC123", "expiresAt": "2030-01-01T00:00:00Z"}))
+                    Reply::json(
+                        200,
+                        json!({"pairingNonce": "pn-1", "pairingCode": "ABC123", "expiresAt": "2030-01-01T00:00:00Z"}),
+                    )
                 }
             }
             ("GET", ["v1", "pairing", nonce, "status"]) => {
@@ -92,7 +98,11 @@ impl Approver {
                 if script == PairingScript::Expired {
                     return Reply::json(200, json!({"pairingNonce": nonce, "state": "Expired"}));
                 }
-                let signed_nonce = if script == PairingScript::WrongNonce { "pn-other" } else { nonce };
+                let signed_nonce = if script == PairingScript::WrongNonce {
+                    "pn-other"
+                } else {
+                    nonce
+                };
                 let x = self.x25519.public_key();
                 let mut doc = sign_pairing_response(
                     &self.signing,
@@ -106,7 +116,8 @@ impl Approver {
                     v["signerKeyId"] = json!("key-evil");
                     doc = v.to_string();
                 }
-                let mut status = json!({"pairingNonce": nonce, "state": "Completed", "responseJson": doc});
+                let mut status =
+                    json!({"pairingNonce": nonce, "state": "Completed", "responseJson": doc});
                 if *nonce == "pn-1" {
                     status["routingToken"] = json!("rt-1");
                 }
@@ -116,22 +127,34 @@ impl Approver {
                 let body = r.json();
                 self.artifacts.lock().unwrap().push(body.clone());
                 let id = body["requestId"].as_str().unwrap().to_owned();
-                Reply::json(202, json!({"msgId": "msg-acc", "msgType": "artifact.accepted", "requestId": id,
-                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Pending"}}))
+                Reply::json(
+                    202,
+                    json!({"msgId": "msg-acc", "msgType": "artifact.accepted", "requestId": id,
+                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Pending"}}),
+                )
             }
             ("GET", ["v1", "exchanges", id, "wait"]) => self.deliver(id),
             ("GET", ["v1", "exchanges", id]) => {
                 let state = *self.exchange_state.lock().unwrap();
-                Reply::json(200, json!({"msgId": "msg-st", "msgType": "exchange.status", "requestId": id,
-                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": state}}))
+                Reply::json(
+                    200,
+                    json!({"msgId": "msg-st", "msgType": "exchange.status", "requestId": id,
+                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": state}}),
+                )
             }
             ("POST", ["v1", "exchanges", id, "withdraw"]) => {
                 let status = *self.withdraw_status.lock().unwrap();
                 if status == 200 {
-                    Reply::json(200, json!({"msgId": "msg-w", "msgType": "exchange.withdrawn", "requestId": id,
-                        "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Withdrawn"}}))
+                    Reply::json(
+                        200,
+                        json!({"msgId": "msg-w", "msgType": "exchange.withdrawn", "requestId": id,
+                        "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Withdrawn"}}),
+                    )
                 } else {
-                    Reply::json(status, json!({"msgType": "error", "body": {"code": "conflict"}}))
+                    Reply::json(
+                        status,
+                        json!({"msgType": "error", "body": {"code": "conflict"}}),
+                    )
                 }
             }
             ("POST", ["v1", "acks"]) => Reply::json(200, json!({})),
@@ -150,15 +173,24 @@ impl Approver {
                 .find(|a| a["requestId"] == request_id)
                 .map(|a| a["body"]["artifactHash"].as_str().unwrap().to_owned())
         };
-        let Some(hash) = hash else { return Reply::json(404, json!({"error": "not_found"})) };
+        let Some(hash) = hash else {
+            return Reply::json(404, json!({"error": "not_found"}));
+        };
         let (verdict, key, signer, signed_hash) = match answer {
             Answer::None => return Reply::empty(204).delayed(Duration::from_millis(100)),
             Answer::FlakyThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
                 return Reply::text(503, "upstream busy");
             }
-            Answer::Approve | Answer::FlakyThenApprove => ("approve", None, "key-phone-1", hash.clone()),
+            Answer::Approve | Answer::FlakyThenApprove => {
+                ("approve", None, "key-phone-1", hash.clone())
+            }
             Answer::Reject => ("reject", None, "key-phone-1", hash.clone()),
-            Answer::Forged => ("approve", Some(Ed25519SigningKey::generate()), "key-phone-1", hash.clone()),
+            Answer::Forged => (
+                "approve",
+                Some(Ed25519SigningKey::generate()),
+                "key-phone-1",
+                hash.clone(),
+            ),
             Answer::WrongHash => ("approve", None, "key-phone-1", "0".repeat(64)),
             Answer::UnknownSigner => ("approve", None, "key-tablet-9", hash.clone()),
         };
@@ -172,8 +204,11 @@ impl Approver {
             "nonce": nonce,
             "signature": sign_decision(key, &signed_hash, verdict, &nonce),
         });
-        Reply::json(200, json!({"msgId": format!("msg-dec-{request_id}"), "msgType": "decision.deliver", "requestId": request_id,
-            "createdAt": "2026-02-24T10:00:00Z", "sender": {"approverId": "appr-1"}, "body": body}))
+        Reply::json(
+            200,
+            json!({"msgId": format!("msg-dec-{request_id}"), "msgType": "decision.deliver", "requestId": request_id,
+            "createdAt": "2026-02-24T10:00:00Z", "sender": {"approverId": "appr-1"}, "body": body}),
+        )
     }
 }
 
@@ -199,7 +234,11 @@ async fn paired() -> (TestServer, GatewayClient, Arc<Approver>, Pairing) {
     let mut code = None;
     let pairing = client
         .pair(
-            fast_pairing(PairingRequest::new("enf-1").label("Laptop").workspace("acme")),
+            fast_pairing(
+                PairingRequest::new("enf-1")
+                    .label("Laptop")
+                    .workspace("acme"),
+            ),
             Duration::from_secs(5),
             |session| code = session.code().map(str::to_owned),
         )
@@ -210,7 +249,11 @@ async fn paired() -> (TestServer, GatewayClient, Arc<Approver>, Pairing) {
 }
 
 fn acks(server: &TestServer) -> Vec<Recorded> {
-    server.requests().into_iter().filter(|r| r.path == "/v1/acks").collect()
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/acks")
+        .collect()
 }
 
 #[tokio::test]
@@ -219,7 +262,10 @@ async fn pairing_verifies_the_response_and_derives_the_e2e_key() {
     assert_eq!(pairing.routing_token(), "rt-1");
     assert_eq!(pairing.enforcer_id(), "enf-1");
     assert_eq!(pairing.signer_key_id(), "key-phone-1");
-    assert_eq!(pairing.fingerprint(), approver.signing.public_key().fingerprint());
+    assert_eq!(
+        pairing.fingerprint(),
+        approver.signing.public_key().fingerprint()
+    );
     assert_eq!(*pairing.signer_public_key(), approver.signing.public_key());
     // Both sides derive the same key.
     let enforcer_pk = approver.enforcer_x25519.lock().unwrap().unwrap();
@@ -228,7 +274,12 @@ async fn pairing_verifies_the_response_and_derives_the_e2e_key() {
     let sealed = pairing.e2e_key().seal(b"hello");
     assert_eq!(&approver_key.open(&sealed).unwrap()[..], b"hello");
     // The initiate request carried the label, workspace and our X25519 key.
-    let init = server.requests().into_iter().find(|r| r.path == "/v1/pairing/initiate").unwrap().json();
+    let init = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/pairing/initiate")
+        .unwrap()
+        .json();
     assert_eq!(init["enforcerId"], "enf-1");
     assert_eq!(init["deviceId"], "enf-1");
     assert_eq!(init["enforcerLabel"], "Laptop");
@@ -250,7 +301,10 @@ async fn pairing_save_and_load_round_trip() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let loaded = Pairing::load(&path).unwrap();
     assert_eq!(loaded.routing_token(), pairing.routing_token());
@@ -261,7 +315,10 @@ async fn pairing_save_and_load_round_trip() {
     // A corrupt file is a typed storage error.
     std::fs::write(&path, b"{\"version\":1}").unwrap();
     assert!(matches!(Pairing::load(&path), Err(Error::Storage { .. })));
-    assert!(matches!(Pairing::load(dir.path().join("missing")), Err(Error::Storage { .. })));
+    assert!(matches!(
+        Pairing::load(dir.path().join("missing")),
+        Err(Error::Storage { .. })
+    ));
 }
 
 #[tokio::test]
@@ -275,7 +332,12 @@ async fn claim_mode_uses_the_claim_routing_token() {
     assert_eq!(session.nonce(), "pn-claim");
     let pairing = session.wait(Duration::from_secs(5)).await.unwrap();
     assert_eq!(pairing.routing_token(), "rt-claim");
-    let claim = server.requests().into_iter().find(|r| r.path == "/v1/pairing/claim").unwrap().json();
+    let claim = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/pairing/claim")
+        .unwrap()
+        .json();
     assert_eq!(claim["pairingCode"], "XYZ-999");
     assert_eq!(claim["enforcerLabel"], "enf-2");
 }
@@ -289,16 +351,26 @@ async fn pairing_refuses_bad_responses() {
         let (_server, client, approver) = setup().await;
         *approver.pairing.lock().unwrap() = script;
         let e = client
-            .pair(fast_pairing(PairingRequest::new("enf-1")), Duration::from_secs(5), |_| {})
+            .pair(
+                fast_pairing(PairingRequest::new("enf-1")),
+                Duration::from_secs(5),
+                |_| {},
+            )
             .await
             .unwrap_err();
-        let Error::Verification(v) = &e else { panic!("{script:?}: {e:?}") };
+        let Error::Verification(v) = &e else {
+            panic!("{script:?}: {e:?}")
+        };
         assert_eq!(v.harp_code(), check, "{script:?}");
     }
     let (_server, client, approver) = setup().await;
     *approver.pairing.lock().unwrap() = PairingScript::Expired;
     let e = client
-        .pair(fast_pairing(PairingRequest::new("enf-1")), Duration::from_secs(5), |_| {})
+        .pair(
+            fast_pairing(PairingRequest::new("enf-1")),
+            Duration::from_secs(5),
+            |_| {},
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, Error::PairingEnded(PairingEnd::Expired)) && e.is_expired());
@@ -306,7 +378,11 @@ async fn pairing_refuses_bad_responses() {
     let (_server, client, approver) = setup().await;
     *approver.pairing.lock().unwrap() = PairingScript::NoX25519;
     let e = client
-        .pair(fast_pairing(PairingRequest::new("enf-1")), Duration::from_secs(5), |_| {})
+        .pair(
+            fast_pairing(PairingRequest::new("enf-1")),
+            Duration::from_secs(5),
+            |_| {},
+        )
         .await
         .unwrap_err();
     assert!(e.is_verification(), "{e:?}");
@@ -315,9 +391,14 @@ async fn pairing_refuses_bad_responses() {
 #[tokio::test]
 async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
     let (_server, client, approver, pairing) = paired().await;
-    let plaintext = json!({"commandText": "rm -rf build", "actionType": "command", "cwd": "/w", "n": 1.0});
+    let plaintext =
+        json!({"commandText": "rm -rf build", "actionType": "command", "cwd": "/w", "n": 1.0});
     let pending = client
-        .encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new().metadata("workspaceName", "acme"))
+        .encrypt_and_submit(
+            &pairing,
+            &plaintext,
+            SubmitOptions::new().metadata("workspaceName", "acme"),
+        )
         .await
         .unwrap();
     let submitted = approver.artifacts.lock().unwrap().last().cloned().unwrap();
@@ -329,16 +410,23 @@ async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
     assert_eq!(body["artifactType"], "command-approval");
     assert_eq!(body["metadata"]["routingToken"], "rt-1");
     assert_eq!(body["metadata"]["workspaceName"], "acme");
-    assert!(body.to_string().find("rm -rf").is_none(), "no plaintext on the wire");
+    assert!(
+        body.to_string().find("rm -rf").is_none(),
+        "no plaintext on the wire"
+    );
     // Expiry defaults to ~10 minutes from now.
     let ttl = pending.expires_at() - airlock_types::Timestamp::now();
     assert!(ttl > time::Duration::minutes(9) && ttl <= time::Duration::minutes(10));
 
-    let payload: airlock_types::EncryptedPayload = serde_json::from_value(body["ciphertext"].clone()).unwrap();
+    let payload: airlock_types::EncryptedPayload =
+        serde_json::from_value(body["ciphertext"].clone()).unwrap();
     let enforcer_pk = approver.enforcer_x25519.lock().unwrap().unwrap();
     let key = E2eKey::derive(&approver.x25519, &enforcer_pk).unwrap();
     let opened = key.open(&payload).unwrap();
-    assert_eq!(&opened[..], br#"{"actionType":"command","commandText":"rm -rf build","cwd":"/w","n":1}"#);
+    assert_eq!(
+        &opened[..],
+        br#"{"actionType":"command","commandText":"rm -rf build","cwd":"/w","n":1}"#
+    );
     let hash = airlock_crypto::hash::ArtifactHash::of_canonical(&opened);
     assert_eq!(hash.as_str(), pending.artifact_hash());
 
@@ -355,21 +443,30 @@ async fn a_signed_approval_is_verified_acked_and_approved() {
     let (server, client, approver, pairing) = paired().await;
     *approver.answer.lock().unwrap() = Answer::Approve;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     let outcome = client
         .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
         .await
         .unwrap();
-    let DecisionOutcome::Approved(d) = &outcome else { panic!("{outcome:?}") };
+    let DecisionOutcome::Approved(d) = &outcome else {
+        panic!("{outcome:?}")
+    };
     assert!(outcome.is_approved());
     assert_eq!(d.signer_key_id, "key-phone-1");
     let acks = acks(&server);
     assert_eq!(acks.len(), 1);
     let ack = acks[0].json();
     assert_eq!(ack["requestId"], pending.request_id());
-    assert_eq!(ack["body"]["msgId"], format!("msg-dec-{}", pending.request_id()));
+    assert_eq!(
+        ack["body"]["msgId"],
+        format!("msg-dec-{}", pending.request_id())
+    );
     assert_eq!(ack["body"]["status"], "delivered");
 
     // The same decision delivered again is a replay, never a second approval.
@@ -377,7 +474,9 @@ async fn a_signed_approval_is_verified_acked_and_approved() {
         .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
         .await
         .unwrap_err();
-    let Error::Verification(v) = &e else { panic!("{e:?}") };
+    let Error::Verification(v) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(v.harp_code(), HarpErrorCode::Replay);
     assert_eq!(acks_len(&server), 1, "a refused decision is not acked");
 }
@@ -391,7 +490,11 @@ async fn a_signed_rejection_is_rejected() {
     let (_server, client, approver, pairing) = paired().await;
     *approver.answer.lock().unwrap() = Answer::Reject;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     let outcome = client
@@ -412,16 +515,26 @@ async fn forged_or_mismatched_decisions_are_typed_errors_never_approved() {
         let (server, client, approver, pairing) = paired().await;
         *approver.answer.lock().unwrap() = answer;
         let pending = client
-            .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+            .encrypt_and_submit(
+                &pairing,
+                &json!({"commandText": "ls"}),
+                SubmitOptions::new(),
+            )
             .await
             .unwrap();
         let e = client
             .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
             .await
             .unwrap_err();
-        let Error::Verification(v) = &e else { panic!("{answer:?}: {e:?}") };
+        let Error::Verification(v) = &e else {
+            panic!("{answer:?}: {e:?}")
+        };
         assert_eq!(v.harp_code(), code, "{answer:?}: {e}");
-        assert_eq!(acks_len(&server), 0, "{answer:?}: forged decisions are not acked");
+        assert_eq!(
+            acks_len(&server),
+            0,
+            "{answer:?}: forged decisions are not acked"
+        );
     }
 }
 
@@ -430,12 +543,20 @@ async fn transient_failures_are_ridden_out() {
     let (_server, client, approver, pairing) = paired().await;
     *approver.answer.lock().unwrap() = Answer::FlakyThenApprove;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     // The client's own retries are off, so the waiting loop must ride out the 503s.
     let client = GatewayClient::builder(client.base_url())
-        .retry_policy(airlock_gateway::RetryPolicy::none().with_base_delay(Duration::from_millis(1)).with_max_delay(Duration::from_millis(5)))
+        .retry_policy(
+            airlock_gateway::RetryPolicy::none()
+                .with_base_delay(Duration::from_millis(1))
+                .with_max_delay(Duration::from_millis(5)),
+        )
         .transport(Arc::new(airlock_http::HyperTransport::new()))
         .build()
         .unwrap();
@@ -450,7 +571,11 @@ async fn transient_failures_are_ridden_out() {
 async fn an_expired_exchange_ends_the_wait() {
     let (_server, client, approver, pairing) = paired().await;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     *approver.exchange_state.lock().unwrap() = "Expired";
@@ -465,15 +590,27 @@ async fn an_expired_exchange_ends_the_wait() {
 async fn the_deadline_is_a_timeout_with_optional_withdraw() {
     let (server, client, _approver, pairing) = paired().await;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     let e = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_millis(300)).poll_wait(Duration::from_secs(1)))
+        .await_decision(
+            &pending,
+            AwaitOptions::new(Duration::from_millis(300)).poll_wait(Duration::from_secs(1)),
+        )
         .await
         .unwrap_err();
     assert!(e.is_timeout());
-    assert!(!server.requests().iter().any(|r| r.path.ends_with("/withdraw")));
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/withdraw"))
+    );
     let e = client
         .await_decision(
             &pending,
@@ -482,16 +619,27 @@ async fn the_deadline_is_a_timeout_with_optional_withdraw() {
         .await
         .unwrap_err();
     assert!(e.is_timeout());
-    let withdraws: Vec<_> = server.requests().into_iter().filter(|r| r.path.ends_with("/withdraw")).collect();
+    let withdraws: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/withdraw"))
+        .collect();
     assert_eq!(withdraws.len(), 1);
-    assert_eq!(withdraws[0].path, format!("/v1/exchanges/{}/withdraw", pending.request_id()));
+    assert_eq!(
+        withdraws[0].path,
+        format!("/v1/exchanges/{}/withdraw", pending.request_id())
+    );
 }
 
 #[tokio::test]
 async fn a_decision_racing_the_withdrawal_is_still_verified() {
     let (_server, client, approver, pairing) = paired().await;
     let pending = client
-        .encrypt_and_submit(&pairing, &json!({"commandText": "ls"}), SubmitOptions::new())
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
         .await
         .unwrap();
     *approver.withdraw_status.lock().unwrap() = 409;
@@ -536,7 +684,10 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
     let handle = client
         .spawn_heartbeat(
             "enf-1",
-            HeartbeatOptions::new().interval(Duration::from_millis(10)).workspace_name("acme").enforcer_label("Laptop"),
+            HeartbeatOptions::new()
+                .interval(Duration::from_millis(10))
+                .workspace_name("acme")
+                .enforcer_label("Laptop"),
         )
         .unwrap();
     let mut rx = handle.subscribe();
@@ -557,7 +708,10 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
     assert!(saw_failure);
     assert!(status.last_error.as_ref().unwrap().is_pairing_revoked());
     let body = server.requests()[0].json();
-    assert_eq!(body, json!({"enforcerId": "enf-1", "workspaceName": "acme", "enforcerLabel": "Laptop"}));
+    assert_eq!(
+        body,
+        json!({"enforcerId": "enf-1", "workspaceName": "acme", "enforcerLabel": "Laptop"})
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 4);
 
     // Cancel stops a running task.
@@ -567,12 +721,18 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
         .build()
         .unwrap();
     let handle = client
-        .spawn_heartbeat("enf-1", HeartbeatOptions::new().interval(Duration::from_millis(5)))
+        .spawn_heartbeat(
+            "enf-1",
+            HeartbeatOptions::new().interval(Duration::from_millis(5)),
+        )
         .unwrap();
     let mut rx = handle.subscribe();
     rx.changed().await.unwrap();
     handle.cancel();
-    assert!(rx.changed().await.is_err(), "the task ended and dropped its sender");
+    assert!(
+        rx.changed().await.is_err(),
+        "the task ended and dropped its sender"
+    );
 }
 
 #[tokio::test]

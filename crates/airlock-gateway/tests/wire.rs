@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use airlock_gateway::{Error, GatewayClient, ProtocolErrorKind, SecretToken};
 use airlock_types::{
-    AckBody, ArtifactSubmitBody, DndQuery, EncryptedPayload, Envelope, ErrorCode,
-    HeartbeatRequest, PairingClaimRequest, PairingInitiateRequest, PairingRevokeRequest,
+    AckBody, ArtifactSubmitBody, DndQuery, EncryptedPayload, Envelope, ErrorCode, HeartbeatRequest,
+    PairingClaimRequest, PairingInitiateRequest, PairingRevokeRequest,
 };
 use serde_json::json;
 use support::{Reply, TestServer, client_for, fast_retries, happy_gateway};
@@ -23,8 +23,13 @@ fn assert_no_secret(text: &str) {
 }
 
 fn sample_artifact(request_id: &str) -> Envelope<ArtifactSubmitBody> {
-    let payload = EncryptedPayload::new("ZGF0YQ==".into(), "bm9uY2Vub25jZTE=".into(), Some("dGFn".into()));
-    let body = ArtifactSubmitBody::new("ab".repeat(32), payload).with_metadata("routingToken", "rt-1");
+    let payload = EncryptedPayload::new(
+        "ZGF0YQ==".into(),
+        "bm9uY2Vub25jZTE=".into(),
+        Some("dGFn".into()),
+    );
+    let body =
+        ArtifactSubmitBody::new("ab".repeat(32), payload).with_metadata("routingToken", "rt-1");
     Envelope::artifact_submit(request_id, "enf-1", body)
 }
 
@@ -37,28 +42,48 @@ async fn every_endpoint_sends_the_documented_request() {
     let d = client.discover().await.unwrap();
     assert!(d.auth.pat_supported);
     assert!(client.check_consent().await.unwrap().status.is_allowed());
-    let accepted = client.submit_artifact(&sample_artifact("req-1")).await.unwrap();
+    let accepted = client
+        .submit_artifact(&sample_artifact("req-1"))
+        .await
+        .unwrap();
     assert_eq!(accepted.body.request_id.as_deref(), Some("req-1"));
     let status = client.get_exchange_status("req-1").await.unwrap();
     assert_eq!(status.body.state, airlock_types::ExchangeState::Pending);
-    assert!(client.wait_for_decision("req-1", Duration::from_secs(90)).await.unwrap().is_none());
+    assert!(
+        client
+            .wait_for_decision("req-1", Duration::from_secs(90))
+            .await
+            .unwrap()
+            .is_none()
+    );
     client.withdraw_exchange("req-1").await.unwrap();
     client
-        .submit_ack(&Envelope::ack("req-1", "enf-1", AckBody::delivered("msg-d")))
+        .submit_ack(&Envelope::ack(
+            "req-1",
+            "enf-1",
+            AckBody::delivered("msg-d"),
+        ))
         .await
         .unwrap();
     let init = client
-        .initiate_pairing(&PairingInitiateRequest::new("dev-1", "enf-1").with_x25519_public_key("pk"))
+        .initiate_pairing(
+            &PairingInitiateRequest::new("dev-1", "enf-1").with_x25519_public_key("pk"),
+        )
         .await
         .unwrap();
     assert_eq!(init.pairing_code, "ABCD-1234");
     let claim = client
-        .claim_pairing(&PairingClaimRequest::new("CODE-1", "dev-1", "enf-1", "Laptop", "ws"))
+        .claim_pairing(&PairingClaimRequest::new(
+            "CODE-1", "dev-1", "enf-1", "Laptop", "ws",
+        ))
         .await
         .unwrap();
     assert_eq!(claim.routing_token.as_deref(), Some("rt-claim"));
     client.get_pairing_status("pn-1").await.unwrap();
-    client.revoke_pairing(&PairingRevokeRequest::new("rt-1")).await.unwrap();
+    client
+        .revoke_pairing(&PairingRevokeRequest::new("rt-1"))
+        .await
+        .unwrap();
     client
         .send_heartbeat(&HeartbeatRequest::new("enf-1").with_workspace_name("ws"))
         .await
@@ -87,7 +112,11 @@ async fn every_endpoint_sends_the_documented_request() {
         ("GET", "/v1/pairing/pn-1/status", None),
         ("POST", "/v1/pairing/revoke", None),
         ("POST", "/v1/presence/heartbeat", None),
-        ("GET", "/v1/policy/dnd/effective", Some("enforcerId=enf+1&workspaceId=ws%2F1%26x&sessionId=s%3F1")),
+        (
+            "GET",
+            "/v1/policy/dnd/effective",
+            Some("enforcerId=enf+1&workspaceId=ws%2F1%26x&sessionId=s%3F1"),
+        ),
     ];
     assert_eq!(summary.len(), expected.len());
     for (got, want) in summary.iter().zip(expected) {
@@ -100,10 +129,18 @@ async fn every_endpoint_sends_the_documented_request() {
         assert_eq!(r.header("x-client-secret"), Some("client-secret-XYZ"));
         assert_eq!(r.header("x-pat"), Some("airpat_SECRET_PAT"));
         assert!(r.header("authorization").is_none(), "PAT wins over bearer");
-        assert_eq!(r.header("accept"), Some("application/json, application/harp+json"));
+        assert_eq!(
+            r.header("accept"),
+            Some("application/json, application/harp+json")
+        );
         assert!(r.header("user-agent").unwrap().starts_with("airlock-rs/"));
         if r.body.is_empty() {
-            assert!(r.header("content-type").is_none(), "{} {}", r.method, r.path);
+            assert!(
+                r.header("content-type").is_none(),
+                "{} {}",
+                r.method,
+                r.path
+            );
         } else {
             assert_eq!(r.header("content-type"), Some("application/json"));
         }
@@ -133,14 +170,20 @@ async fn every_endpoint_sends_the_documented_request() {
     assert!(ack["body"]["ackAt"].is_string());
 
     let init = reqs[8].json();
-    assert_eq!(init, json!({"deviceId": "dev-1", "enforcerId": "enf-1", "x25519PublicKey": "pk"}));
+    assert_eq!(
+        init,
+        json!({"deviceId": "dev-1", "enforcerId": "enf-1", "x25519PublicKey": "pk"})
+    );
     let claim = reqs[9].json();
     assert_eq!(
         claim,
         json!({"pairingCode": "CODE-1", "deviceId": "dev-1", "enforcerId": "enf-1", "enforcerLabel": "Laptop", "workspaceName": "ws"})
     );
     assert_eq!(reqs[11].json(), json!({"routingToken": "rt-1"}));
-    assert_eq!(reqs[12].json(), json!({"enforcerId": "enf-1", "workspaceName": "ws"}));
+    assert_eq!(
+        reqs[12].json(),
+        json!({"enforcerId": "enf-1", "workspaceName": "ws"})
+    );
 }
 
 #[tokio::test]
@@ -150,8 +193,20 @@ async fn base_url_prefix_and_wait_clamp() {
         .transport(Arc::new(airlock_http::HyperTransport::new()))
         .build()
         .unwrap();
-    assert!(client.wait_for_decision("r", Duration::ZERO).await.unwrap().is_none());
-    assert!(client.wait_for_decision("r", Duration::from_millis(1500)).await.unwrap().is_none());
+    assert!(
+        client
+            .wait_for_decision("r", Duration::ZERO)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        client
+            .wait_for_decision("r", Duration::from_millis(1500))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let reqs = server.requests();
     assert_eq!(reqs[0].path, "/gw/v1/exchanges/r/wait");
     assert_eq!(reqs[0].query.as_deref(), Some("timeout=1"));
@@ -178,7 +233,10 @@ async fn public_app_sends_origin_and_bearer() {
     let reqs = server.requests();
     assert_eq!(reqs[0].header("origin"), Some("https://app.example"));
     assert!(reqs[0].header("x-client-secret").is_none());
-    assert_eq!(reqs[0].header("authorization"), Some("Bearer BEARER_SECRET"));
+    assert_eq!(
+        reqs[0].header("authorization"),
+        Some("Bearer BEARER_SECRET")
+    );
     assert_eq!(reqs[1].header("x-pat"), Some("airpat_SECRET_PAT"));
     assert!(reqs[1].header("authorization").is_none());
     assert!(reqs[2].header("authorization").is_none() && reqs[2].header("x-pat").is_none());
@@ -233,7 +291,9 @@ async fn both_error_shapes_html_and_empty_bodies() {
     assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
 
     let e = client.get_exchange_status("html").await.unwrap_err();
-    let Error::Protocol(p) = &e else { panic!("{e:?}") };
+    let Error::Protocol(p) = &e else {
+        panic!("{e:?}")
+    };
     assert_eq!(p.kind(), ProtocolErrorKind::UnrecognizedErrorBody);
     assert_eq!(p.status().as_u16(), 502);
     assert!(p.body_excerpt().contains("Bad gateway"));
@@ -252,10 +312,29 @@ async fn both_error_shapes_html_and_empty_bodies() {
 
     let e = client.get_exchange_status("redirect").await.unwrap_err();
     assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus));
-    assert_eq!(server.requests().iter().filter(|r| r.path.contains("redirect")).count(), 1);
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("redirect"))
+            .count(),
+        1
+    );
 
-    assert!(client.get_exchange_status("revoked").await.unwrap_err().is_pairing_revoked());
-    assert!(client.get_exchange_status("conflict").await.unwrap_err().is_conflict());
+    assert!(
+        client
+            .get_exchange_status("revoked")
+            .await
+            .unwrap_err()
+            .is_pairing_revoked()
+    );
+    assert!(
+        client
+            .get_exchange_status("conflict")
+            .await
+            .unwrap_err()
+            .is_conflict()
+    );
     let e = client.get_exchange_status("unauth").await.unwrap_err();
     assert!(e.is_unauthorized());
     assert_no_secret(&format!("{e} {e:?}"));
@@ -263,8 +342,14 @@ async fn both_error_shapes_html_and_empty_bodies() {
     // Invalid ids never reach the server.
     let before = server.count();
     for bad in ["", ".", ".."] {
-        assert!(matches!(client.get_exchange_status(bad).await, Err(Error::InvalidInput { .. })));
-        assert!(matches!(client.get_pairing_status(bad).await, Err(Error::InvalidInput { .. })));
+        assert!(matches!(
+            client.get_exchange_status(bad).await,
+            Err(Error::InvalidInput { .. })
+        ));
+        assert!(matches!(
+            client.get_pairing_status(bad).await,
+            Err(Error::InvalidInput { .. })
+        ));
     }
     assert_eq!(server.count(), before);
 }
@@ -288,11 +373,21 @@ async fn retries_transient_failures_of_idempotent_calls_only() {
     client.echo().await.unwrap();
     assert_eq!(server.count(), 3);
     // Artifact submit is idempotent by (requestId, artifactHash): retried too.
-    client.submit_artifact(&sample_artifact("req-r")).await.unwrap();
+    client
+        .submit_artifact(&sample_artifact("req-r"))
+        .await
+        .unwrap();
     assert_eq!(server.count(), 6);
-    let submits: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/v1/artifacts").collect();
+    let submits: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/artifacts")
+        .collect();
     assert_eq!(submits.len(), 3);
-    assert!(submits.windows(2).all(|w| w[0].body == w[1].body), "the same bytes are resent");
+    assert!(
+        submits.windows(2).all(|w| w[0].body == w[1].body),
+        "the same bytes are resent"
+    );
     // Non-idempotent: a 503 is not retried.
     let e = client
         .initiate_pairing(&PairingInitiateRequest::new("d", "e"))
@@ -373,7 +468,9 @@ async fn an_oversized_body_is_refused() {
         .build()
         .unwrap();
     let e = client.echo().await.unwrap_err();
-    let Error::Transport(t) = &e else { panic!("{e:?}") };
+    let Error::Transport(t) = &e else {
+        panic!("{e:?}")
+    };
     assert!(t.is_body_too_large());
 }
 
@@ -392,10 +489,16 @@ async fn tls_with_a_self_signed_root_and_http2() {
         .build()
         .unwrap();
     client.echo().await.unwrap();
-    client.submit_artifact(&sample_artifact("req-tls")).await.unwrap();
+    client
+        .submit_artifact(&sample_artifact("req-tls"))
+        .await
+        .unwrap();
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
-    assert!(reqs.iter().all(|r| r.version == http::Version::HTTP_2), "ALPN picks h2");
+    assert!(
+        reqs.iter().all(|r| r.version == http::Version::HTTP_2),
+        "ALPN picks h2"
+    );
     assert_eq!(reqs[0].header("x-pat"), Some("airpat_SECRET_PAT"));
 
     // Without the custom root the certificate is refused.
@@ -418,7 +521,12 @@ async fn sixty_four_tasks_share_one_client() {
         tasks.push(tokio::spawn(async move {
             let id = format!("req-{i}");
             client.submit_artifact(&sample_artifact(&id)).await.unwrap();
-            client.get_exchange_status(&id).await.unwrap().body.request_id
+            client
+                .get_exchange_status(&id)
+                .await
+                .unwrap()
+                .body
+                .request_id
         }));
     }
     for (i, t) in tasks.into_iter().enumerate() {
@@ -442,7 +550,11 @@ impl airlock_http::TokenSource for CountingSource {
         if force_refresh {
             self.forced.fetch_add(1, Ordering::SeqCst);
         }
-        let token = if self.forced.load(Ordering::SeqCst) > 0 { "fresh" } else { "stale" };
+        let token = if self.forced.load(Ordering::SeqCst) > 0 {
+            "fresh"
+        } else {
+            "stale"
+        };
         Box::pin(async move { Ok(SecretToken::new(token)) })
     }
 }
@@ -507,14 +619,30 @@ async fn no_secret_in_debug_output_or_errors() {
 fn error_is_send_sync_static_and_small() {
     fn assert_traits<T: Send + Sync + 'static + std::error::Error>() {}
     assert_traits::<Error>();
-    assert!(std::mem::size_of::<Error>() <= 32, "{}", std::mem::size_of::<Error>());
+    assert!(
+        std::mem::size_of::<Error>() <= 32,
+        "{}",
+        std::mem::size_of::<Error>()
+    );
     assert!(std::mem::size_of::<Result<(), Error>>() <= 32);
 }
 
 #[test]
 fn builder_refuses_bad_input() {
-    for bad in ["", "ftp://host", "not a url", "https://user:pw@host", "https://host/?q"] {
-        assert!(matches!(GatewayClient::builder(bad).build(), Err(Error::InvalidInput { .. })), "{bad}");
+    for bad in [
+        "",
+        "ftp://host",
+        "not a url",
+        "https://user:pw@host",
+        "https://host/?q",
+    ] {
+        assert!(
+            matches!(
+                GatewayClient::builder(bad).build(),
+                Err(Error::InvalidInput { .. })
+            ),
+            "{bad}"
+        );
     }
     let e = GatewayClient::builder("https://host")
         .client_credentials("app", SecretToken::new("bad\nsecret"))
@@ -583,16 +711,32 @@ mod paths {
 
     #[test]
     fn hostile_ids_stay_in_their_segment() {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let (client, seen) = recording_client();
         rt.block_on(async {
-            for id in ["../../admin", "a/b", "a?b=c", "a#frag", "%2e%2e", "a b", "..%2f", "...", "x/../../y"] {
+            for id in [
+                "../../admin",
+                "a/b",
+                "a?b=c",
+                "a#frag",
+                "%2e%2e",
+                "a b",
+                "..%2f",
+                "...",
+                "x/../../y",
+            ] {
                 let _ = client.wait_for_decision(id, Duration::from_secs(1)).await;
             }
         });
         for uri in seen.lock().unwrap().iter() {
             let path = uri.path();
-            assert!(path.starts_with("/base/v1/exchanges/") && path.ends_with("/wait"), "{path}");
+            assert!(
+                path.starts_with("/base/v1/exchanges/") && path.ends_with("/wait"),
+                "{path}"
+            );
             assert_eq!(path.matches('/').count(), 5, "{path}");
             assert_eq!(uri.query(), Some("timeout=1"));
         }

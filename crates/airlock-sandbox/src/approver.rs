@@ -79,7 +79,7 @@ pub struct PreGeneratedCode {
     /// The code to give the enforcer.
     pub pairing_code: String,
     /// When it stops being claimable.
-    pub expires_at: String,
+    pub expires_at: Timestamp,
 }
 
 struct Peer {
@@ -241,14 +241,12 @@ impl Approver {
             })
             .map_err(SandboxError::from_api)?;
         let routing_token = done
-            .get("routingToken")
-            .and_then(Value::as_str)
-            .ok_or_else(|| SandboxError::invalid("the gateway returned no routing token"))?
-            .to_owned();
+            .routing_token
+            .ok_or_else(|| SandboxError::invalid("the gateway returned no routing token"))?;
         let paired = PairedEnforcer {
             pairing_nonce: session.pairing_nonce,
             routing_token: routing_token.clone(),
-            enforcer_id: session.enforcer_id,
+            enforcer_id: Some(session.enforcer_id).filter(|e| !e.is_empty()),
             enforcer_label: session.enforcer_label,
         };
         {
@@ -521,17 +519,12 @@ impl ApproverControl {
             .gateway
             .pre_generate(InPreGenerate {
                 approver_id: Some(self.inner.approver_id.clone()),
+                ttl_seconds: None,
             })
             .map_err(SandboxError::from_api)?;
-        let field = |k: &str| {
-            out.get(k)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
         Ok(PreGeneratedCode {
-            pairing_code: field("pairingCode"),
-            expires_at: field("expiresAt"),
+            pairing_code: out.pairing_code,
+            expires_at: out.expires_at,
         })
     }
 

@@ -137,7 +137,7 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
         }
         (&Method::POST, ["approver", "pre-generate"]) => {
             let code = approver.pre_generate_code().map_err(sandbox_error)?;
-            ok(json!({ "pairingCode": code.pairing_code, "expiresAt": code.expires_at }))
+            ok(json!({ "pairingCode": code.pairing_code, "expiresAt": code.expires_at.to_string() }))
         }
         (&Method::GET, ["pairings", "pending"]) => ok(
             json!({ "pairingCodes": platform.gateway.pending_pairing_codes(approver.approver_id()) }),
@@ -151,10 +151,9 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
             ok(json!({ "state": format!("{state:?}").to_ascii_lowercase() }))
         }
         (&Method::POST, ["dnd"]) => {
-            let policy: Value = req.json().map_err(ApiError::bad_request)?;
-            if !policy.is_object() {
-                return Err(ApiError::bad_request("a DND policy is a JSON object"));
-            }
+            let policy: airlock_types::DndPolicy = req
+                .json()
+                .map_err(|e| ApiError::bad_request(format!("not a DND policy: {e}")))?;
             platform.gateway.add_dnd_policy(policy);
             ok(json!({ "status": "added" }))
         }

@@ -4,12 +4,19 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use airlock_types::{ArtifactSubmitBody, EncryptedPayload, InboxItem, Timestamp};
+use airlock_types::{
+    ArtifactAcceptedBody, ArtifactSubmitBody, DecisionAcceptedBody, EncryptedPayload, Envelope,
+    ExchangeStatusBody, ExchangeWithdrawnBody, InboxItem, PairingClaimResponse,
+    PairingCompleteResponse, PairingInitiateResponse, PairingPreGenerateResponse,
+    PairingResolveResponse, PairingRevokeResponse, PairingState, PairingStatusResponse, Party,
+    Timestamp, msg_type, AuthInfo, ConsentStatus, ConsentStatusResponse, DndPoliciesResponse,
+    DndPolicy, EchoResponse, IdpInfo, IntegrationsDiscovery,
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -108,26 +115,6 @@ impl Exchange {
     }
 }
 
-/// Pairing session state, as written on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PairingState {
-    Pending,
-    Completed,
-    Expired,
-    Revoked,
-}
-
-impl PairingState {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "Pending",
-            Self::Completed => "Completed",
-            Self::Expired => "Expired",
-            Self::Revoked => "Revoked",
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Pairing {
     nonce: String,
@@ -185,7 +172,7 @@ struct State {
     routes: HashMap<String, Route>,
     presence: HashMap<(String, String), Presence>,
     consent: HashMap<(String, String), ConsentState>,
-    dnd: Vec<Value>,
+    dnd: Vec<DndPolicy>,
     rate: HashMap<String, VecDeque<Instant>>,
 }
 
@@ -319,66 +306,25 @@ pub(crate) struct InComplete {
 pub(crate) struct InPreGenerate {
     #[serde(default)]
     pub(crate) approver_id: Option<String>,
+    #[serde(default)]
+    pub(crate) ttl_seconds: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Response models.
 
-/// A gateway envelope.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OutEnvelope<B> {
-    msg_id: String,
-    msg_type: &'static str,
-    request_id: String,
-    created_at: String,
-    sender: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recipient: Option<Value>,
-    body: B,
+/// A gateway envelope (sender: the gateway).
+fn envelope<B>(msg_type: &str, request_id: &str, body: B) -> Envelope<B> {
+    Envelope::new(msg_type, request_id, body).with_sender(Party::gateway(GATEWAY_ID))
 }
 
-fn envelope<B: Serialize>(
-    msg_type: &'static str,
-    request_id: &str,
-    recipient: Option<Value>,
-    body: B,
-) -> OutEnvelope<B> {
-    OutEnvelope {
-        msg_id: airlock_types_ids::new_msg_id(),
-        msg_type,
-        request_id: request_id.to_owned(),
-        created_at: clock::format(clock::now()),
-        sender: json!({ "gatewayId": GATEWAY_ID }),
-        recipient,
-        body,
-    }
+/// A wire timestamp (whole seconds, UTC).
+fn ts(t: OffsetDateTime) -> Timestamp {
+    Timestamp::from_offset_date_time(t.replace_nanosecond(0).unwrap_or(t)).unwrap_or(Timestamp::MAX)
 }
 
-/// Message-id helpers (the same forms as the SDK's).
-mod airlock_types_ids {
-    pub(crate) fn new_msg_id() -> String {
-        format!("msg-{}", uuid::Uuid::new_v4())
-    }
-}
-
-/// A pairing session as the approver resolves it by code.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ResolvedPairing {
-    pub(crate) pairing_nonce: String,
-    pub(crate) pairing_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) device_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) enforcer_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) enforcer_label: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) workspace_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) x25519_public_key: Option<String>,
-    pub(crate) expires_at: String,
+fn wire_state(state: ExchangeState) -> airlock_types::ExchangeState {
+    airlock_types::ExchangeState::from_wire(state.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -651,10 +597,9 @@ impl Gateway {
 
     fn consent_status(&self, caller: &Caller) -> HandlerResult {
         self.check_consent(caller)?;
-        Ok(web::json(
-            StatusCode::OK,
-            &json!({ "status": "Allowed", "appId": caller.app_id }),
-        ))
+        let mut out = ConsentStatusResponse::new(ConsentStatus::Allowed);
+        out.app_id = Some(caller.app_id.clone());
+        Ok(web::json(StatusCode::OK, &out))
     }
 
     /// The user opened the consent URL: `Required` becomes `Pending`.
@@ -695,14 +640,8 @@ impl Gateway {
     // -- discovery ------------------------------------------------------------------------
 
     fn discovery(&self) -> web::Resp {
-        web::json(
-            StatusCode::OK,
-            &json!({
-                "idp": { "baseUrl": self.settings.issuer_url, "clientId": self.settings.idp_client_id },
-                "auth": { "patSupported": true },
-                "gateway": { "baseUrl": self.settings.base_url, "id": GATEWAY_ID },
-            }),
-        )
+        let idp = IdpInfo::new(&self.settings.issuer_url, &self.settings.idp_client_id);
+        web::json(StatusCode::OK, &IntegrationsDiscovery::new(idp, AuthInfo::new(true)))
     }
 
     // -- exchanges ------------------------------------------------------------------------
@@ -808,25 +747,15 @@ impl Gateway {
     fn exchange_status(&self, caller: &Caller, id: &str) -> HandlerResult {
         let mut state = self.lock();
         let ex = own_exchange(&mut state, caller, id)?;
-        let mut body = json!({
-            "requestId": ex.request_id,
-            "state": ex.state.as_str(),
-            "artifactHash": ex.artifact_hash,
-            "artifactType": ex.artifact_type,
-            "createdAt": clock::format(ex.created_at),
-            "expiresAt": clock::format(ex.expires_at),
-        });
-        if let Some(d) = &ex.decision {
-            body["decidedAt"] = clock::format(d.decided_at).into();
-            body["decision"] = d.body.clone();
-        }
-        if let Some(w) = ex.withdrawn_at {
-            body["withdrawnAt"] = clock::format(w).into();
-        }
-        Ok(web::json(
-            StatusCode::OK,
-            &envelope("exchange.status", id, None, body),
-        ))
+        let mut body = ExchangeStatusBody::new(id, wire_state(ex.state));
+        body.artifact_hash = Some(ex.artifact_hash.clone());
+        body.artifact_type = Some(ex.artifact_type.clone());
+        body.created_at = Some(ts(ex.created_at));
+        body.expires_at = Some(ts(ex.expires_at));
+        // The decision itself is delivered by `/wait` only: a relay's copy here could be
+        // anything (e.g. unsigned), and typed readers of the status must not choke on it.
+        body.decided_at = ex.decision.as_ref().map(|d| ts(d.decided_at));
+        Ok(web::json(StatusCode::OK, &envelope(msg_type::EXCHANGE_STATUS, id, body)))
     }
 
     async fn wait(&self, caller: &Caller, id: &str, timeout: Duration) -> HandlerResult {
@@ -847,9 +776,11 @@ impl Gateway {
                                 "decision missing",
                             ));
                         };
-                        let recipient = ex.enforcer_id.as_ref().map(|e| json!({ "enforcerId": e }));
-                        let mut out = envelope("decision.deliver", id, recipient, d.body.clone());
-                        out.msg_id = d.msg_id.clone();
+                        let mut out = envelope(msg_type::DECISION_DELIVER, id, d.body.clone())
+                            .with_msg_id(d.msg_id.clone());
+                        if let Some(e) = &ex.enforcer_id {
+                            out = out.with_recipient(Party::enforcer(e.clone()));
+                        }
                         return Ok(web::json(StatusCode::OK, &out));
                     }
                     ExchangeState::Expired => {
@@ -910,12 +841,9 @@ impl Gateway {
         ex.state = ExchangeState::Withdrawn;
         ex.withdrawn_at = Some(now);
         ex.changed.send_modify(|v| *v += 1);
-        let body =
-            json!({ "requestId": id, "state": "Withdrawn", "withdrawnAt": clock::format(now) });
-        Ok(web::json(
-            StatusCode::OK,
-            &envelope("exchange.withdrawn", id, None, body),
-        ))
+        let mut body = ExchangeWithdrawnBody::new(id);
+        body.withdrawn_at = Some(ts(now));
+        Ok(web::json(StatusCode::OK, &envelope(msg_type::EXCHANGE_WITHDRAWN, id, body)))
     }
 
     fn ack(&self, caller: &Caller, req: &Req) -> HandlerResult {
@@ -948,10 +876,7 @@ impl Gateway {
             "status": body.status.unwrap_or_else(|| "delivered".to_owned()),
             "state": ex.state.as_str(),
         });
-        Ok(web::json(
-            StatusCode::OK,
-            &envelope("ack.accepted", &id, None, out),
-        ))
+        Ok(web::json(StatusCode::OK, &envelope("ack.accepted", &id, out)))
     }
 
     // -- pairing --------------------------------------------------------------------------
@@ -963,13 +888,9 @@ impl Gateway {
         let mut state = self.lock();
         let code = fresh_code(&state);
         let nonce = random_token("pn_");
-        let out = json!({
-            "pairingNonce": nonce,
-            "pairingCode": code,
-            "deviceId": body.device_id,
-            "gatewayUrl": body.gateway_url.clone().unwrap_or_else(|| self.settings.base_url.clone()),
-            "expiresAt": clock::format(expires_at),
-        });
+        let mut out = PairingInitiateResponse::new(nonce.clone(), code.clone(), ts(expires_at));
+        out.device_id = body.device_id.clone();
+        out.gateway_url = Some(body.gateway_url.clone().unwrap_or_else(|| self.settings.base_url.clone()));
         state.codes.insert(code.clone(), nonce.clone());
         state.pairings.insert(
             nonce.clone(),
@@ -1014,10 +935,7 @@ impl Gateway {
         state.pairings.insert(nonce.clone(), pairing);
         drop(state);
         self.poke_approvers();
-        Ok(web::json(
-            StatusCode::OK,
-            &json!({ "pairingNonce": nonce, "expiresAt": clock::format(expires_at) }),
-        ))
+        Ok(web::json(StatusCode::OK, &PairingClaimResponse::new(nonce, ts(expires_at))))
     }
 
     fn pairing_status(&self, caller: &Caller, nonce: &str) -> HandlerResult {
@@ -1028,17 +946,10 @@ impl Gateway {
             .filter(|p| p.owner == (caller.app_id.clone(), caller.user_id.clone()))
             .ok_or_else(|| ApiError::not_found("unknown pairing nonce"))?;
         p.refresh(clock::now());
-        let mut out = json!({
-            "pairingNonce": p.nonce,
-            "state": p.state.as_str(),
-            "expiresAt": clock::format(p.expires_at),
-        });
-        if let Some(t) = &p.routing_token {
-            out["routingToken"] = t.clone().into();
-        }
-        if let Some(r) = &p.response_json {
-            out["responseJson"] = r.clone().into();
-        }
+        let mut out = PairingStatusResponse::new(p.nonce.clone(), p.state.clone());
+        out.expires_at = Some(ts(p.expires_at));
+        out.routing_token = p.routing_token.clone();
+        out.response_json = p.response_json.clone();
         Ok(web::json(StatusCode::OK, &out))
     }
 
@@ -1070,14 +981,14 @@ impl Gateway {
         }
         Ok(web::json(
             StatusCode::OK,
-            &json!({ "status": "Revoked", "enforcerId": enforcer_id }),
+            &PairingRevokeResponse::revoked(enforcer_id),
         ))
     }
 
     // -- approver side --------------------------------------------------------------------
 
     /// `GET /v1/pairing/resolve/{code}`.
-    pub(crate) fn resolve_pairing(&self, code: &str) -> Result<ResolvedPairing, ApiError> {
+    pub(crate) fn resolve_pairing(&self, code: &str) -> Result<PairingResolveResponse, ApiError> {
         let code = normalize_code(code);
         let now = clock::now();
         let mut state = self.lock();
@@ -1104,20 +1015,24 @@ impl Gateway {
                 "the pairing code was already used",
             ));
         }
-        Ok(ResolvedPairing {
-            pairing_nonce: p.nonce.clone(),
-            pairing_code: p.code.clone(),
-            device_id: p.device_id.clone(),
-            enforcer_id: p.enforcer_id.clone(),
-            enforcer_label: p.enforcer_label.clone(),
-            workspace_name: p.workspace_name.clone(),
-            x25519_public_key: p.enforcer_x25519.clone(),
-            expires_at: clock::format(p.expires_at),
-        })
+        let mut out = PairingResolveResponse::new(
+            p.nonce.clone(),
+            p.enforcer_id.clone().unwrap_or_default(),
+            ts(p.expires_at),
+        );
+        out.device_id = p.device_id.clone();
+        out.enforcer_label = p.enforcer_label.clone();
+        out.workspace_name = p.workspace_name.clone();
+        out.x25519_public_key = p.enforcer_x25519.clone();
+        out.state = Some(PairingState::Pending);
+        Ok(out)
     }
 
     /// `POST /v1/pairing/complete`.
-    pub(crate) fn complete_pairing(&self, body: InComplete) -> Result<Value, ApiError> {
+    pub(crate) fn complete_pairing(
+        &self,
+        body: InComplete,
+    ) -> Result<PairingCompleteResponse, ApiError> {
         let nonce = body
             .pairing_nonce
             .ok_or_else(|| ApiError::bad_request("pairingNonce is required"))?;
@@ -1184,7 +1099,6 @@ impl Gateway {
         p.response_json = Some(response_json);
         p.approver_id = Some(approver_id.clone());
         let code = p.code.clone();
-        let enforcer_id = p.enforcer_id.clone();
         state.codes.remove(&code);
         state.routes.insert(
             token.clone(),
@@ -1194,27 +1108,27 @@ impl Gateway {
                 revoked: false,
             },
         );
-        Ok(
-            json!({ "status": "Completed", "pairingNonce": nonce, "routingToken": token, "enforcerId": enforcer_id }),
-        )
+        Ok(PairingCompleteResponse::completed(nonce, Some(token)))
     }
 
     /// `POST /v1/pairing/pre-generate`.
-    pub(crate) fn pre_generate(&self, body: InPreGenerate) -> Result<Value, ApiError> {
+    pub(crate) fn pre_generate(
+        &self,
+        body: InPreGenerate,
+    ) -> Result<PairingPreGenerateResponse, ApiError> {
         let approver_id = body
             .approver_id
             .ok_or_else(|| ApiError::bad_request("approverId is required"))?;
-        let expires_at = clock::plus(clock::now(), self.settings.pregenerated_code_ttl);
+        let ttl = body
+            .ttl_seconds
+            .map_or(self.settings.pregenerated_code_ttl, Duration::from_secs);
+        let expires_at = clock::plus(clock::now(), ttl);
         let mut state = self.lock();
         let code = fresh_code(&state);
-        state.pre_codes.insert(
-            code.clone(),
-            PreCode {
-                approver_id,
-                expires_at,
-            },
-        );
-        Ok(json!({ "pairingCode": code, "expiresAt": clock::format(expires_at) }))
+        state.pre_codes.insert(code.clone(), PreCode { approver_id: approver_id.clone(), expires_at });
+        let mut out = PairingPreGenerateResponse::new(code, ts(expires_at));
+        out.approver_id = Some(approver_id);
+        Ok(out)
     }
 
     /// Codes of the pairing sessions waiting for an approver: what a user would read off the
@@ -1252,7 +1166,10 @@ impl Gateway {
 
     /// `POST /v1/decisions` (envelope `decision.submit`). The relay stores the body as given
     /// and delivers it; verification is the enforcer's duty.
-    pub(crate) fn submit_decision(&self, env: Value) -> Result<Value, ApiError> {
+    pub(crate) fn submit_decision(
+        &self,
+        env: Value,
+    ) -> Result<Envelope<DecisionAcceptedBody>, ApiError> {
         let env: InEnvelope<Value> =
             serde_json::from_value(env).map_err(|e| ApiError::bad_request(e.to_string()))?;
         let id = env
@@ -1299,7 +1216,7 @@ impl Gateway {
                 .with_details(json!({ "state": other.as_str() })));
             }
         }
-        let msg_id = airlock_types_ids::new_msg_id();
+        let msg_id = airlock_types::new_msg_id();
         ex.decision = Some(StoredDecision {
             msg_id: msg_id.clone(),
             body,
@@ -1307,10 +1224,12 @@ impl Gateway {
         });
         ex.state = ExchangeState::Decided;
         ex.changed.send_modify(|v| *v += 1);
-        let out = json!({ "requestId": id, "state": "Decided", "deliveryMsgId": msg_id });
-        serde_json::to_value(envelope("decision.accepted", &id, None, out)).map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })
+        let artifact_hash = ex.artifact_hash.clone();
+        let mut out = DecisionAcceptedBody::new(id.clone());
+        out.artifact_hash = Some(artifact_hash);
+        out.state = Some(airlock_types::ExchangeState::Decided);
+        out.decided_at = Some(ts(now));
+        Ok(envelope(msg_type::DECISION_ACCEPTED, &id, out))
     }
 
     // -- presence and DND -----------------------------------------------------------------
@@ -1354,7 +1273,7 @@ impl Gateway {
             .max_by_key(|p| p.last_seen)
     }
 
-    pub(crate) fn add_dnd_policy(&self, policy: Value) {
+    pub(crate) fn add_dnd_policy(&self, policy: DndPolicy) {
         self.lock().dnd.push(policy);
     }
 
@@ -1363,35 +1282,23 @@ impl Gateway {
     }
 
     fn dnd_effective(&self, req: &Req) -> web::Resp {
-        let now = clock::now();
-        let matches = |policy: &Value, key: &str| match (
-            req.query(key),
-            policy.get(key).and_then(Value::as_str),
-        ) {
-            (Some(q), Some(p)) => q == p,
-            _ => true,
-        };
-        let policies: Vec<Value> = self
+        let now = Timestamp::now();
+        // A query value, when given, must equal the policy's.
+        let wanted = |key: &str, value: Option<&str>| req.query(key).is_none_or(|q| value == Some(q));
+        let policies: Vec<DndPolicy> = self
             .lock()
             .dnd
             .iter()
             .filter(|p| {
-                let live = p
-                    .get("expiresAt")
-                    .and_then(Value::as_str)
-                    .and_then(clock::parse)
-                    .is_none_or(|t| t > now);
-                live && matches(p, "enforcerId")
-                    && matches(p, "workspaceId")
-                    && matches(p, "sessionId")
+                p.expires_at.is_none_or(|t| t > now)
+                    && wanted("enforcerId", Some(&p.enforcer_id))
+                    && wanted("workspaceId", Some(&p.workspace_id))
+                    && wanted("sessionId", p.session_id.as_deref())
             })
             .cloned()
             .collect();
-        let request_id = format!("req-{}", uuid::Uuid::new_v4());
-        web::json(
-            StatusCode::OK,
-            &json!({ "msgType": "policy.dnd.effective", "requestId": request_id, "body": policies }),
-        )
+        let out = DndPoliciesResponse::new(airlock_types::new_request_id(), policies);
+        web::json(StatusCode::OK, &out)
     }
 
     // -- sandbox inspection ---------------------------------------------------------------
@@ -1431,22 +1338,16 @@ fn inbox_item(ex: &Exchange) -> InboxItem {
     item
 }
 
-fn ok_json(v: Value) -> web::Resp {
+fn ok_json<T: serde::Serialize>(v: T) -> web::Resp {
     web::json(StatusCode::OK, &v)
 }
 
-fn accepted(ex: &Exchange) -> OutEnvelope<Value> {
-    envelope(
-        "artifact.accepted",
-        &ex.request_id,
-        None,
-        json!({
-            "requestId": ex.request_id,
-            "artifactHash": ex.artifact_hash,
-            "state": ex.state.as_str(),
-            "expiresAt": clock::format(ex.expires_at),
-        }),
-    )
+fn accepted(ex: &Exchange) -> Envelope<ArtifactAcceptedBody> {
+    let mut body = ArtifactAcceptedBody::new(ex.request_id.clone());
+    body.artifact_hash = Some(ex.artifact_hash.clone());
+    body.state = Some(wire_state(ex.state));
+    body.expires_at = Some(ts(ex.expires_at));
+    envelope(msg_type::ARTIFACT_ACCEPTED, &ex.request_id, body)
 }
 
 fn own_exchange<'a>(
@@ -1602,9 +1503,5 @@ pub(crate) fn is_loopback_origin(origin: &str) -> bool {
 }
 
 fn echo() -> web::Resp {
-    let now = clock::now();
-    web::json(
-        StatusCode::OK,
-        &json!({ "utc": clock::format(now), "local": clock::format(now), "timezone": "UTC", "offsetMinutes": 0 }),
-    )
+    web::json(StatusCode::OK, &EchoResponse::utc(Timestamp::now()))
 }

@@ -376,18 +376,10 @@ impl Sandbox {
         self.platform.gateway.consent_url(app_id)
     }
 
-    /// Adds a DND policy (any JSON object; see PROTOCOL.md "Do Not Disturb policies"),
-    /// served by `/v1/policy/dnd/effective` until it expires.
-    ///
-    /// # Errors
-    ///
-    /// [`SandboxError::InvalidInput`] when `policy` is not a JSON object.
-    pub fn add_dnd_policy(&self, policy: serde_json::Value) -> Result<(), SandboxError> {
-        if !policy.is_object() {
-            return Err(SandboxError::invalid("a DND policy is a JSON object"));
-        }
+    /// Adds a DND policy, served by `/v1/policy/dnd/effective` (filtered by the query's
+    /// `enforcerId`, `workspaceId` and `sessionId`) until it expires.
+    pub fn add_dnd_policy(&self, policy: airlock_types::DndPolicy) {
         self.platform.gateway.add_dnd_policy(policy);
-        Ok(())
     }
 
     /// Removes every DND policy.

@@ -471,15 +471,15 @@ async fn presence_has_a_ttl() {
 #[tokio::test]
 async fn dnd_policies_are_served_filtered() {
     let sandbox = start(config().build()).await;
-    let policy = |enf: &str, ws: &str| {
-        json!({ "requestId": new_request_id(), "objectType": "airlock.dnd.workspace", "workspaceId": ws,
-                "enforcerId": enf, "policyMode": "approve_all", "expiresAt": "2999-01-01T00:00:00Z" })
+    use airlock_types::{DndPolicy, PolicyMode, Timestamp};
+    let far = Timestamp::parse("2999-01-01T00:00:00Z").unwrap();
+    let policy = |enf: &str, ws: &str, expires: Timestamp| {
+        DndPolicy::workspace(new_request_id(), enf, ws, PolicyMode::ApproveAll, expires)
     };
-    sandbox.add_dnd_policy(policy("enf a/b", "ws1")).unwrap();
-    sandbox.add_dnd_policy(policy("enf-2", "ws1")).unwrap();
-    let mut expired = policy("enf a/b", "ws1");
-    expired["expiresAt"] = "2001-01-01T00:00:00Z".into();
-    sandbox.add_dnd_policy(expired).unwrap();
+    sandbox.add_dnd_policy(policy("enf a/b", "ws1", far));
+    sandbox.add_dnd_policy(policy("enf-2", "ws1", far));
+    let past = Timestamp::parse("2001-01-01T00:00:00Z").unwrap();
+    sandbox.add_dnd_policy(policy("enf a/b", "ws1", past));
     let e = Enforcer::new(&sandbox);
     let r = e
         .get("/v1/policy/dnd/effective?enforcerId=enf%20a%2Fb&workspaceId=ws1")

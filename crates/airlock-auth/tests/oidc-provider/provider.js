@@ -2,8 +2,10 @@
 // every user in as `test-user` without a password.
 //
 // Start: `node provider.js` — listens on 127.0.0.1 with an ephemeral port and prints
-// `ISSUER=http://127.0.0.1:<port>` on stdout once ready. Exits when stdin closes, so
-// the test harness never leaves it behind.
+// `ISSUER=https://127.0.0.1:<port>` on stdout once ready. TLS uses the certificate and
+// key in the PEM files named by AIRLOCK_TEST_TLS_CERT and AIRLOCK_TEST_TLS_KEY (the test
+// harness generates them); without them it serves plain http. Exits when stdin closes,
+// so the test harness never leaves it behind.
 //
 // Interactions (login and consent) are handled by the test-only route
 // `/test/interaction/:uid`, which completes them at once through the provider's own
@@ -11,7 +13,9 @@
 // cookies). An authorization request with `login_hint=deny` is refused with
 // `access_denied` there instead.
 
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import Provider from 'oidc-provider';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -123,10 +127,14 @@ async function finishInteraction(provider, req, res) {
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: true });
 }
 
-const server = http.createServer();
+const { AIRLOCK_TEST_TLS_CERT: certFile, AIRLOCK_TEST_TLS_KEY: keyFile } = process.env;
+const tls = Boolean(certFile && keyFile);
+const server = tls
+  ? https.createServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile) })
+  : http.createServer();
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const provider = new Provider(issuer, configuration);
   const callback = provider.callback();
   server.on('request', (req, res) => {

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use airlock_http::{Bytes, HttpClient, HyperTransport};
 
+use super::provider::transport;
+
 /// One page: where it came from, its status and body.
 #[derive(Debug)]
 pub struct Page {
@@ -23,12 +25,17 @@ pub struct Browser {
 impl Browser {
     pub fn new() -> Self {
         Self {
-            http: Arc::new(HyperTransport::new()),
+            http: Arc::new(transport()),
             cookies: Arc::default(),
         }
     }
 
-    async fn request(&self, method: http::Method, url: &url::Url, form: Option<String>) -> http::Response<Bytes> {
+    async fn request(
+        &self,
+        method: http::Method,
+        url: &url::Url,
+        form: Option<String>,
+    ) -> http::Response<Bytes> {
         let mut builder = http::Request::builder().method(method).uri(url.as_str());
         let cookie = self
             .cookies
@@ -62,7 +69,10 @@ impl Browser {
             let pair = value.split(';').next().unwrap();
             let (name, val) = pair.split_once('=').unwrap();
             let lower = value.to_ascii_lowercase();
-            if val.is_empty() || lower.contains("expires=thu, 01 jan 1970") || lower.contains("max-age=0") {
+            if val.is_empty()
+                || lower.contains("expires=thu, 01 jan 1970")
+                || lower.contains("max-age=0")
+            {
                 jar.remove(name.trim());
             } else {
                 jar.insert(name.trim().to_owned(), val.to_owned());
@@ -77,7 +87,12 @@ impl Browser {
         self.follow(http::Method::GET, url, None).await
     }
 
-    async fn follow(&self, mut method: http::Method, mut url: url::Url, mut form: Option<String>) -> Page {
+    async fn follow(
+        &self,
+        mut method: http::Method,
+        mut url: url::Url,
+        mut form: Option<String>,
+    ) -> Page {
         for _ in 0..20 {
             let response = self.request(method.clone(), &url, form.take()).await;
             let status = response.status();
@@ -99,9 +114,11 @@ impl Browser {
     /// Submits the first form of `page` (its hidden inputs plus `extra`) and follows the
     /// redirects.
     pub async fn submit(&self, page: &Page, extra: &[(&str, &str)]) -> Page {
-        let form_re = regex::Regex::new(r#"(?s)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>"#).unwrap();
+        let form_re =
+            regex::Regex::new(r#"(?s)<form[^>]*action="([^"]*)"[^>]*>(.*?)</form>"#).unwrap();
         let input_re =
-            regex::Regex::new(r#"<input type="hidden" name="([^"]*)" value="([^"]*)"\s*/>"#).unwrap();
+            regex::Regex::new(r#"<input type="hidden" name="([^"]*)" value="([^"]*)"\s*/>"#)
+                .unwrap();
         let form = form_re
             .captures(&page.body)
             .unwrap_or_else(|| panic!("no form on {}: {}", page.url, page.body));
@@ -125,7 +142,11 @@ impl Browser {
         let autosubmit = self.open(verification_uri_complete).await;
         // ...then shows the confirmation page...
         let confirm = self.submit(&autosubmit, &[]).await;
-        assert!(confirm.body.contains("op.deviceConfirmForm"), "{}", confirm.body);
+        assert!(
+            confirm.body.contains("op.deviceConfirmForm"),
+            "{}",
+            confirm.body
+        );
         // ...whose "Continue" submits `confirm=yes`, and whose "Abort" adds `abort=yes`.
         let extra: &[(&str, &str)] = if approve { &[] } else { &[("abort", "yes")] };
         self.submit(&confirm, extra).await

@@ -27,7 +27,8 @@ impl FakeClock {
         })
     }
     pub fn advance(&self, d: Duration) {
-        self.millis.fetch_add(d.as_millis() as u64, Ordering::SeqCst);
+        self.millis
+            .fetch_add(d.as_millis() as u64, Ordering::SeqCst);
     }
     pub fn sleeps(&self) -> Vec<Duration> {
         self.sleeps.lock().unwrap().clone()
@@ -140,7 +141,9 @@ impl MockProvider {
             .trim_start_matches("/realms/airlock")
             .to_owned();
         assert!(
-            req.extensions().get::<airlock_http::RequestTimeout>().is_some(),
+            req.extensions()
+                .get::<airlock_http::RequestTimeout>()
+                .is_some(),
             "every request carries a timeout"
         );
         self.seen.lock().unwrap().push(Seen {

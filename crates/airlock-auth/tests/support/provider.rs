@@ -3,14 +3,56 @@
 //! Missing `node`/`npm`: the tests fail when `CI` is set (they must never pass silently
 //! there) and are skipped with a loud message otherwise.
 
+// The skip notice and the provider's own errors go to the test output on purpose.
+#![allow(clippy::print_stderr)]
+
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use airlock_http::HyperTransport;
 use std::sync::mpsc;
 use std::time::Duration;
 
 static INSTALL: Mutex<()> = Mutex::new(());
+
+/// The provider's TLS certificate (self-signed for 127.0.0.1) and where its PEM files are.
+struct Tls {
+    cert_der: Vec<u8>,
+    cert_file: PathBuf,
+    key_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn tls() -> &'static Tls {
+    static TLS: OnceLock<Tls> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()])
+            .expect("generate a test certificate");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let cert_file = dir.path().join("cert.pem");
+        let key_file = dir.path().join("key.pem");
+        std::fs::write(&cert_file, certified.cert.pem()).unwrap();
+        std::fs::write(&key_file, certified.key_pair.serialize_pem()).unwrap();
+        Tls {
+            cert_der: certified.cert.der().to_vec(),
+            cert_file,
+            key_file,
+            _dir: dir,
+        }
+    })
+}
+
+/// A transport that trusts the provider's certificate (and nothing else).
+pub fn transport() -> HyperTransport {
+    HyperTransport::builder()
+        .tls_webpki_roots(false)
+        .tls_native_roots(false)
+        .add_root_certificate_der(tls().cert_der.clone())
+        .build()
+        .expect("test transport")
+}
 
 fn project_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oidc-provider")
@@ -29,7 +71,7 @@ fn tool_works(tool: &str) -> bool {
 #[derive(Debug)]
 pub struct OidcProvider {
     child: Child,
-    /// `http://127.0.0.1:<port>`.
+    /// `https://127.0.0.1:<port>`.
     pub issuer: String,
 }
 
@@ -53,7 +95,9 @@ impl OidcProvider {
         }
         let dir = project_dir();
         {
-            let _guard = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _guard = INSTALL
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if !dir.join("node_modules/oidc-provider/package.json").exists() {
                 let status = Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund"])
@@ -67,6 +111,8 @@ impl OidcProvider {
         let mut child = Command::new("node")
             .arg("provider.js")
             .current_dir(&dir)
+            .env("AIRLOCK_TEST_TLS_CERT", &tls().cert_file)
+            .env("AIRLOCK_TEST_TLS_KEY", &tls().key_file)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -131,7 +131,11 @@ impl<'a, 'o> Parser<'a, 'o> {
                                 self.out.push(b']');
                                 self.frames.pop();
                             }
-                            _ => return Err(self.syntax("expected `,` or `]` after an array element")),
+                            _ => {
+                                return Err(
+                                    self.syntax("expected `,` or `]` after an array element")
+                                );
+                            }
                         }
                     }
                     Frame::Object {
@@ -155,7 +159,11 @@ impl<'a, 'o> Parser<'a, 'o> {
                                 self.out.push(b'}');
                                 self.frames.pop();
                             }
-                            _ => return Err(self.syntax("expected `,` or `}` after an object member")),
+                            _ => {
+                                return Err(
+                                    self.syntax("expected `,` or `}` after an object member")
+                                );
+                            }
                         }
                     }
                 }
@@ -250,8 +258,9 @@ impl<'a, 'o> Parser<'a, 'o> {
                 if index > 0 {
                     self.out.push(b',');
                 }
-                self.out
-                    .extend_from_slice(&self.scratch[member.start - body_start..member.end - body_start]);
+                self.out.extend_from_slice(
+                    &self.scratch[member.start - body_start..member.end - body_start],
+                );
             }
         }
         self.members.truncate(base);
@@ -421,7 +430,8 @@ fn escape(src: &[u8], at: usize) -> Result<(char, usize), CanonicalizeError> {
                     if !(0xDC00..=0xDFFF).contains(&low) {
                         return Err(CanonicalizeError::LoneSurrogate { offset: at });
                     }
-                    let code = 0x1_0000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    let code =
+                        0x1_0000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
                     char::from_u32(code)
                         .map(|c| (c, 12))
                         .ok_or(CanonicalizeError::LoneSurrogate { offset: at })

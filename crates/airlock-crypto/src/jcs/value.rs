@@ -25,7 +25,10 @@ pub(super) fn write_value(
         // `None` only happens with serde_json's `arbitrary_precision` feature,
         // for numbers outside the range of a finite double.
         Value::Number(number) => {
-            write_f64(out, number.as_f64().ok_or(CanonicalizeError::NonFiniteNumber)?)?;
+            write_f64(
+                out,
+                number.as_f64().ok_or(CanonicalizeError::NonFiniteNumber)?,
+            )?;
         }
         Value::String(string) => write_string(out, string),
         Value::Array(items) => {

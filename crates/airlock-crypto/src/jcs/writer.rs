@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn string_escaping_is_minimal() {
         let mut out = Vec::new();
-        write_string(&mut out, "a\"\\\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}\u{2028}é😀/");
+        write_string(
+            &mut out,
+            "a\"\\\u{8}\u{c}\n\r\t\u{1}\u{1f}\u{7f}\u{2028}é😀/",
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"a\\\"\\\\\\b\\f\\n\\r\\t\\u0001\\u001f\u{7f}\u{2028}é😀/\""
@@ -162,7 +165,9 @@ mod tests {
 
     #[test]
     fn write_char_agrees_with_write_string() {
-        for c in ['\0', '\u{1f}', '"', '\\', '/', 'a', '\u{7f}', 'é', '\u{2028}', '😀'] {
+        for c in [
+            '\0', '\u{1f}', '"', '\\', '/', 'a', '\u{7f}', 'é', '\u{2028}', '😀',
+        ] {
             let mut by_char = vec![b'"'];
             write_char(&mut by_char, c);
             by_char.push(b'"');

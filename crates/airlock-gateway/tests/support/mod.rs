@@ -37,11 +37,7 @@ impl Recorded {
     }
     /// The path's segments, percent-decoded.
     pub fn decoded_segments(&self) -> Vec<String> {
-        self.path
-            .split('/')
-            .skip(1)
-            .map(|s| percent_decode(s))
-            .collect()
+        self.path.split('/').skip(1).map(percent_decode).collect()
     }
 }
 
@@ -153,7 +149,9 @@ impl TestServer {
         let is_tls = tls.is_some();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { return };
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
                 let handler = handler.clone();
                 let recorded = recorded.clone();
                 let tls = tls.clone();
@@ -163,7 +161,11 @@ impl TestServer {
                         let recorded = recorded.clone();
                         async move {
                             let (parts, body) = req.into_parts();
-                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
                             let rec = Recorded {
                                 method: parts.method,
                                 path: parts.uri.path().to_owned(),
@@ -195,11 +197,15 @@ impl TestServer {
                     match tls {
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
-                                let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                                let _ = builder
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
                             }
                         }
                         None => {
-                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                            let _ = builder
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
                         }
                     }
                 });
@@ -223,7 +229,10 @@ impl TestServer {
     }
 
     pub fn last(&self) -> Recorded {
-        self.requests().last().cloned().expect("a request was recorded")
+        self.requests()
+            .last()
+            .cloned()
+            .expect("a request was recorded")
     }
 
     pub fn count(&self) -> usize {
@@ -234,15 +243,22 @@ impl TestServer {
 /// A self-signed certificate for 127.0.0.1 and localhost: (TLS acceptor, certificate DER).
 pub fn self_signed() -> (tokio_rustls::TlsAcceptor, Vec<u8>) {
     use tokio_rustls::rustls;
-    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .unwrap();
     let cert_der = certified.cert.der().to_vec();
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.key_pair.serialize_der().into());
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![rustls::pki_types::CertificateDer::from(cert_der.clone())], key)
-        .unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![rustls::pki_types::CertificateDer::from(cert_der.clone())],
+        key,
+    )
+    .unwrap();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     (tokio_rustls::TlsAcceptor::from(Arc::new(config)), cert_der)
 }
@@ -257,25 +273,68 @@ pub fn happy_gateway(r: &Recorded) -> Reply {
                "createdAt": "2026-02-24T10:00:00Z", "sender": {"gatewayId": "gw"}, "body": body})
     };
     match (r.method.as_str(), segs.as_slice()) {
-        ("GET", ["echo"]) => Reply::json(200, json!({"utc": "2026-02-24T10:00:00Z", "local": "2026-02-24T11:00:00+01:00", "timezone": "Europe/Paris", "offsetMinutes": 60})),
-        ("GET", ["v1", "integrations", "discovery"]) => Reply::json(200, json!({"idp": {"baseUrl": "https://idp.example/realms/airlock", "clientId": "airlock-integrations"}, "auth": {"patSupported": true}})),
+        ("GET", ["echo"]) => Reply::json(
+            200,
+            json!({"utc": "2026-02-24T10:00:00Z", "local": "2026-02-24T11:00:00+01:00", "timezone": "Europe/Paris", "offsetMinutes": 60}),
+        ),
+        ("GET", ["v1", "integrations", "discovery"]) => Reply::json(
+            200,
+            json!({"idp": {"baseUrl": "https://idp.example/realms/airlock", "clientId": "airlock-integrations"}, "auth": {"patSupported": true}}),
+        ),
         ("GET", ["v1", "consent", "status"]) => Reply::json(200, json!({"status": "Allowed"})),
         ("POST", ["v1", "artifacts"]) => {
             let body = r.json();
             let id = body["requestId"].as_str().unwrap_or_default().to_owned();
-            Reply::json(202, envelope("artifact.accepted", &id, json!({"requestId": id, "artifactHash": body["body"]["artifactHash"], "state": "Pending"})))
+            Reply::json(
+                202,
+                envelope(
+                    "artifact.accepted",
+                    &id,
+                    json!({"requestId": id, "artifactHash": body["body"]["artifactHash"], "state": "Pending"}),
+                ),
+            )
         }
-        ("GET", ["v1", "exchanges", id]) => Reply::json(200, envelope("exchange.status", id, json!({"requestId": id, "state": "PendingApproval"}))),
+        ("GET", ["v1", "exchanges", id]) => Reply::json(
+            200,
+            envelope(
+                "exchange.status",
+                id,
+                json!({"requestId": id, "state": "PendingApproval"}),
+            ),
+        ),
         ("GET", ["v1", "exchanges", _, "wait"]) => Reply::empty(204),
-        ("POST", ["v1", "exchanges", id, "withdraw"]) => Reply::json(200, envelope("exchange.withdrawn", id, json!({"requestId": id, "state": "Withdrawn"}))),
+        ("POST", ["v1", "exchanges", id, "withdraw"]) => Reply::json(
+            200,
+            envelope(
+                "exchange.withdrawn",
+                id,
+                json!({"requestId": id, "state": "Withdrawn"}),
+            ),
+        ),
         ("POST", ["v1", "acks"]) => Reply::json(200, json!({"status": "ok"})),
-        ("POST", ["v1", "pairing", "initiate"]) => Reply::json(200, json!({"pairingNonce": "pn-1", "pairingCode": "ABCD-1234", "deviceId": "dev", "expiresAt": "2030-01-01T00:00:00Z"})),
-        ("POST", ["v1", "pairing", "claim"]) => Reply::json(200, json!({"pairingNonce": "pn-2", "expiresAt": "2030-01-01T00:00:00Z", "routingToken": "rt-claim"})),
-        ("GET", ["v1", "pairing", nonce, "status"]) => Reply::json(200, json!({"pairingNonce": nonce, "state": "Pending"})),
-        ("POST", ["v1", "pairing", "revoke"]) => Reply::json(200, json!({"status": "Revoked", "enforcerId": "enf-1"})),
+        ("POST", ["v1", "pairing", "initiate"]) => Reply::json(
+            200,
+            json!({"pairingNonce": "pn-1", "pairingCode": "ABCD-1234", "deviceId": "dev", "expiresAt": "2030-01-01T00:00:00Z"}),
+        ),
+        ("POST", ["v1", "pairing", "claim"]) => Reply::json(
+            200,
+            json!({"pairingNonce": "pn-2", "expiresAt": "2030-01-01T00:00:00Z", "routingToken": "rt-claim"}),
+        ),
+        ("GET", ["v1", "pairing", nonce, "status"]) => {
+            Reply::json(200, json!({"pairingNonce": nonce, "state": "Pending"}))
+        }
+        ("POST", ["v1", "pairing", "revoke"]) => {
+            Reply::json(200, json!({"status": "Revoked", "enforcerId": "enf-1"}))
+        }
         ("POST", ["v1", "presence", "heartbeat"]) => Reply::empty(200),
-        ("GET", ["v1", "policy", "dnd", "effective"]) => Reply::json(200, json!({"msgType": "dnd.policies", "requestId": "req-dnd", "body": []})),
-        _ => Reply::json(404, json!({"msgType": "error", "body": {"code": "not_found", "message": "no route"}})),
+        ("GET", ["v1", "policy", "dnd", "effective"]) => Reply::json(
+            200,
+            json!({"msgType": "dnd.policies", "requestId": "req-dnd", "body": []}),
+        ),
+        _ => Reply::json(
+            404,
+            json!({"msgType": "error", "body": {"code": "not_found", "message": "no route"}}),
+        ),
     }
 }
 
@@ -290,7 +349,10 @@ pub fn fast_retries(attempts: u32) -> airlock_gateway::RetryPolicy {
 /// A client of `server` with a PAT, app credentials, fast retries and the real transport.
 pub fn client_for(server: &TestServer) -> airlock_gateway::GatewayClient {
     airlock_gateway::GatewayClient::builder(server.url())
-        .client_credentials("app-1", airlock_gateway::SecretToken::new("client-secret-XYZ"))
+        .client_credentials(
+            "app-1",
+            airlock_gateway::SecretToken::new("client-secret-XYZ"),
+        )
         .pat(airlock_gateway::SecretToken::new("airpat_SECRET_PAT"))
         .retry_policy(fast_retries(3))
         .transport(Arc::new(airlock_http::HyperTransport::new()))

@@ -1,0 +1,106 @@
+//! Timing: warm-up, several rounds, the median. Shared by `airlock-bench` and
+//! `bench/compare`.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Rounds measured after the warm-up (environment `AIRLOCK_BENCH_ROUNDS`, default 15).
+pub(crate) fn rounds() -> usize {
+    env_usize("AIRLOCK_BENCH_ROUNDS", 15).max(1)
+}
+
+/// Requests per round of a request benchmark (environment `AIRLOCK_BENCH_REQUESTS`,
+/// default 2048; rounded down to a multiple of the concurrency).
+pub(crate) fn requests_per_round() -> usize {
+    env_usize("AIRLOCK_BENCH_REQUESTS", 2048).max(64)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The median of `samples` (sorted in place).
+pub(crate) fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    let n = samples.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        samples[n / 2]
+    } else {
+        (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+    }
+}
+
+/// Throughput in MB/s (10^6 bytes per second) of `op` over `bytes` bytes: three warm-up
+/// calls, then [`rounds`] timed calls, the median. An error from `op` ends the measure.
+pub(crate) fn megabytes_per_sec<E>(
+    bytes: usize,
+    mut op: impl FnMut() -> Result<(), E>,
+) -> Result<f64, E> {
+    for _ in 0..3 {
+        op()?;
+    }
+    let mut samples = Vec::with_capacity(rounds());
+    for _ in 0..rounds() {
+        let start = Instant::now();
+        op()?;
+        samples.push(rate(bytes as f64 / 1e6, start.elapsed()));
+    }
+    Ok(median(&mut samples))
+}
+
+/// Requests per second of `op`, run by `concurrency` concurrent workers on the current
+/// task: one warm-up round, then [`rounds`] timed rounds of [`requests_per_round`]
+/// requests, the median. Any failed request ends the measure with its error.
+pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<f64, String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let per_worker = requests_per_round() / concurrency;
+    let total = per_worker * concurrency;
+    let rounds = rounds().min(7);
+    let mut samples = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        let start = Instant::now();
+        let workers = (0..concurrency).map(|_| async {
+            for _ in 0..per_worker {
+                op().await?;
+            }
+            Ok::<(), String>(())
+        });
+        futures_util::future::try_join_all(workers).await?;
+        if round > 0 {
+            samples.push(rate(total as f64, start.elapsed()));
+        }
+    }
+    Ok(median(&mut samples))
+}
+
+fn rate(amount: f64, elapsed: Duration) -> f64 {
+    amount / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// Prints one result line for `cargo xtask bench`: `bench <key> <value>`.
+pub(crate) fn report(key: &str, value: f64) {
+    println!("bench {key} {value:.3}");
+}
+
+/// Prints that a measure could not be made, and why: `bench-na <key> <reason>`.
+pub(crate) fn report_na(key: &str, reason: &str) {
+    let reason = reason.replace('\n', " ");
+    println!("bench-na {key} {reason}");
+}
+
+/// Reports `result` under `key`, as a value or as n/a with the error.
+pub(crate) fn report_result<E: std::fmt::Display>(key: &str, result: Result<f64, E>) {
+    match result {
+        Ok(value) => report(key, value),
+        Err(e) => report_na(key, &e.to_string()),
+    }
+}

@@ -1,0 +1,185 @@
+//! Exit codes and the error type every command returns.
+
+use std::fmt;
+use std::process::ExitCode;
+
+use airlock::gateway::Error as GatewayError;
+
+/// The exit codes of `airlock` (documented in the README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Success; for `approve` / `run`: approved (verified).
+    Success,
+    /// `approve` / `run`: rejected (by the approver or a DND policy). Other commands: the
+    /// operation failed (a demo step misbehaved, the sandbox could not start, ...).
+    Rejected,
+    /// A decision or pairing response failed verification (forged, unsigned, replayed, hash
+    /// mismatch, unknown signer).
+    Verification,
+    /// No decision before the deadline (or the artifact expired undecided).
+    Timeout,
+    /// The gateway could not be reached or is unavailable (connect failure, 502/503/504,
+    /// rate limited).
+    Unavailable,
+    /// The user must act first: not signed in, not paired, credentials refused, consent
+    /// missing, pairing revoked.
+    NotReady,
+    /// The exchange was withdrawn or cancelled before a decision.
+    Withdrawn,
+    /// Any other failure (unexpected gateway answer, local storage, internal error).
+    Failure,
+    /// The command line is wrong.
+    Usage,
+    /// `canonicalize` / `hash`: the input is not canonicalizable JSON.
+    DataError,
+    /// `canonicalize` / `hash`: the input cannot be read.
+    NoInput,
+    /// Writing the output failed.
+    IoError,
+    /// `run`: the command exists but cannot be executed.
+    CannotExecute,
+    /// `run`: the command was not found.
+    NotFound,
+}
+
+impl Exit {
+    /// The numeric exit status.
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Rejected => 1,
+            Self::Verification => 2,
+            Self::Timeout => 3,
+            Self::Unavailable => 4,
+            Self::NotReady => 5,
+            Self::Withdrawn => 6,
+            Self::Failure => 7,
+            Self::Usage => 64,
+            Self::DataError => 65,
+            Self::NoInput => 66,
+            Self::IoError => 74,
+            Self::CannotExecute => 126,
+            Self::NotFound => 127,
+        }
+    }
+
+    /// The category of a gateway failure.
+    pub(crate) fn of_gateway(e: &GatewayError) -> Self {
+        if e.is_verification() {
+            Self::Verification
+        } else if e.is_timeout() {
+            Self::Timeout
+        } else if e.is_unauthorized()
+            || e.is_pairing_revoked()
+            || e.is_consent_required()
+            || e.is_consent_pending()
+            || e.is_consent_denied()
+            || matches!(e, GatewayError::Auth(_))
+        {
+            Self::NotReady
+        } else if is_unreachable(e) || e.is_retryable() {
+            Self::Unavailable
+        } else {
+            Self::Failure
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// The gateway could not be reached: a transport failure (connect, TLS, reset) or a
+/// gateway-unavailable status (502, 503, 504). Never a decision timeout or a verification
+/// failure.
+pub(crate) fn is_unreachable(e: &GatewayError) -> bool {
+    matches!(e, GatewayError::Transport(_))
+        || matches!(e.status().map(|s| s.as_u16()), Some(502..=504))
+}
+
+/// A failed command: what to print on stderr and the exit code.
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+}
+
+impl CliError {
+    pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+
+    /// A gateway failure, with `context` (what was being done) and the error's sources.
+    pub(crate) fn gateway(context: &str, e: &GatewayError) -> Self {
+        Self::new(Exit::of_gateway(e), format!("{context}: {}", chain(e)))
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// An error and its sources, joined by `: ` (each only when it adds text).
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct() {
+        let all = [
+            Exit::Success,
+            Exit::Rejected,
+            Exit::Verification,
+            Exit::Timeout,
+            Exit::Unavailable,
+            Exit::NotReady,
+            Exit::Withdrawn,
+            Exit::Failure,
+            Exit::Usage,
+            Exit::DataError,
+            Exit::NoInput,
+            Exit::IoError,
+            Exit::CannotExecute,
+            Exit::NotFound,
+        ];
+        let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        assert_eq!(Exit::Verification.code(), 2);
+        assert_eq!(Exit::Timeout.code(), 3);
+    }
+
+    #[test]
+    fn gateway_errors_map_to_categories() {
+        let timeout = GatewayError::Timeout {
+            after: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(Exit::of_gateway(&timeout), Exit::Timeout);
+        let invalid = GatewayError::InvalidInput {
+            message: "x".into(),
+        };
+        assert_eq!(Exit::of_gateway(&invalid), Exit::Failure);
+    }
+}

@@ -1,0 +1,163 @@
+//! `airlock sandbox`: the local Airlock platform, served until Ctrl-C or SIGTERM.
+
+use std::io::Write as _;
+
+use airlock_sandbox::{ApproverPolicy, ConsentMode, Sandbox, SandboxConfig, TamperMode};
+use clap::ValueEnum;
+
+use crate::exit::{CliError, Exit, chain};
+
+/// `--approver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ApproverArg {
+    /// Approve every artifact whose hash checks out.
+    Approve,
+    /// Reject every artifact.
+    Reject,
+    /// Leave artifacts pending (decide through the control API).
+    Manual,
+}
+
+impl From<ApproverArg> for ApproverPolicy {
+    fn from(a: ApproverArg) -> Self {
+        match a {
+            ApproverArg::Approve => Self::Approve,
+            ApproverArg::Reject => Self::Reject,
+            ApproverArg::Manual => Self::Manual,
+        }
+    }
+}
+
+/// `--tamper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TamperArg {
+    /// Honest relay (the default).
+    None,
+    /// Decisions signed by another key under the paired signer's id.
+    ForgeSignature,
+    /// Correctly signed decisions for another artifact hash.
+    WrongHash,
+    /// Earlier decisions delivered again.
+    Replay,
+    /// Decisions without a signature.
+    Unsigned,
+}
+
+impl From<TamperArg> for TamperMode {
+    fn from(a: TamperArg) -> Self {
+        match a {
+            TamperArg::None => Self::None,
+            TamperArg::ForgeSignature => Self::ForgeSignature,
+            TamperArg::WrongHash => Self::WrongHash,
+            TamperArg::Replay => Self::Replay,
+            TamperArg::Unsigned => Self::Unsigned,
+        }
+    }
+}
+
+/// `--consent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConsentArg {
+    /// Consent granted.
+    Allowed,
+    /// Consent must be requested, then granted through the control API.
+    Required,
+    /// Consent denied.
+    Denied,
+}
+
+impl From<ConsentArg> for ConsentMode {
+    fn from(a: ConsentArg) -> Self {
+        match a {
+            ConsentArg::Allowed => Self::Allowed,
+            ConsentArg::Required => Self::Required,
+            ConsentArg::Denied => Self::Denied,
+        }
+    }
+}
+
+/// What `airlock sandbox` was asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct SandboxOptions {
+    pub(crate) port: u16,
+    pub(crate) approver: ApproverArg,
+    pub(crate) tamper: TamperArg,
+    pub(crate) consent: ConsentArg,
+    pub(crate) json: bool,
+}
+
+/// Starts the sandbox, announces it, and serves until Ctrl-C or SIGTERM.
+pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
+    let config = SandboxConfig::builder()
+        .port(options.port)
+        .approver_policy(options.approver.into())
+        .tamper(options.tamper.into())
+        .consent(options.consent.into())
+        .build();
+    let sandbox = Sandbox::start(config).await.map_err(|e| {
+        CliError::new(
+            Exit::Rejected,
+            format!("cannot start the sandbox: {}", chain(&e)),
+        )
+    })?;
+    let info = sandbox.info();
+    if options.json {
+        let line = serde_json::to_string(info)
+            .map_err(|e| CliError::new(Exit::Failure, format!("cannot encode the info: {e}")))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{line}")
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))?;
+    }
+    let approver = sandbox.approver();
+    eprintln!("Airlock sandbox listening on {}", info.gateway_url);
+    eprintln!("  gateway        {}", info.gateway_url);
+    eprintln!("  issuer (OIDC)  {}", info.issuer_url);
+    eprintln!("  client id      {}", info.client_id);
+    eprintln!("  client secret  {}", info.client_secret);
+    eprintln!("  PAT            {}", info.pat);
+    eprintln!(
+        "  approver       {} (policy {}, tamper {}, consent {:?})",
+        info.approver_id,
+        approver.policy().as_str(),
+        approver.tamper().as_str(),
+        options.consent
+    );
+    eprintln!("  control API    {}/_sandbox/ (bearer {})", info.gateway_url, info.control_token);
+    eprintln!();
+    eprintln!("Point the airlock commands at it:");
+    eprintln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);
+    eprintln!("  export AIRLOCK_CLIENT_ID={}", info.client_id);
+    eprintln!("  export AIRLOCK_CLIENT_SECRET={}", info.client_secret);
+    eprintln!("  airlock login --pat {}", info.pat);
+    eprintln!();
+    eprintln!("Press Ctrl-C to stop.");
+    let signal = shutdown_signal().await;
+    eprintln!("Received {signal}: stopping the sandbox.");
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM; returns which one.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl-C",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                "Ctrl-C"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
