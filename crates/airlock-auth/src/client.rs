@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_http::{Bytes, HttpClient, SecretToken};
+use airlock_types::OidcDiscovery;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
 };
@@ -36,52 +37,10 @@ pub(crate) type OAuthClient = oauth2::Client<
     EndpointSet,
 >;
 
-/// The parts of the OpenID Provider's discovery document this crate uses
-/// (`{issuer}/.well-known/openid-configuration`, OpenID Connect Discovery 1.0 §3).
-/// Unknown fields are ignored.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[non_exhaustive]
-pub struct ProviderMetadata {
-    /// The issuer identifier; must equal the configured issuer.
-    pub issuer: String,
-    /// The authorization endpoint (authorization code flow).
-    #[serde(default)]
-    pub authorization_endpoint: Option<String>,
-    /// The token endpoint.
-    pub token_endpoint: String,
-    /// The device authorization endpoint (RFC 8628).
-    #[serde(default)]
-    pub device_authorization_endpoint: Option<String>,
-    /// The revocation endpoint (RFC 7009).
-    #[serde(default)]
-    pub revocation_endpoint: Option<String>,
-    /// The end-session endpoint (RP-initiated logout).
-    #[serde(default)]
-    pub end_session_endpoint: Option<String>,
-    /// The user-info endpoint.
-    #[serde(default)]
-    pub userinfo_endpoint: Option<String>,
-    /// The JWK set URL.
-    #[serde(default)]
-    pub jwks_uri: Option<String>,
-    /// Supported scopes.
-    #[serde(default)]
-    pub scopes_supported: Vec<String>,
-    /// Supported grant types.
-    #[serde(default)]
-    pub grant_types_supported: Vec<String>,
-    /// Supported client authentication methods at the token endpoint.
-    #[serde(default)]
-    pub token_endpoint_auth_methods_supported: Option<Vec<String>>,
-    /// Supported PKCE methods.
-    #[serde(default)]
-    pub code_challenge_methods_supported: Vec<String>,
-}
-
 /// The discovery document with the oauth2 client built from it.
 #[derive(Debug)]
 struct Provider {
-    metadata: Arc<ProviderMetadata>,
+    metadata: Arc<OidcDiscovery>,
     oauth: OAuthClient,
 }
 
@@ -185,8 +144,10 @@ impl AuthClient {
         &self.inner.config
     }
 
-    /// Fetches (once, then cached) and returns the provider's discovery document.
-    pub async fn discover(&self) -> Result<Arc<ProviderMetadata>, AuthError> {
+    /// Fetches (once, then cached) and returns the provider's discovery document
+    /// (`{issuer}/.well-known/openid-configuration`). Its `issuer` must equal the
+    /// configured issuer (trailing `/` aside). A failed fetch is not cached.
+    pub async fn discover(&self) -> Result<Arc<OidcDiscovery>, AuthError> {
         Ok(self.provider().await?.metadata.clone())
     }
 
@@ -213,7 +174,7 @@ impl AuthClient {
                 message: format!("GET {url} returned {}", response.status()),
             });
         }
-        let metadata: ProviderMetadata =
+        let metadata: OidcDiscovery =
             serde_json::from_slice(response.body()).map_err(|e| AuthError::Discovery {
                 message: format!("invalid discovery document: {e}"),
             })?;
@@ -456,7 +417,7 @@ fn endpoint<T>(
 
 fn build_oauth_client(
     config: &AuthConfig,
-    metadata: &ProviderMetadata,
+    metadata: &OidcDiscovery,
 ) -> Result<OAuthClient, AuthError> {
     let token = endpoint(
         "token",
@@ -467,22 +428,23 @@ fn build_oauth_client(
     let auth_type = match config.auth_method {
         ClientAuthMethod::SecretBasic => AuthType::BasicAuth,
         ClientAuthMethod::SecretPost => AuthType::RequestBody,
-        ClientAuthMethod::Auto => match &metadata.token_endpoint_auth_methods_supported {
-            Some(methods)
-                if !methods.iter().any(|m| m == "client_secret_basic")
-                    && methods.iter().any(|m| m == "client_secret_post") =>
+        ClientAuthMethod::Auto => {
+            let methods = &metadata.token_endpoint_auth_methods_supported;
+            if !methods.iter().any(|m| m == "client_secret_basic")
+                && methods.iter().any(|m| m == "client_secret_post")
             {
                 AuthType::RequestBody
+            } else {
+                AuthType::BasicAuth
             }
-            _ => AuthType::BasicAuth,
-        },
+        }
     };
     let mut client = oauth2::Client::new(oauth2::ClientId::new(config.client_id.clone()))
         .set_auth_type(auth_type)
         .set_token_uri(token)
         .set_auth_uri_option(endpoint(
             "authorization",
-            metadata.authorization_endpoint.as_ref(),
+            Some(&metadata.authorization_endpoint).filter(|u| !u.is_empty()),
             oauth2::AuthUrl::new,
         )?)
         .set_device_authorization_url_option(endpoint(

@@ -103,6 +103,14 @@ impl AuthConfig {
         })
     }
 
+    /// A public client configured from the gateway's `/v1/integrations/discovery`: its
+    /// realm URL (the issuer) and client id.
+    pub fn from_discovery(
+        discovery: &airlock_types::IntegrationsDiscovery,
+    ) -> Result<Self, AuthError> {
+        Self::new(&discovery.idp.base_url, discovery.idp.client_id.clone())
+    }
+
     /// Makes this a confidential client authenticating with `secret`.
     pub fn with_client_secret(mut self, secret: SecretToken) -> Self {
         self.client_secret = Some(secret);
@@ -189,6 +197,17 @@ mod tests {
             "https://x/realms/r/.well-known/openid-configuration"
         );
         assert_eq!(c.scopes(), DEFAULT_SCOPES);
+    }
+
+    #[test]
+    fn from_gateway_discovery() {
+        let discovery: airlock_types::IntegrationsDiscovery = serde_json::from_str(
+            r#"{"idp":{"baseUrl":"https://id.example.com/realms/airlock"},"auth":{"patSupported":true}}"#,
+        )
+        .unwrap();
+        let c = AuthConfig::from_discovery(&discovery).unwrap();
+        assert_eq!(c.issuer(), "https://id.example.com/realms/airlock");
+        assert_eq!(c.client_id(), "airlock-integrations");
     }
 
     #[test]

@@ -3,12 +3,14 @@
 use std::future::Future;
 use std::time::Duration;
 
+use airlock_types::{ConsentStatus, ConsentStatusResponse, ErrorCode, ErrorEnvelope, FlatError};
+
 use crate::{Clock, SystemClock};
 
-/// Where the user's consent for the app stands.
+/// Which consent error the gateway returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ConsentStatus {
+pub enum ConsentErrorKind {
     /// The user has not been asked yet (`app_consent_required`).
     Required,
     /// The user was asked and has not answered (`app_consent_pending`).
@@ -17,13 +19,13 @@ pub enum ConsentStatus {
     Denied,
 }
 
-impl ConsentStatus {
-    /// Maps the gateway's error code.
-    pub fn from_code(code: &str) -> Option<Self> {
+impl ConsentErrorKind {
+    /// Maps the gateway's error code; `None` for other codes.
+    pub fn from_code(code: &ErrorCode) -> Option<Self> {
         match code {
-            "app_consent_required" => Some(Self::Required),
-            "app_consent_pending" => Some(Self::Pending),
-            "app_consent_denied" => Some(Self::Denied),
+            ErrorCode::AppConsentRequired => Some(Self::Required),
+            ErrorCode::AppConsentPending => Some(Self::Pending),
+            ErrorCode::AppConsentDenied => Some(Self::Denied),
             _ => None,
         }
     }
@@ -35,7 +37,7 @@ impl ConsentStatus {
 #[non_exhaustive]
 pub struct ConsentError {
     /// Required, pending or denied.
-    pub status: ConsentStatus,
+    pub kind: ConsentErrorKind,
     /// The gateway's message.
     pub message: Option<String>,
     /// Where the user grants consent.
@@ -46,31 +48,9 @@ pub struct ConsentError {
     pub app_id: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FlatError {
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    code: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    consent_url: Option<String>,
-    #[serde(default)]
-    app_name: Option<String>,
-    #[serde(default)]
-    app_id: Option<String>,
-    /// HARP error envelope: `{"msgType":"error","body":{"code":…,"details":{…}}}`.
-    #[serde(default)]
-    body: Option<Box<FlatError>>,
-    #[serde(default)]
-    details: Option<Box<FlatError>>,
-}
-
 impl ConsentError {
     /// Parses a consent error from a response. `None` unless the status is 403 and the
-    /// body is a consent error (flat shape, or a HARP error envelope with the same code).
+    /// body is a consent error.
     pub fn from_response(status: http::StatusCode, body: &[u8]) -> Option<Self> {
         if status != http::StatusCode::FORBIDDEN {
             return None;
@@ -78,25 +58,33 @@ impl ConsentError {
         Self::from_body(body)
     }
 
-    /// Parses a consent error body regardless of the status code.
+    /// Parses a consent error body regardless of the status code: the flat shape
+    /// ([`FlatError`]), or a HARP error envelope ([`ErrorEnvelope`]) whose `details`
+    /// carry `consentUrl`, `appName` and `appId`.
     pub fn from_body(body: &[u8]) -> Option<Self> {
-        let parsed: FlatError = serde_json::from_slice(body).ok()?;
-        let parsed = match parsed.body {
-            Some(inner) if parsed.error.is_none() => *inner,
-            _ => parsed,
-        };
-        let code = parsed.error.as_deref().or(parsed.code.as_deref())?;
-        let status = ConsentStatus::from_code(code)?;
-        let details = parsed.details.as_deref();
-        let pick = |own: &Option<String>, f: fn(&FlatError) -> &Option<String>| {
-            own.clone().or_else(|| details.and_then(|d| f(d).clone()))
+        if let Ok(flat) = serde_json::from_slice::<FlatError>(body) {
+            return Some(Self {
+                kind: ConsentErrorKind::from_code(&flat.error)?,
+                message: flat.message,
+                consent_url: flat.consent_url,
+                app_name: flat.app_name,
+                app_id: flat.app_id,
+            });
+        }
+        let envelope = serde_json::from_slice::<ErrorEnvelope>(body).ok()?;
+        let body = envelope.body;
+        let detail = |key: &str| {
+            body.details
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
         };
         Some(Self {
-            status,
-            message: parsed.message.clone(),
-            consent_url: pick(&parsed.consent_url, |d| &d.consent_url),
-            app_name: pick(&parsed.app_name, |d| &d.app_name),
-            app_id: pick(&parsed.app_id, |d| &d.app_id),
+            kind: ConsentErrorKind::from_code(&body.code)?,
+            message: Some(body.message.clone()).filter(|m| !m.is_empty()),
+            consent_url: detail("consentUrl"),
+            app_name: detail("appName"),
+            app_id: detail("appId"),
         })
     }
 }
@@ -115,9 +103,31 @@ pub enum ConsentState {
 
 impl From<ConsentError> for ConsentState {
     fn from(e: ConsentError) -> Self {
-        match e.status {
-            ConsentStatus::Denied => Self::Denied(e),
-            ConsentStatus::Required | ConsentStatus::Pending => Self::Waiting(e),
+        match e.kind {
+            ConsentErrorKind::Denied => Self::Denied(e),
+            ConsentErrorKind::Required | ConsentErrorKind::Pending => Self::Waiting(e),
+        }
+    }
+}
+
+impl From<ConsentStatusResponse> for ConsentState {
+    /// A successful `GET /v1/consent/status`: `Allowed` is granted; `Denied` and `Revoked`
+    /// are denied; `Required`, `Pending` and unknown statuses keep waiting.
+    fn from(response: ConsentStatusResponse) -> Self {
+        let error = |kind| ConsentError {
+            kind,
+            message: None,
+            consent_url: response.consent_url.clone(),
+            app_name: response.app_name.clone(),
+            app_id: response.app_id.clone(),
+        };
+        match response.status {
+            ConsentStatus::Allowed => Self::Granted,
+            ConsentStatus::Denied | ConsentStatus::Revoked => {
+                Self::Denied(error(ConsentErrorKind::Denied))
+            }
+            ConsentStatus::Required => Self::Waiting(error(ConsentErrorKind::Required)),
+            _ => Self::Waiting(error(ConsentErrorKind::Pending)),
         }
     }
 }

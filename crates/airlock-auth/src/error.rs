@@ -66,6 +66,10 @@ pub enum AuthError {
     /// The `state` returned to the redirect URI does not match the one sent (possible CSRF).
     #[error("the authorization response carried an unexpected state")]
     StateMismatch,
+    /// The redirect's `iss` parameter names another issuer (RFC 9207: possible mix-up
+    /// attack).
+    #[error("the authorization response came from an unexpected issuer")]
+    IssuerMismatch,
     /// The authorization server redirected back with `error=...`.
     #[error("authorization failed: `{error}`{}", fmt_description(.description))]
     Callback {

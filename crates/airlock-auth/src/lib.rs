@@ -20,10 +20,14 @@
 //!
 //! ```no_run
 //! use std::sync::Arc;
-//! use airlock_auth::{AuthClient, AuthConfig, AuthSession, FileTokenStore};
-//! # async fn run(http: Arc<dyn airlock_http::HttpClient>) -> Result<(), airlock_auth::AuthError> {
-//! // Realm URL and client id come from the gateway's `/v1/integrations/discovery`.
-//! let config = AuthConfig::new("https://id.example.com/realms/airlock", "airlock-integrations")?;
+//! use airlock_auth::{AuthClient, AuthConfig, AuthSession, FileTokenStore, IntegrationsDiscovery};
+//! # async fn run(
+//! #     discovery: IntegrationsDiscovery,
+//! #     http: Arc<dyn airlock_http::HttpClient>,
+//! # ) -> Result<(), airlock_auth::AuthError> {
+//! // Realm URL and client id from the gateway's `/v1/integrations/discovery`; the
+//! // gateway client's transport, so both share one connection pool.
+//! let config = AuthConfig::from_discovery(&discovery)?;
 //! let client = AuthClient::with_http_client(config, http);
 //! let tokens = client
 //!     .device_login(|device| {
@@ -96,11 +100,11 @@ mod store;
 mod tokens;
 mod transport;
 
-pub use client::{AuthClient, DeviceAuthorization, ProviderMetadata, TokenKind};
+pub use client::{AuthClient, DeviceAuthorization, TokenKind};
 pub use config::{AuthConfig, ClientAuthMethod, DEFAULT_SCOPES};
 pub use consent::{
-    ConsentBackoff, ConsentError, ConsentState, ConsentStatus, ConsentWaitError, wait_for_consent,
-    wait_for_consent_with_clock,
+    ConsentBackoff, ConsentError, ConsentErrorKind, ConsentState, ConsentWaitError,
+    wait_for_consent, wait_for_consent_with_clock,
 };
 pub use error::AuthError;
 pub use loopback::{AuthorizationCode, CALLBACK_PATH, LoopbackListener};
@@ -111,3 +115,4 @@ pub use tokens::TokenSet;
 pub use transport::{Clock, SystemClock};
 
 pub use airlock_http::{HttpClient, SecretToken, TokenSource};
+pub use airlock_types::{IntegrationsDiscovery, OidcDiscovery};

@@ -53,6 +53,7 @@ impl std::fmt::Debug for AuthorizationCode {
 pub struct LoopbackListener {
     listener: TcpListener,
     addr: SocketAddr,
+    issuer: Option<String>,
 }
 
 impl LoopbackListener {
@@ -62,7 +63,20 @@ impl LoopbackListener {
             .await
             .map_err(AuthError::Listener)?;
         let addr = listener.local_addr().map_err(AuthError::Listener)?;
-        Ok(Self { listener, addr })
+        Ok(Self {
+            listener,
+            addr,
+            issuer: None,
+        })
+    }
+
+    /// Also checks the `iss` parameter of the callback (RFC 9207, against mix-up attacks):
+    /// when present it must equal `issuer`, else [`AuthError::IssuerMismatch`].
+    /// [`AuthClient::login_with_loopback`] sets it to the discovered issuer.
+    #[must_use]
+    pub fn with_expected_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
     }
 
     /// The bound address.
@@ -91,7 +105,10 @@ impl LoopbackListener {
         clock: &dyn Clock,
     ) -> Result<AuthorizationCode, AuthError> {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(tokio::task::Id, CallbackOutcome)>(1);
-        let expected = Arc::new(Zeroizing::new(expected_state.to_owned()));
+        let expected = Arc::new(Expected {
+            state: Zeroizing::new(expected_state.to_owned()),
+            issuer: self.issuer.clone(),
+        });
         let done = Arc::new(Mutex::new(false));
         let mut connections = JoinSet::new();
         let deadline = clock.sleep(timeout);
@@ -107,7 +124,7 @@ impl LoopbackListener {
                     connections.spawn(async move {
                         let id = tokio::task::id();
                         let service = service_fn(move |req| {
-                            let outcome = handle(&req, expected.as_str(), &done);
+                            let outcome = handle(&req, &expected, &done);
                             let tx = tx.clone();
                             async move {
                                 let response = outcome.response();
@@ -156,7 +173,8 @@ impl AuthClient {
         open: impl FnOnce(&url::Url),
         timeout: Duration,
     ) -> Result<TokenSet, AuthError> {
-        let listener = LoopbackListener::bind().await?;
+        let issuer = self.discover().await?.issuer.clone();
+        let listener = LoopbackListener::bind().await?.with_expected_issuer(issuer);
         let redirect_uri = listener.redirect_uri();
         let request = self.authorization_url(&redirect_uri).await?;
         open(&request.url);
@@ -185,9 +203,9 @@ impl Handled {
             Self::NotFound => (http::StatusCode::NOT_FOUND, "Not Found"),
             Self::BadRequest => (http::StatusCode::BAD_REQUEST, PAGE_BAD_REQUEST),
             Self::Final(CallbackOutcome::Code(_)) => (http::StatusCode::OK, PAGE_SUCCESS),
-            Self::Final(CallbackOutcome::Error(AuthError::StateMismatch)) => {
-                (http::StatusCode::BAD_REQUEST, PAGE_FAILURE)
-            }
+            Self::Final(CallbackOutcome::Error(
+                AuthError::StateMismatch | AuthError::IssuerMismatch,
+            )) => (http::StatusCode::BAD_REQUEST, PAGE_FAILURE),
             Self::Final(CallbackOutcome::Error(_)) => (http::StatusCode::OK, PAGE_FAILURE),
         };
         let mut response = http::Response::new(Full::new(Bytes::from_static(page.as_bytes())));
@@ -222,7 +240,13 @@ impl Handled {
 
 /// Classifies one request. Pure apart from `done`, which makes sure only the first
 /// callback counts.
-fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -> Handled {
+/// What a valid callback must carry.
+struct Expected {
+    state: Zeroizing<String>,
+    issuer: Option<String>,
+}
+
+fn handle<B>(req: &http::Request<B>, expected: &Expected, done: &Mutex<bool>) -> Handled {
     if req.method() != http::Method::GET || req.uri().path() != CALLBACK_PATH {
         return Handled::NotFound;
     }
@@ -230,12 +254,14 @@ fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -
     let mut state = None;
     let mut error = None;
     let mut description = None;
+    let mut iss = None;
     for (key, value) in url::form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes()) {
         let slot = match &*key {
             "code" => &mut code,
             "state" => &mut state,
             "error" => &mut error,
             "error_description" => &mut description,
+            "iss" => &mut iss,
             _ => continue,
         };
         if slot.is_none() {
@@ -254,7 +280,11 @@ fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -
     *done = true;
     let state_ok = state
         .as_deref()
-        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected_state.as_bytes())));
+        .is_some_and(|s| bool::from(s.as_bytes().ct_eq(expected.state.as_bytes())));
+    let issuer_ok = match (&expected.issuer, &iss) {
+        (Some(want), Some(got)) => want.trim_end_matches('/') == got.as_str().trim_end_matches('/'),
+        _ => true,
+    };
     let outcome = match (error, code) {
         // An error redirect is reported even without a matching state: it carries no
         // credential and the user needs to know why sign-in failed.
@@ -263,6 +293,7 @@ fn handle<B>(req: &http::Request<B>, expected_state: &str, done: &Mutex<bool>) -
             description: description.map(|d| sanitize(&d)),
         }),
         (None, Some(_)) if !state_ok => CallbackOutcome::Error(AuthError::StateMismatch),
+        (None, Some(_)) if !issuer_ok => CallbackOutcome::Error(AuthError::IssuerMismatch),
         (None, Some(code)) => CallbackOutcome::Code(AuthorizationCode(code)),
         (None, None) => return Handled::BadRequest,
     };
@@ -282,8 +313,37 @@ mod tests {
         http::Request::get(uri).body(()).unwrap()
     }
 
+    fn expected(state: &str, issuer: Option<&str>) -> Expected {
+        Expected {
+            state: Zeroizing::new(state.to_owned()),
+            issuer: issuer.map(str::to_owned),
+        }
+    }
+
     fn run(uri: &str) -> Handled {
-        handle(&get(uri), "st&te=1", &Mutex::new(false))
+        handle(&get(uri), &expected("st&te=1", None), &Mutex::new(false))
+    }
+
+    #[test]
+    fn checks_the_issuer_when_expected() {
+        let want = expected("s", Some("https://id.test/realms/r"));
+        let ok = handle(
+            &get("/callback?code=a&state=s&iss=https%3A%2F%2Fid.test%2Frealms%2Fr"),
+            &want,
+            &Mutex::new(false),
+        );
+        assert!(matches!(ok, Handled::Final(CallbackOutcome::Code(_))));
+        let absent = handle(&get("/callback?code=a&state=s"), &want, &Mutex::new(false));
+        assert!(matches!(absent, Handled::Final(CallbackOutcome::Code(_))));
+        let mixed_up = handle(
+            &get("/callback?code=a&state=s&iss=https%3A%2F%2Fevil.test"),
+            &want,
+            &Mutex::new(false),
+        );
+        assert!(matches!(
+            mixed_up,
+            Handled::Final(CallbackOutcome::Error(AuthError::IssuerMismatch))
+        ));
     }
 
     #[test]
@@ -327,9 +387,17 @@ mod tests {
     #[test]
     fn only_the_first_callback_counts() {
         let done = Mutex::new(false);
-        let first = handle(&get("/callback?code=a&state=s"), "s", &done);
+        let first = handle(
+            &get("/callback?code=a&state=s"),
+            &expected("s", None),
+            &done,
+        );
         assert!(matches!(first, Handled::Final(_)));
-        let second = handle(&get("/callback?code=b&state=s"), "s", &done);
+        let second = handle(
+            &get("/callback?code=b&state=s"),
+            &expected("s", None),
+            &done,
+        );
         assert!(matches!(second, Handled::BadRequest));
     }
 }

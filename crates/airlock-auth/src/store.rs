@@ -2,7 +2,6 @@
 //! [`FileTokenStore`].
 
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -86,8 +85,9 @@ impl TokenStore for MemoryTokenStore {
 }
 
 /// Keeps tokens in a JSON file readable by its owner only (mode `0600` on Unix), written
-/// atomically: a temporary file in the same directory is written, fsynced, renamed over
-/// the target, and the directory is fsynced. File I/O runs on tokio's blocking pool.
+/// atomically with [`airlock_crypto::fs::atomic_write`]: a temporary file in the same
+/// directory is written, fsynced, renamed over the target, and the directory is fsynced.
+/// File I/O runs on tokio's blocking pool.
 #[derive(Debug, Clone)]
 pub struct FileTokenStore {
     path: PathBuf,
@@ -124,7 +124,7 @@ struct StoredTokens {
 
 const FORMAT_VERSION: u32 = 1;
 
-fn encode(tokens: &TokenSet) -> Zeroizing<Vec<u8>> {
+fn encode(tokens: &TokenSet) -> Result<Zeroizing<Vec<u8>>, StoreError> {
     let stored = StoredTokens {
         version: FORMAT_VERSION,
         access_token: Zeroizing::new(tokens.access_token().expose_secret().to_owned()),
@@ -141,8 +141,9 @@ fn encode(tokens: &TokenSet) -> Zeroizing<Vec<u8>> {
         }),
         scopes: tokens.scopes().to_vec(),
     };
-    // Serializing plain strings and numbers cannot fail.
-    Zeroizing::new(serde_json::to_vec_pretty(&stored).unwrap_or_default())
+    serde_json::to_vec_pretty(&stored)
+        .map(Zeroizing::new)
+        .map_err(|e| StoreError::Other(format!("could not encode tokens: {e}")))
 }
 
 fn decode(path: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
@@ -167,53 +168,6 @@ fn decode(path: &Path, bytes: &[u8]) -> Result<TokenSet, StoreError> {
         set = set.with_expires_at(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
     }
     Ok(set)
-}
-
-/// Writes `bytes` to `path` atomically with owner-only permissions: temp file in the same
-/// directory (created `0600`), write, fsync, rename, fsync the directory.
-pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir)?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
-    let mut suffix = [0u8; 8];
-    rand::Rng::fill(&mut rand::thread_rng(), &mut suffix);
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(
-        ".{}.tmp",
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    ));
-    let tmp = dir.join(tmp_name);
-
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        #[cfg(unix)]
-        std::fs::File::open(&dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 async fn blocking<T: Send + 'static>(
@@ -244,7 +198,9 @@ impl TokenStore for FileTokenStore {
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), StoreError>> {
         let bytes = encode(tokens);
         Box::pin(blocking(&self.path, move |path| {
-            atomic_write(&path, &bytes).map_err(|source| StoreError::Io { path, source })
+            let bytes = bytes?;
+            airlock_crypto::fs::atomic_write(&path, &bytes)
+                .map_err(|source| StoreError::Io { path, source })
         }))
     }
 

@@ -113,7 +113,10 @@ async fn discovery() {
         Some(&*format!("{}/device/auth", provider.issuer))
     );
     assert!(meta.revocation_endpoint.is_some());
-    assert!(meta.authorization_endpoint.is_some());
+    assert_eq!(
+        meta.authorization_endpoint,
+        format!("{}/auth", provider.issuer)
+    );
     assert!(
         meta.code_challenge_methods_supported
             .iter()

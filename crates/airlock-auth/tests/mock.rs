@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_auth::{
-    AuthError, AuthSession, ClientAuthMethod, ConsentBackoff, ConsentError, ConsentState,
-    ConsentStatus, ConsentWaitError, LoopbackListener, MemoryTokenStore, RevocationOutcome,
+    AuthError, AuthSession, ClientAuthMethod, ConsentBackoff, ConsentError, ConsentErrorKind,
+    ConsentState, ConsentWaitError, LoopbackListener, MemoryTokenStore, RevocationOutcome,
     StoreError, TokenKind, TokenSet, TokenSource, TokenStore, wait_for_consent_with_clock,
 };
 use airlock_http::{BoxFuture, SecretToken};
@@ -70,7 +70,8 @@ async fn missing_endpoints_are_typed() {
         let mut doc = provider.discovery.lock().unwrap();
         let doc = doc.as_mut().unwrap().as_object_mut().unwrap();
         doc.remove("device_authorization_endpoint");
-        doc.remove("authorization_endpoint");
+        // `OidcDiscovery` requires the field; an empty value means "none".
+        doc.insert("authorization_endpoint".into(), "".into());
         doc.remove("revocation_endpoint");
     }
     let clock = FakeClock::new();
@@ -826,7 +827,7 @@ async fn loopback_times_out() {
 fn consent_errors_parse_from_403_bodies() {
     let body = br#"{"error":"app_consent_required","message":"Consent needed","consentUrl":"https://igw.test/consent/1","appName":"My Agent","appId":"app-1"}"#;
     let e = ConsentError::from_response(http::StatusCode::FORBIDDEN, body).unwrap();
-    assert_eq!(e.status, ConsentStatus::Required);
+    assert_eq!(e.kind, ConsentErrorKind::Required);
     assert_eq!(e.consent_url.as_deref(), Some("https://igw.test/consent/1"));
     assert_eq!(e.app_name.as_deref(), Some("My Agent"));
     assert_eq!(e.app_id.as_deref(), Some("app-1"));
@@ -834,7 +835,7 @@ fn consent_errors_parse_from_403_bodies() {
     assert!(matches!(ConsentState::from(e), ConsentState::Waiting(_)));
 
     let pending = ConsentError::from_body(br#"{"error":"app_consent_pending"}"#).unwrap();
-    assert_eq!(pending.status, ConsentStatus::Pending);
+    assert_eq!(pending.kind, ConsentErrorKind::Pending);
     let denied = ConsentError::from_body(br#"{"error":"app_consent_denied","appId":"x"}"#).unwrap();
     assert!(matches!(
         ConsentState::from(denied),
@@ -843,8 +844,24 @@ fn consent_errors_parse_from_403_bodies() {
     // HARP error envelope with details.
     let harp = br#"{"msgType":"error","body":{"code":"app_consent_pending","message":"wait","details":{"consentUrl":"https://c.test","appName":"A","appId":"1"}}}"#;
     let e = ConsentError::from_body(harp).unwrap();
-    assert_eq!(e.status, ConsentStatus::Pending);
+    assert_eq!(e.kind, ConsentErrorKind::Pending);
     assert_eq!(e.consent_url.as_deref(), Some("https://c.test"));
+
+    // A successful consent-status response.
+    let ok: airlock_types::ConsentStatusResponse =
+        serde_json::from_str(r#"{"status":"approved"}"#).unwrap();
+    assert_eq!(ConsentState::from(ok), ConsentState::Granted);
+    let revoked: airlock_types::ConsentStatusResponse =
+        serde_json::from_str(r#"{"status":"Revoked","consentUrl":"https://c.test"}"#).unwrap();
+    assert!(
+        matches!(ConsentState::from(revoked), ConsentState::Denied(e) if e.consent_url.as_deref() == Some("https://c.test"))
+    );
+    let pending: airlock_types::ConsentStatusResponse =
+        serde_json::from_str(r#"{"status":"Pending"}"#).unwrap();
+    assert!(matches!(
+        ConsentState::from(pending),
+        ConsentState::Waiting(_)
+    ));
 
     // Not consent errors.
     assert!(ConsentError::from_response(http::StatusCode::UNAUTHORIZED, body).is_none());
@@ -911,7 +928,7 @@ async fn wait_for_consent_stops_on_denial_deadline_and_check_error() {
         Err(ConsentWaitError::TimedOut {
             last: Some(last), ..
         }) => {
-            assert_eq!(last.status, ConsentStatus::Pending)
+            assert_eq!(last.kind, ConsentErrorKind::Pending)
         }
         other => panic!("{other:?}"),
     }

@@ -40,6 +40,8 @@ pub(crate) enum Exit {
     CannotExecute,
     /// `run`: the command was not found.
     NotFound,
+    /// `run`: the approved command's own exit status (128 + N when killed by signal N).
+    Child(u8),
 }
 
 impl Exit {
@@ -60,6 +62,7 @@ impl Exit {
             Self::IoError => 74,
             Self::CannotExecute => 126,
             Self::NotFound => 127,
+            Self::Child(code) => code,
         }
     }
 

@@ -7,17 +7,23 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A CLI prints.
 
+mod account;
+mod approve;
 mod cli;
+mod connect;
 mod demo;
 mod exit;
 mod jcs_cmd;
 mod sandbox_cmd;
+mod state;
 
 use std::process::ExitCode;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::approve::ApproveRequest;
+use crate::cli::{Cli, Command, GateArgs, PatternsCommand};
+use crate::connect::Context;
 use crate::exit::{CliError, Exit};
 
 fn main() -> ExitCode {
@@ -68,6 +74,19 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(Exit::Failure, format!("cannot start the async runtime: {e}")))
 }
 
+fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
+    ApproveRequest {
+        command,
+        cwd: gate.cwd,
+        shell: gate.shell,
+        host: gate.host,
+        session_id: gate.session_id,
+        timeout: std::time::Duration::from_secs(gate.timeout),
+        fail_open: gate.fail_open,
+        json,
+    }
+}
+
 fn run(command: Command) -> Result<Exit, CliError> {
     match command {
         Command::Demo => runtime()?.block_on(demo::run()).map(|()| Exit::Success),
@@ -79,6 +98,110 @@ fn run(command: Command) -> Result<Exit, CliError> {
         }
         Command::Hash(args) => {
             jcs_cmd::run_hash(&jcs_cmd::Input::from_arg(args.file)).map(|()| Exit::Success)
+        }
+        Command::Approve(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            let request = gate_request(args.gate, args.command, args.json);
+            let verdict = runtime()?.block_on(approve::approve(&ctx, &request));
+            verdict.report(request.json);
+            Ok(verdict.exit)
+        }
+        Command::Run(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            let (program, rest) = args
+                .argv
+                .split_first()
+                .ok_or_else(|| CliError::new(Exit::Usage, "no command to run"))?;
+            let text = approve::display_command(program, rest);
+            let request = gate_request(args.gate, text, false);
+            let verdict = runtime()?.block_on(approve::approve(&ctx, &request));
+            if verdict.exit != Exit::Success {
+                verdict.report(false);
+                return Ok(verdict.exit);
+            }
+            eprintln!("airlock: {}; running {}", verdict.message(), request.command);
+            let status = approve::exec(program, rest)?;
+            Ok(Exit::Child(status))
+        }
+        Command::Login(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            let how = match args.pat {
+                Some(pat) => account::Login::Pat(zeroize::Zeroizing::new(pat)),
+                None => account::Login::Device {
+                    issuer: args.issuer,
+                    scopes: args.scopes,
+                },
+            };
+            runtime()?.block_on(account::login(ctx, how)).map(|()| Exit::Success)
+        }
+        Command::Logout(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            runtime()?.block_on(account::logout(ctx)).map(|()| Exit::Success)
+        }
+        Command::Pair(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            let timeout = std::time::Duration::from_secs(args.timeout);
+            runtime()?
+                .block_on(account::pair(ctx, args.code, timeout))
+                .map(|()| Exit::Success)
+        }
+        Command::Unpair(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            runtime()?.block_on(account::unpair(ctx)).map(|()| Exit::Success)
+        }
+        Command::Status(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            runtime()?
+                .block_on(account::status(ctx, args.json))
+                .map(|()| Exit::Success)
+        }
+        Command::Patterns(command) => patterns(command).map(|()| Exit::Success),
+    }
+}
+
+fn patterns(command: PatternsCommand) -> Result<(), CliError> {
+    match command {
+        PatternsCommand::Add(arg) => {
+            let ctx = Context::resolve(&arg.conn)?;
+            // Refuse an invalid regex now rather than at approval time.
+            approve::matching_pattern(std::slice::from_ref(&arg.pattern), "")?;
+            let mut all = ctx.state.patterns()?;
+            let list = all.workspaces.entry(ctx.workspace.clone()).or_default();
+            if list.contains(&arg.pattern) {
+                eprintln!("{:?} is already an auto-approve pattern of {}.", arg.pattern, ctx.workspace);
+                return Ok(());
+            }
+            list.push(arg.pattern.clone());
+            ctx.state.save_patterns(&all)?;
+            eprintln!("Added {:?} to the auto-approve patterns of {}.", arg.pattern, ctx.workspace);
+            Ok(())
+        }
+        PatternsCommand::Remove(arg) => {
+            let ctx = Context::resolve(&arg.conn)?;
+            let mut all = ctx.state.patterns()?;
+            let list = all.workspaces.entry(ctx.workspace.clone()).or_default();
+            let before = list.len();
+            list.retain(|p| *p != arg.pattern);
+            if list.len() == before {
+                return Err(CliError::new(
+                    Exit::Failure,
+                    format!("{:?} is not an auto-approve pattern of {}", arg.pattern, ctx.workspace),
+                ));
+            }
+            if list.is_empty() {
+                all.workspaces.remove(&ctx.workspace);
+            }
+            ctx.state.save_patterns(&all)?;
+            eprintln!("Removed {:?} from the auto-approve patterns of {}.", arg.pattern, ctx.workspace);
+            Ok(())
+        }
+        PatternsCommand::List(args) => {
+            let ctx = Context::resolve(&args.conn)?;
+            let all = ctx.state.patterns()?;
+            for p in all.workspaces.get(&ctx.workspace).into_iter().flatten() {
+                println!("{p}");
+            }
+            Ok(())
         }
     }
 }

@@ -304,6 +304,12 @@ pub fn canonicalize_str(json: &str) -> Result<String, CanonicalizeError> {
 ///
 /// Numbers are taken as doubles: integers beyond ±2^53 are rounded to the
 /// nearest double, as ECMAScript would.
+///
+/// serde_json's default float parser may be off by one unit in the last
+/// place for long decimals (e.g. `333333333.33333329`); a `Value` parsed that
+/// way then canonicalizes differently from the text. Canonicalize the text
+/// with [`canonicalize`] where you have it, or enable serde_json's
+/// `float_roundtrip` feature.
 pub fn canonicalize_value(value: &serde_json::Value) -> Result<Vec<u8>, CanonicalizeError> {
     Canonicalizer::new().canonicalize_value(value)
 }

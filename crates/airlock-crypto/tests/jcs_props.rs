@@ -213,6 +213,8 @@ proptest! {
             String::from_utf8_lossy(&from_text),
             String::from_utf8_lossy(&from_value)
         );
+        let from_serialize = jcs::canonicalize_serialize(&value).expect("serializable");
+        prop_assert_eq!(from_serialize, from_value);
     }
 
     #[test]

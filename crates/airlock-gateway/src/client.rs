@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::call::{BaseUrl, Call, ResponseBody};
 use crate::error::Error;
-use crate::retry::{Outcome, RetryDecision, RetryPolicy, parse_retry_after};
+use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
 
 const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
 const X_CLIENT_SECRET: HeaderName = HeaderName::from_static("x-client-secret");
@@ -216,7 +216,7 @@ impl GatewayClient {
                     match call.read(&response, now) {
                         Ok(value) => return Ok(value),
                         Err(e) => (
-                            Outcome::Response {
+                            AttemptOutcome::Response {
                                 status,
                                 retry_after: parse_retry_after(response.headers(), now),
                             },
@@ -226,7 +226,7 @@ impl GatewayClient {
                 }
                 Err(e) => {
                     tracing::debug!(attempt, error = %e, "transport failure");
-                    (Outcome::from_transport(&e), Error::from_transport(e))
+                    (AttemptOutcome::from_transport(&e), Error::from_transport(e))
                 }
             };
             match i.retry.decide(call.idempotent, &outcome, attempt) {

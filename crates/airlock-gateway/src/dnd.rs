@@ -45,7 +45,9 @@ impl DndVerdict {
 /// Expired and incomplete policies are ignored. `argv` is `command` split on whitespace;
 /// an action policy matches when its `argvPrefix` tokens are a prefix of argv. "Newest" is
 /// by `createdAt` (a policy without one counts as oldest); remaining ties go to the policy
-/// listed first.
+/// listed first. `sessionId` and `targetArtifactType` are not filtered here: the gateway's
+/// effective list is already scoped to the query of
+/// [`get_effective_dnd_policies`](GatewayClient::get_effective_dnd_policies).
 pub fn evaluate_dnd(policies: &[DndPolicy], command: &str, now: Timestamp) -> DndVerdict {
     let argv: Vec<&str> = command.split_whitespace().collect();
     let active = || policies.iter().filter(move |p| p.is_active(now));

@@ -316,6 +316,9 @@ impl GatewayClient {
                 Ok(r) => r,
                 Err(_) => continue, // deadline reached mid-poll
             };
+            // A gateway answering `204` at once must not make this loop spin: each empty
+            // poll cycle takes at least `MIN_WAIT`.
+            let min_cycle_end = now + crate::api::MIN_WAIT;
             match result {
                 Ok(Some(delivery)) => return self.accept_delivery(pending, &delivery).await,
                 Ok(None) => {
@@ -323,6 +326,7 @@ impl GatewayClient {
                     if let Some(outcome) = self.closed_outcome(pending).await {
                         return Ok(outcome);
                     }
+                    tokio::time::sleep_until(min_cycle_end.min(deadline)).await;
                 }
                 Err(e) if e.is_expired() => return Ok(DecisionOutcome::Expired),
                 Err(e) if is_transient(&e) => {
@@ -393,6 +397,15 @@ impl GatewayClient {
         pending: &PendingExchange,
         delivery: &UnverifiedDecision,
     ) -> Result<DecisionOutcome, Error> {
+        if delivery.request_id() != pending.request_id {
+            tracing::warn!("decision delivered for another exchange; not acknowledged");
+            return Err(Error::Verification(Box::new(
+                VerificationError::WrongExchange {
+                    expected: pending.request_id.clone(),
+                    delivered: delivery.request_id().to_owned(),
+                },
+            )));
+        }
         let expected =
             ExpectedDecision::new(pending.artifact_hash.clone(), pending.request_id.clone());
         let verified = verify_decision(

@@ -263,6 +263,14 @@ pub enum VerificationError {
     /// The delivered decision message is not a decision at all.
     #[error("malformed decision delivery: {0}")]
     MalformedDecision(String),
+    /// The decision was delivered in a message of another exchange.
+    #[error("decision delivered for exchange {delivered:?}, expected {expected:?}")]
+    WrongExchange {
+        /// The exchange waited for.
+        expected: String,
+        /// The exchange named by the delivery.
+        delivered: String,
+    },
     /// A pairing session completed without what the enforcer needs (response document,
     /// X25519 key, routing token).
     #[error("incomplete pairing: {0}")]
@@ -277,6 +285,7 @@ impl VerificationError {
             Self::Pairing(e) => e.harp_code(),
             Self::MalformedDecision(_) => airlock_types::HarpErrorCode::Canonicalization,
             Self::IncompletePairing(_) => airlock_types::HarpErrorCode::Unsupported,
+            Self::WrongExchange { .. } => airlock_types::HarpErrorCode::Scope,
         }
     }
 }

@@ -88,11 +88,11 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use airlock_gateway::{Outcome, RetryDecision, RetryPolicy};
+//! use airlock_gateway::{AttemptOutcome, RetryDecision, RetryPolicy};
 //! use http::StatusCode;
 //!
 //! let policy = RetryPolicy::default().with_jitter(|| 1.0); // no randomness, for the example
-//! let busy = Outcome::Response { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: None };
+//! let busy = AttemptOutcome::Response { status: StatusCode::SERVICE_UNAVAILABLE, retry_after: None };
 //! assert_eq!(policy.decide(true, &busy, 1), RetryDecision::Retry(Duration::from_millis(200)));
 //! assert_eq!(policy.decide(false, &busy, 1), RetryDecision::Stop); // not idempotent
 //! assert_eq!(policy.decide(true, &busy, 3), RetryDecision::Stop);  // 3 attempts by default
@@ -175,6 +175,6 @@ pub use heartbeat::{
 pub use pairing::{
     DEFAULT_PAIRING_POLL_INTERVAL, Pairing, PairingMode, PairingRequest, PairingSession,
 };
-pub use retry::{JitterSource, Outcome, RetryDecision, RetryPolicy, parse_retry_after};
+pub use retry::{AttemptOutcome, JitterSource, RetryDecision, RetryPolicy, parse_retry_after};
 
 pub use airlock_http::{HttpClient, SecretToken, TokenSource};

@@ -9,7 +9,7 @@ use http::{HeaderMap, StatusCode};
 /// What an attempt produced, as far as retrying is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Outcome {
+pub enum AttemptOutcome {
     /// The gateway answered with this status (and maybe a `Retry-After`, already parsed by
     /// [`parse_retry_after`]).
     Response {
@@ -28,7 +28,7 @@ pub enum Outcome {
     Other,
 }
 
-impl Outcome {
+impl AttemptOutcome {
     /// The outcome of a transport error.
     pub fn from_transport(error: &airlock_http::TransportError) -> Self {
         use airlock_http::TransportError as T;
@@ -133,14 +133,19 @@ impl RetryPolicy {
     }
 
     /// Decides whether to retry after attempt number `attempt` (1-based) produced `outcome`.
-    pub fn decide(&self, idempotent: bool, outcome: &Outcome, attempt: u32) -> RetryDecision {
+    pub fn decide(
+        &self,
+        idempotent: bool,
+        outcome: &AttemptOutcome,
+        attempt: u32,
+    ) -> RetryDecision {
         if attempt >= self.max_attempts {
             return RetryDecision::Stop;
         }
         let retry_after = match *outcome {
-            Outcome::ConnectFailed => None,
-            Outcome::DispatchFailed if idempotent => None,
-            Outcome::Response {
+            AttemptOutcome::ConnectFailed => None,
+            AttemptOutcome::DispatchFailed if idempotent => None,
+            AttemptOutcome::Response {
                 status,
                 retry_after,
             } if idempotent && matches!(status.as_u16(), 429 | 502 | 503 | 504) => retry_after,
@@ -197,8 +202,8 @@ mod tests {
             .with_jitter(move || jitter)
     }
 
-    fn status(code: u16) -> Outcome {
-        Outcome::Response {
+    fn status(code: u16) -> AttemptOutcome {
+        AttemptOutcome::Response {
             status: StatusCode::from_u16(code).unwrap(),
             retry_after: None,
         }
@@ -209,15 +214,15 @@ mod tests {
         let p = policy(1.0);
         let d100 = RetryDecision::Retry(Duration::from_millis(100));
         // (idempotent, outcome, expected)
-        let mut table: Vec<(bool, Outcome, RetryDecision)> = vec![
-            (true, Outcome::ConnectFailed, d100),
-            (false, Outcome::ConnectFailed, d100),
-            (true, Outcome::DispatchFailed, d100),
-            (false, Outcome::DispatchFailed, RetryDecision::Stop),
-            (true, Outcome::TimedOut, RetryDecision::Stop),
-            (false, Outcome::TimedOut, RetryDecision::Stop),
-            (true, Outcome::Other, RetryDecision::Stop),
-            (false, Outcome::Other, RetryDecision::Stop),
+        let mut table: Vec<(bool, AttemptOutcome, RetryDecision)> = vec![
+            (true, AttemptOutcome::ConnectFailed, d100),
+            (false, AttemptOutcome::ConnectFailed, d100),
+            (true, AttemptOutcome::DispatchFailed, d100),
+            (false, AttemptOutcome::DispatchFailed, RetryDecision::Stop),
+            (true, AttemptOutcome::TimedOut, RetryDecision::Stop),
+            (false, AttemptOutcome::TimedOut, RetryDecision::Stop),
+            (true, AttemptOutcome::Other, RetryDecision::Stop),
+            (false, AttemptOutcome::Other, RetryDecision::Stop),
         ];
         for code in 100..=599u16 {
             let retryable = matches!(code, 429 | 502 | 503 | 504);
@@ -249,7 +254,7 @@ mod tests {
         assert_eq!(p.decide(true, &status(503), 4), RetryDecision::Stop);
         assert_eq!(p.decide(true, &status(503), 40), RetryDecision::Stop);
         assert_eq!(
-            RetryPolicy::none().decide(true, &Outcome::ConnectFailed, 1),
+            RetryPolicy::none().decide(true, &AttemptOutcome::ConnectFailed, 1),
             RetryDecision::Stop
         );
     }
@@ -291,7 +296,7 @@ mod tests {
     #[test]
     fn retry_after_is_honoured_and_capped() {
         let p = policy(0.0);
-        let ask = |secs: u64, code: u16| Outcome::Response {
+        let ask = |secs: u64, code: u16| AttemptOutcome::Response {
             status: StatusCode::from_u16(code).unwrap(),
             retry_after: Some(Duration::from_millis(secs)),
         };

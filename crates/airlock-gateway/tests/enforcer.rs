@@ -30,6 +30,8 @@ enum Answer {
     UnknownSigner,
     /// 503 twice, then approve.
     FlakyThenApprove,
+    /// A correctly signed approval inside an envelope of another exchange.
+    OtherExchange,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -181,7 +183,7 @@ impl Approver {
             Answer::FlakyThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
                 return Reply::text(503, "upstream busy");
             }
-            Answer::Approve | Answer::FlakyThenApprove => {
+            Answer::Approve | Answer::FlakyThenApprove | Answer::OtherExchange => {
                 ("approve", None, "key-phone-1", hash.clone())
             }
             Answer::Reject => ("reject", None, "key-phone-1", hash.clone()),
@@ -204,9 +206,14 @@ impl Approver {
             "nonce": nonce,
             "signature": sign_decision(key, &signed_hash, verdict, &nonce),
         });
+        let envelope_id = if answer == Answer::OtherExchange {
+            "req-other"
+        } else {
+            request_id
+        };
         Reply::json(
             200,
-            json!({"msgId": format!("msg-dec-{request_id}"), "msgType": "decision.deliver", "requestId": request_id,
+            json!({"msgId": format!("msg-dec-{request_id}"), "msgType": "decision.deliver", "requestId": envelope_id,
             "createdAt": "2026-02-24T10:00:00Z", "sender": {"approverId": "appr-1"}, "body": body}),
         )
     }
@@ -511,6 +518,7 @@ async fn forged_or_mismatched_decisions_are_typed_errors_never_approved() {
         (Answer::Forged, HarpErrorCode::SignatureInvalid),
         (Answer::WrongHash, HarpErrorCode::HashMismatch),
         (Answer::UnknownSigner, HarpErrorCode::SignatureInvalid),
+        (Answer::OtherExchange, HarpErrorCode::Scope),
     ] {
         let (server, client, approver, pairing) = paired().await;
         *approver.answer.lock().unwrap() = answer;
@@ -729,10 +737,15 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
     let mut rx = handle.subscribe();
     rx.changed().await.unwrap();
     handle.cancel();
-    assert!(
-        rx.changed().await.is_err(),
-        "the task ended and dropped its sender"
-    );
+    // Updates sent before the abort may still be unseen; then the sender is gone.
+    let mut ended = false;
+    for _ in 0..10_000 {
+        if rx.changed().await.is_err() {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the task ended and dropped its sender");
 }
 
 #[tokio::test]
@@ -747,4 +760,23 @@ async fn a_failed_dnd_fetch_means_no_policy() {
         .dnd_verdict(&airlock_types::DndQuery::new("enf-1", "ws-1"), "git push")
         .await;
     assert_eq!(verdict, airlock_gateway::DndVerdict::None);
+}
+
+/// Every helper's future can be spawned on a multi-threaded runtime.
+#[allow(dead_code, clippy::let_underscore_future)]
+fn futures_are_send(
+    client: GatewayClient,
+    pairing: Pairing,
+    pending: airlock_gateway::PendingExchange,
+) {
+    fn send<T: Send>(_: T) {}
+    send(client.pair(PairingRequest::new("e"), Duration::from_secs(1), |_| {}));
+    send(client.encrypt_and_submit(&pairing, &json!({}), SubmitOptions::new()));
+    send(client.await_decision(&pending, AwaitOptions::default()));
+    send(client.dnd_verdict(&airlock_types::DndQuery::new("e", "w"), "ls"));
+    send(client.unpair(&pairing));
+    fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
+    shared(&client);
+    shared(&pairing);
+    shared(&pending);
 }

@@ -674,7 +674,6 @@ mod paths {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
         fn any_id_reaches_exactly_the_intended_path(id in any::<String>(), nonce in "\\PC*") {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

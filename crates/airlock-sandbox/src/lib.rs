@@ -51,13 +51,19 @@
 //!   authorization, authorize (automatic consent, loopback redirects, PKCE S256 required),
 //!   token (authorization code, device code, refresh with rotation), revocation, userinfo.
 //!   Tokens are opaque random strings, **not JWTs**, and no `id_token` is issued.
-//! - The control API under `/_sandbox/` (bearer [`Sandbox::control_token`]); see
-//!   the [`control`](crate#control-api) section of the README.
+//! - The control API under `/_sandbox/` (bearer [`Sandbox::control_token`]): approver
+//!   policy, tamper mode, pairing, manual decisions, consent, DND policies, device approval;
+//!   the crate README lists its routes. Every operation is also a method of [`Sandbox`] or
+//!   [`ApproverControl`].
 //!
 //! The gateway part never holds plaintext or approver keys; the [`ApproverControl`] holds
 //! the keys and reaches the gateway only through the approver endpoints' logic.
 
 #![forbid(unsafe_code)]
+
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod approver;
 mod clock;

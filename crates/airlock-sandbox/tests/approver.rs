@@ -297,7 +297,6 @@ async fn control_api_over_http() {
     let call = |m: Method, path: &str, body: Option<Value>| {
         let url = format!("{base}{path}");
         let c = c.clone();
-        let h = h;
         async move {
             send(
                 &c,

@@ -160,16 +160,16 @@ async fn withdraw_racing_a_decision() {
         // Exactly one of them wins.
         assert_ne!(withdraw.is_ok(), decided.is_ok(), "round {round}: {withdraw:?} / {decided:?}");
         let outcome = client.await_decision(&pending, quick()).await;
-        if decided.is_ok() {
-            assert!(withdraw.unwrap_err().is_conflict());
-            assert!(outcome.unwrap().is_approved());
-        } else {
-            assert_eq!(decided.unwrap_err().status(), Some(409));
+        if let Err(refused) = decided {
+            assert_eq!(refused.status(), Some(409));
             match outcome {
                 Ok(DecisionOutcome::Withdrawn) => {}
                 Err(e) if e.is_conflict() => {}
                 other => panic!("round {round}: a withdrawn exchange ended as {other:?}"),
             }
+        } else {
+            assert!(withdraw.unwrap_err().is_conflict());
+            assert!(outcome.unwrap().is_approved());
         }
     }
 }

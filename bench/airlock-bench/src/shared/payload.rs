@@ -59,7 +59,9 @@ fn push_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-fn push_sentence(out: &mut String, rng: &mut Rng, words: usize) {
+/// A string of `min` to `min + spread - 1` words.
+fn push_sentence(out: &mut String, rng: &mut Rng, min: usize, spread: u64) {
+    let words = min + rng.below(spread) as usize;
     let mut s = String::new();
     for i in 0..words {
         if i > 0 {
@@ -107,7 +109,7 @@ fn push_entry(out: &mut String, rng: &mut Rng, seq: usize) {
     out.push_str(",\"exitCode\":");
     let _ = write!(out, "{}", rng.below(3) as i64 - 1);
     out.push_str(",\"command\":");
-    push_sentence(out, rng, 6 + rng.below(10) as usize);
+    push_sentence(out, rng, 6, 10);
     out.push_str(",\"env\":{");
     let n = 2 + rng.below(5) as usize;
     let start = rng.below(KEYS.len() as u64) as usize;
@@ -117,7 +119,7 @@ fn push_entry(out: &mut String, rng: &mut Rng, seq: usize) {
         }
         push_string(out, KEYS[(start + i) % KEYS.len()]);
         out.push(':');
-        push_sentence(out, rng, 1 + rng.below(4) as usize);
+        push_sentence(out, rng, 1, 4);
     }
     out.push_str("},\"metrics\":[");
     for i in 0..4 {
@@ -129,7 +131,7 @@ fn push_entry(out: &mut String, rng: &mut Rng, seq: usize) {
     out.push_str("],\"ok\":");
     out.push_str(if rng.below(2) == 0 { "true" } else { "false" });
     out.push_str(",\"parent\":null,\"output\":");
-    push_sentence(out, rng, 20 + rng.below(80) as usize);
+    push_sentence(out, rng, 20, 80);
     out.push('}');
 }
 

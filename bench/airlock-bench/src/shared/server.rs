@@ -13,9 +13,6 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 
-/// The hash the canned responses name.
-pub(crate) const ARTIFACT_HASH: &str = "8e326e1f69e5859a3b5b12965f06b5829f09b12d1748aa2fddb609fb44f831c1";
-
 const ACCEPTED: &str = concat!(
     r#"{"msgId":"msg-0b6c1c8e-bench","msgType":"artifact.accepted","requestId":"req-bench","#,
     r#""createdAt":"2026-02-24T10:00:00Z","sender":{"gatewayId":"gw-bench"},"#,

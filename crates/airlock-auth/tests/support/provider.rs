@@ -3,7 +3,7 @@
 //! Missing `node`/`npm`: the tests fail when `CI` is set (they must never pass silently
 //! there) and are skipped with a loud message otherwise.
 
-// The skip notice and the provider's own errors go to the test output on purpose.
+// The provider's own errors go to the test output on purpose.
 #![allow(clippy::print_stderr)]
 
 use std::io::{BufRead as _, BufReader};
@@ -85,11 +85,15 @@ impl OidcProvider {
                 "node and npm are required for the OIDC interop tests (CI is set, so they \
                  must not be skipped)"
             );
-            eprintln!(
+            // Written to the process's stderr directly, past libtest's output capture, so
+            // the skip is visible even when the test "passes".
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
                 "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
                  !!! SKIPPED: OIDC interop test — `node`/`npm` not found on PATH.     !!!\n\
                  !!! Install Node.js >= 20 to run it (CI fails instead of skipping).  !!!\n\
                  !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                    .as_bytes(),
             );
             return None;
         }

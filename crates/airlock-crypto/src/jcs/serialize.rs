@@ -66,7 +66,9 @@ fn member_name(key: Value) -> Result<String> {
         Value::String(name) => Ok(name),
         Value::Bool(flag) => Ok(flag.to_string()),
         Value::Number(number) if number.is_f64() => {
-            let value = number.as_f64().ok_or(Error(CanonicalizeError::NonFiniteNumber))?;
+            let value = number
+                .as_f64()
+                .ok_or(Error(CanonicalizeError::NonFiniteNumber))?;
             super::canonicalize_number(value).map_err(Error)
         }
         Value::Number(number) => Ok(number.to_string()),
@@ -145,7 +147,9 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::String(v.to_owned()))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value> {
-        Ok(Value::Array(v.iter().map(|&byte| Value::from(byte)).collect()))
+        Ok(Value::Array(
+            v.iter().map(|&byte| Value::from(byte)).collect(),
+        ))
     }
     fn serialize_none(self) -> Result<Value> {
         Ok(Value::Null)
@@ -341,7 +345,11 @@ impl ser::SerializeMap for Object {
 impl ser::SerializeStruct for Object {
     type Ok = Value;
     type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         insert_member(&mut self.members, key.to_owned(), to_value(value)?)
     }
     fn end(self) -> Result<Value> {
@@ -352,7 +360,11 @@ impl ser::SerializeStruct for Object {
 impl ser::SerializeStructVariant for Object {
     type Ok = Value;
     type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<()> {
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
         insert_member(&mut self.members, key.to_owned(), to_value(value)?)
     }
     fn end(self) -> Result<Value> {

@@ -150,6 +150,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn utf16_order_matches_reference(
+            a in "[a\u{7f}\u{80}\u{d7ff}\u{e000}\u{ffff}\u{10000}\u{10ffff}]{0,4}|\\PC*",
+            b in "[a\u{7f}\u{80}\u{d7ff}\u{e000}\u{ffff}\u{10000}\u{10ffff}]{0,4}|\\PC*",
+        ) {
+            proptest::prop_assert_eq!(cmp_utf16(&a, &b), reference(&a, &b));
+        }
+    }
+
     #[test]
     fn string_escaping_is_minimal() {
         let mut out = Vec::new();

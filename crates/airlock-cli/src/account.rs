@@ -1,0 +1,312 @@
+//! `airlock login`, `logout`, `pair`, `unpair` and `status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use airlock::auth::{AuthClient, AuthConfig, AuthSession, FileTokenStore, RevocationOutcome};
+use airlock::gateway::{GatewayClient, PairingRequest};
+use airlock::http::SecretToken;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use crate::connect::{AuthMethod, Context, Identity, PAT_ENV};
+use crate::exit::{CliError, Exit, chain};
+
+/// How to sign in.
+#[derive(Debug)]
+pub(crate) enum Login {
+    Pat(Zeroizing<String>),
+    Device {
+        /// Use this OpenID provider directly instead of gateway discovery.
+        issuer: Option<String>,
+        scopes: Vec<String>,
+    },
+}
+
+/// Saves the gateway and app settings of this invocation, so later commands need no flags.
+fn remember_connection(ctx: &Context, app_secret: bool) -> Result<(), CliError> {
+    let mut config = ctx.config.clone();
+    config.gateway_url = Some(ctx.gateway_url.clone());
+    if app_secret {
+        config.client_id.clone_from(&ctx.client_id);
+    }
+    config.enforcer_id = Some(ctx.enforcer_id.clone());
+    config.workspace_name = Some(ctx.workspace.clone());
+    ctx.state.save_config(&config)?;
+    if app_secret {
+        let mut credentials = ctx.state.credentials()?;
+        credentials.client_secret.clone_from(&ctx.client_secret);
+        ctx.state.save_credentials(&credentials)?;
+    }
+    Ok(())
+}
+
+/// Checks that the gateway accepts the identity: `Err` on 401, guidance on consent.
+async fn check_identity(client: &GatewayClient) -> Result<(), CliError> {
+    match client.check_consent().await {
+        Ok(status) if status.status.is_allowed() => {
+            eprintln!("The gateway accepts this identity; the app has consent.");
+            Ok(())
+        }
+        Ok(status) => {
+            eprintln!("Signed in, but consent is {:?}.", status.status);
+            if let Some(url) = status.consent_url {
+                eprintln!("Grant it at {url}");
+            }
+            Ok(())
+        }
+        Err(e) if e.is_unauthorized() => Err(CliError::gateway("the gateway refused the credentials", &e)),
+        Err(e) if e.consent().is_some() => {
+            let what = if e.is_consent_denied() {
+                "was denied"
+            } else if e.is_consent_pending() {
+                "is pending"
+            } else {
+                "is required"
+            };
+            eprintln!("Signed in, but this app's consent {what}.");
+            if let Some(url) = e.consent().and_then(|c| c.consent_url.as_deref()) {
+                eprintln!("Open {url} to grant it, then run your command again.");
+            }
+            Ok(())
+        }
+        Err(e) => Err(CliError::gateway("cannot reach the gateway to check the sign-in", &e)),
+    }
+}
+
+pub(crate) async fn login(ctx: Context, how: Login) -> Result<(), CliError> {
+    match how {
+        Login::Pat(pat) => {
+            let client = ctx
+                .app_builder()?
+                .pat(SecretToken::new(pat.as_str()))
+                .build()
+                .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
+            check_identity(&client).await?;
+            remember_connection(&ctx, true)?;
+            let mut credentials = ctx.state.credentials()?;
+            credentials.pat = Some(pat);
+            ctx.state.save_credentials(&credentials)?;
+            // A PAT replaces an OAuth session.
+            ctx.state.remove(&ctx.state.tokens_path())?;
+            eprintln!("Signed in with a personal access token ({}).", ctx.state.root().display());
+            Ok(())
+        }
+        Login::Device { issuer, scopes } => login_device(ctx, issuer, scopes).await,
+    }
+}
+
+async fn login_device(mut ctx: Context, issuer: Option<String>, scopes: Vec<String>) -> Result<(), CliError> {
+    let direct = issuer.is_some();
+    let (issuer, oidc_client_id, confidential) = match issuer {
+        Some(issuer) => {
+            let id = ctx.client_id.clone().ok_or_else(|| {
+                CliError::new(Exit::Usage, "--issuer needs --client-id (the OpenID client)")
+            })?;
+            (issuer, id, ctx.client_secret.is_some())
+        }
+        None => {
+            let anonymous = ctx
+                .app_builder()?
+                .build()
+                .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
+            let discovery = anonymous
+                .discover()
+                .await
+                .map_err(|e| CliError::gateway("gateway discovery failed", &e))?;
+            (discovery.idp.base_url, discovery.idp.client_id, false)
+        }
+    };
+    let mut config = AuthConfig::new(&issuer, oidc_client_id.clone())
+        .map_err(|e| CliError::new(Exit::Usage, format!("invalid OpenID settings: {}", chain(&e))))?;
+    if confidential {
+        if let Some(secret) = &ctx.client_secret {
+            config = config.with_client_secret(SecretToken::new(secret.as_str()));
+        }
+    }
+    if !scopes.is_empty() {
+        config = config.with_scopes(scopes);
+    }
+    let client = AuthClient::with_http_client(config, Arc::clone(&ctx.http));
+    let tokens = client
+        .device_login(|device| {
+            eprintln!("To sign in, open {}", device.verification_uri());
+            eprintln!("and enter the code {}", device.user_code());
+            if let Some(complete) = device.verification_uri_complete() {
+                eprintln!("(or open {complete})");
+            }
+            eprintln!("Waiting for the sign-in...");
+        })
+        .await
+        .map_err(|e| {
+            let exit = if e.is_access_denied() || e.is_expired_token() { Exit::NotReady } else if e.is_transport() { Exit::Unavailable } else { Exit::Failure };
+            CliError::new(exit, format!("device sign-in failed: {}", chain(&e)))
+        })?;
+    let session = AuthSession::open(client, Arc::new(FileTokenStore::new(ctx.state.tokens_path())))
+        .await
+        .map_err(|e| CliError::new(Exit::Failure, format!("cannot open the token store: {}", chain(&e))))?;
+    session
+        .sign_in(tokens)
+        .await
+        .map_err(|e| CliError::new(Exit::Failure, format!("cannot store the tokens: {}", chain(&e))))?;
+    // OAuth replaces a stored PAT.
+    let mut credentials = ctx.state.credentials()?;
+    credentials.pat = None;
+    ctx.state.save_credentials(&credentials)?;
+    remember_connection(&ctx, !direct)?;
+    ctx.config = ctx.state.config()?;
+    ctx.config.issuer_url = Some(issuer);
+    ctx.config.oauth_client_id = Some(oidc_client_id);
+    ctx.config.oauth_confidential = confidential;
+    ctx.state.save_config(&ctx.config)?;
+    eprintln!("Signed in (OAuth device grant).");
+    if !direct {
+        let gateway = ctx
+            .app_builder()?
+            .token_source(Arc::new(session))
+            .build()
+            .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
+        check_identity(&gateway).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
+    let mut credentials = ctx.state.credentials()?;
+    let had_pat = credentials.pat.take().is_some();
+    ctx.state.save_credentials(&credentials)?;
+    if had_pat {
+        eprintln!("Forgot the personal access token (revoke it in the Airlock web app if it leaked).");
+    }
+    let session = match ctx.oauth_session().await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    if let Some(session) = session {
+        match session.logout().await {
+            Ok(RevocationOutcome::Revoked) => eprintln!("Signed out; the OAuth tokens were revoked."),
+            Ok(RevocationOutcome::NothingToRevoke) => {}
+            Ok(RevocationOutcome::NotSupported) => {
+                eprintln!("Signed out; the provider cannot revoke tokens, they expire by themselves.");
+            }
+            Ok(RevocationOutcome::Failed(failures)) => {
+                for (kind, e) in failures {
+                    eprintln!("warning: revoking the {kind:?} failed: {}", chain(&e));
+                }
+                eprintln!("Signed out locally.");
+            }
+            Ok(other) => eprintln!("Signed out ({other:?})."),
+            Err(e) => eprintln!("warning: {}", chain(&e)),
+        }
+    }
+    // Whatever happened above, no identity stays behind.
+    ctx.state.remove(&ctx.state.tokens_path())?;
+    let mut config = ctx.state.config()?;
+    config.issuer_url = None;
+    config.oauth_client_id = None;
+    config.oauth_confidential = false;
+    ctx.state.save_config(&config)?;
+    eprintln!("Signed out.");
+    Ok(())
+}
+
+pub(crate) async fn pair(ctx: Context, code: Option<String>, timeout: Duration) -> Result<(), CliError> {
+    if ctx.state.pairing()?.is_some() {
+        return Err(CliError::new(Exit::Failure, "already paired: run `airlock unpair` first"));
+    }
+    let client = ctx.signed_in_client().await?;
+    let label = format!("airlock CLI on {}", crate::connect::host_name());
+    let request = match code {
+        Some(code) => PairingRequest::claim(ctx.enforcer_id.clone(), code),
+        None => PairingRequest::new(ctx.enforcer_id.clone()),
+    }
+    .label(label)
+    .workspace(ctx.workspace.clone())
+    .gateway_url(ctx.gateway_url.clone())
+    .poll_interval(Duration::from_millis(500));
+    let session = client
+        .start_pairing(request)
+        .await
+        .map_err(|e| CliError::gateway("cannot start pairing", &e))?;
+    match session.code() {
+        Some(code) => eprintln!("Enter the pairing code {code} in the Airlock app (expires {}).", session.expires_at()),
+        None => eprintln!("Claimed the code; waiting for the approver to confirm."),
+    }
+    let pairing = session
+        .wait(timeout)
+        .await
+        .map_err(|e| CliError::gateway("pairing failed", &e))?;
+    pairing
+        .save(ctx.state.pairing_path())
+        .map_err(|e| CliError::gateway("cannot save the pairing", &e))?;
+    eprintln!("Paired with signer {}.", pairing.signer_key_id());
+    eprintln!("Check that the Airlock app shows this key fingerprint: {}", pairing.fingerprint());
+    Ok(())
+}
+
+pub(crate) async fn unpair(ctx: Context) -> Result<(), CliError> {
+    let Some(pairing) = ctx.state.pairing()? else {
+        eprintln!("Not paired.");
+        return Ok(());
+    };
+    let client = ctx.signed_in_client().await?;
+    match client.unpair(&pairing).await {
+        Ok(_) => eprintln!("Unpaired: the gateway revoked the routing token."),
+        // A stale routing token: the gateway has forgotten the pairing already.
+        Err(e) if e.is_pairing_revoked() || matches!(e.status().map(|s| s.as_u16()), Some(404 | 410)) => {
+            eprintln!("The gateway no longer knows this pairing ({e}); removing it locally.");
+        }
+        Err(e) => return Err(CliError::gateway("cannot revoke the pairing (kept locally)", &e)),
+    }
+    ctx.state.remove(&ctx.state.pairing_path())
+}
+
+pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
+    let identity = ctx.identity().await?;
+    let method = identity.as_ref().map(Identity::method);
+    let pat_from_env = std::env::var(PAT_ENV).is_ok_and(|p| !p.is_empty());
+    let pairing = ctx.state.pairing()?;
+    if json {
+        let value = json!({
+            "signedIn": identity.is_some(),
+            "authMethod": method.map(AuthMethod::as_str),
+            "paired": pairing.is_some(),
+            "gatewayUrl": ctx.gateway_url,
+            "clientId": ctx.client_id,
+            "enforcerId": ctx.enforcer_id,
+            "workspace": ctx.workspace,
+            "configDir": ctx.state.root().display().to_string(),
+            "pairing": pairing.as_ref().map(|p| json!({
+                "signerKeyId": p.signer_key_id(),
+                "fingerprint": p.fingerprint(),
+                "pairedAt": p.paired_at(),
+            })),
+        });
+        println!("{value}");
+    } else {
+        let signed_in = match method {
+            Some(AuthMethod::Pat) if pat_from_env => "yes (personal access token from AIRLOCK_PAT)".to_owned(),
+            Some(m) => format!("yes ({})", if m == AuthMethod::Pat { "personal access token" } else { "OAuth" }),
+            None => "no".to_owned(),
+        };
+        println!("gateway      {}", ctx.gateway_url);
+        println!("client id    {}", ctx.client_id.as_deref().unwrap_or("(not set)"));
+        println!("enforcer id  {}", ctx.enforcer_id);
+        println!("workspace    {}", ctx.workspace);
+        println!("signed in    {signed_in}");
+        match &pairing {
+            Some(p) => println!(
+                "paired       yes (signer {}, fingerprint {}, since {})",
+                p.signer_key_id(),
+                p.fingerprint(),
+                p.paired_at()
+            ),
+            None => println!("paired       no"),
+        }
+        println!("config dir   {}", ctx.state.root().display());
+    }
+    Ok(())
+}
