@@ -6,6 +6,7 @@
 //! - `fuzz`    — run the cargo-fuzz targets in `fuzz/`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod bench;
 mod release;
 mod test;
 mod util;
@@ -21,6 +22,8 @@ commands:
              PROPTEST_CASES sets the proptest case count (default 64).
   release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]: tests, version bump,
              changelog, cargo publish --dry-run, release commit and tag (dry run: in a clone).
+  bench      [--quick]: every benchmark (ours, the raw floors, the published crate) and
+             the dependency footprint, in one table of ratios.
 ";
 
 fn main() -> ExitCode {
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("release") => release::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -87,7 +87,7 @@
 //!
 //! [`AuthConfig::with_clock`] injects a [`Clock`] whose `sleep` can return at once, so
 //! device polling and consent waits run in milliseconds; the transport is any
-//! [`HttpClient`](airlock_http::HttpClient), including a closure.
+//! [`airlock_http::HttpClient`], including a closure.
 
 mod client;
 mod config;
@@ -116,3 +116,8 @@ pub use transport::{Clock, SystemClock};
 
 pub use airlock_http::{HttpClient, SecretToken, TokenSource};
 pub use airlock_types::{IntegrationsDiscovery, OidcDiscovery};
+
+/// Compiles the README's example as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use airlock_http::{BoxFuture, SecretToken, TokenSource, TokenSourceError};
+use airlock_http::{BoxFuture, SecretToken, TokenSource, TokenSourceError, TransportError};
 
 use crate::{AuthClient, AuthError, TokenKind, TokenSet, TokenStore};
 
@@ -22,10 +22,10 @@ use crate::{AuthClient, AuthError, TokenKind, TokenSet, TokenStore};
 pub struct AuthSession {
     client: AuthClient,
     store: Arc<dyn TokenStore>,
-    tokens: tokio::sync::Mutex<Option<TokenSet>>,
+    tokens: Arc<tokio::sync::Mutex<Option<TokenSet>>>,
     /// Bumped whenever `tokens` changes, so a forced refresh that waited for another
     /// one does not refresh a second time.
-    generation: AtomicU64,
+    generation: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for AuthSession {
@@ -58,8 +58,8 @@ impl AuthSession {
         Ok(Self {
             client,
             store,
-            tokens: tokio::sync::Mutex::new(tokens),
-            generation: AtomicU64::new(0),
+            tokens: Arc::new(tokio::sync::Mutex::new(tokens)),
+            generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -104,7 +104,7 @@ impl AuthSession {
 
     async fn get(&self, force: bool) -> Result<SecretToken, AuthError> {
         let seen = self.generation.load(Ordering::Acquire);
-        let mut held = self.tokens.lock().await;
+        let held = self.tokens.clone().lock_owned().await;
         let tokens = held.as_ref().ok_or(AuthError::NotSignedIn)?;
         let config = self.client.config();
         let now = config.clock.now();
@@ -121,29 +121,23 @@ impl AuthSession {
                 Ok(tokens.access_token().clone())
             };
         }
-        match self.client.refresh(tokens).await {
-            Ok(fresh) => {
-                // Save before use: the old refresh token may already be invalid.
-                let saved = self.store.save(&fresh).await;
-                let access = fresh.access_token().clone();
-                *held = Some(fresh);
-                self.generation.fetch_add(1, Ordering::AcqRel);
-                saved?;
-                Ok(access)
-            }
-            Err(e) if e.is_invalid_grant() => {
-                *held = None;
-                self.generation.fetch_add(1, Ordering::AcqRel);
-                if let Err(store_error) = self.store.clear().await {
-                    tracing::warn!(error = %store_error, "could not clear the token store");
-                }
-                Err(e)
-            }
-            Err(e) if !force && !expired => {
-                tracing::warn!(error = %e, "token refresh failed; using the current token");
-                Ok(tokens.access_token().clone())
-            }
-            Err(e) => Err(e),
+        // The refresh and the save run in their own task, holding the lock: if the caller
+        // is cancelled after the provider rotated the refresh token, the new one is still
+        // saved (reusing the old one would make the provider revoke the grant).
+        let current = tokens.clone();
+        let refresh = Refresh {
+            client: self.client.clone(),
+            store: self.store.clone(),
+            generation: self.generation.clone(),
+        };
+        let task = tokio::spawn(refresh.run(held, current, force || expired));
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(AuthError::Transport(TransportError::Dispatch {
+                message: "the token refresh was cancelled (runtime shutting down)".into(),
+                source: None,
+            })),
         }
     }
 
@@ -189,6 +183,47 @@ impl AuthSession {
             RevocationOutcome::Revoked
         } else {
             RevocationOutcome::Failed(failures)
+        }
+    }
+}
+
+/// One refresh, run as its own task.
+struct Refresh {
+    client: AuthClient,
+    store: Arc<dyn TokenStore>,
+    generation: Arc<AtomicU64>,
+}
+
+impl Refresh {
+    async fn run(
+        self,
+        mut held: tokio::sync::OwnedMutexGuard<Option<TokenSet>>,
+        current: TokenSet,
+        must_succeed: bool,
+    ) -> Result<SecretToken, AuthError> {
+        match self.client.refresh(&current).await {
+            Ok(fresh) => {
+                // Save before use: the old refresh token may already be invalid.
+                let saved = self.store.save(&fresh).await;
+                let access = fresh.access_token().clone();
+                *held = Some(fresh);
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                saved?;
+                Ok(access)
+            }
+            Err(e) if e.is_invalid_grant() => {
+                *held = None;
+                self.generation.fetch_add(1, Ordering::AcqRel);
+                if let Err(store_error) = self.store.clear().await {
+                    tracing::warn!(error = %store_error, "could not clear the token store");
+                }
+                Err(e)
+            }
+            Err(e) if !must_succeed => {
+                tracing::warn!(error = %e, "token refresh failed; using the current token");
+                Ok(current.access_token().clone())
+            }
+            Err(e) => Err(e),
         }
     }
 }

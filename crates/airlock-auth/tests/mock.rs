@@ -962,3 +962,33 @@ async fn plain_http_revocation_endpoints_are_refused() {
     assert!(matches!(err, AuthError::InvalidConfig { .. }), "{err:?}");
     assert!(provider.seen("/revoke").is_empty());
 }
+
+#[tokio::test]
+async fn a_cancelled_caller_does_not_lose_a_rotated_refresh_token() {
+    let provider = MockProvider::new();
+    *provider.token_delay.lock().unwrap() = Some(Duration::from_millis(100));
+    provider.push("/token", token_response("acc-1", Some("ref-1"), 3600));
+    let clock = FakeClock::new();
+    let store = Arc::new(RecordingStore::default());
+    let session = session_with(&provider, &clock, store.clone(), 10).await;
+    // The caller gives up while the provider is answering.
+    let gave_up = tokio::time::timeout(Duration::from_millis(10), session.access_token()).await;
+    assert!(gave_up.is_err());
+    // The refresh finishes anyway, and the rotated token is saved and held.
+    assert_eq!(
+        session.access_token().await.unwrap().expose_secret(),
+        "acc-1"
+    );
+    assert_eq!(
+        store
+            .saved
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .flatten()
+            .as_deref(),
+        Some("ref-1")
+    );
+    assert_eq!(provider.seen("/token").len(), 1);
+}

@@ -146,6 +146,9 @@ pub struct AwaitOptions {
     pub poll_wait: Duration,
     /// Withdraw the artifact when the deadline passes (default `false`).
     pub withdraw_on_timeout: bool,
+    /// Accept HARP-CORE decisions with `scope: "session"` bound to this session
+    /// (`policyHints.sessionId`); without it they are refused (default `None`).
+    pub session_id: Option<String>,
 }
 
 impl Default for AwaitOptions {
@@ -154,6 +157,7 @@ impl Default for AwaitOptions {
             timeout: DEFAULT_ARTIFACT_TTL,
             poll_wait: MAX_WAIT,
             withdraw_on_timeout: false,
+            session_id: None,
         }
     }
 }
@@ -176,6 +180,12 @@ impl AwaitOptions {
     #[must_use]
     pub fn withdraw_on_timeout(mut self, yes: bool) -> Self {
         self.withdraw_on_timeout = yes;
+        self
+    }
+    /// Accept session-scoped HARP-CORE decisions bound to `session_id`.
+    #[must_use]
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
         self
     }
 }
@@ -320,7 +330,9 @@ impl GatewayClient {
             // poll cycle takes at least `MIN_WAIT`.
             let min_cycle_end = now + crate::api::MIN_WAIT;
             match result {
-                Ok(Some(delivery)) => return self.accept_delivery(pending, &delivery).await,
+                Ok(Some(delivery)) => {
+                    return self.accept_delivery(pending, &options, &delivery).await;
+                }
                 Ok(None) => {
                     failures = 0;
                     if let Some(outcome) = self.closed_outcome(pending).await {
@@ -380,7 +392,7 @@ impl GatewayClient {
                     .wait_for_decision(&pending.request_id, Duration::from_secs(1))
                     .await
                 {
-                    Ok(Some(delivery)) => self.accept_delivery(pending, &delivery).await,
+                    Ok(Some(delivery)) => self.accept_delivery(pending, options, &delivery).await,
                     _ => Err(timeout),
                 }
             }
@@ -395,6 +407,7 @@ impl GatewayClient {
     async fn accept_delivery(
         &self,
         pending: &PendingExchange,
+        options: &AwaitOptions,
         delivery: &UnverifiedDecision,
     ) -> Result<DecisionOutcome, Error> {
         if delivery.request_id() != pending.request_id {
@@ -406,8 +419,11 @@ impl GatewayClient {
                 },
             )));
         }
-        let expected =
+        let mut expected =
             ExpectedDecision::new(pending.artifact_hash.clone(), pending.request_id.clone());
+        if let Some(session) = &options.session_id {
+            expected = expected.with_session_id(session.clone());
+        }
         let verified = verify_decision(
             delivery.body_json(),
             &expected,

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use airlock_crypto::{
     E2eKey, Ed25519SigningKey, X25519PublicKey, X25519SecretKey, sign_decision,
-    sign_pairing_response,
+    sign_decision_harp_core, sign_pairing_response,
 };
 use airlock_gateway::{
     AwaitOptions, DecisionOutcome, Error, GatewayClient, HeartbeatOptions, HeartbeatStop, Pairing,
@@ -32,6 +32,8 @@ enum Answer {
     FlakyThenApprove,
     /// A correctly signed approval inside an envelope of another exchange.
     OtherExchange,
+    /// A HARP-CORE approval (canonical JSON signature, bound to the request id).
+    HarpCore,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -178,7 +180,22 @@ impl Approver {
         let Some(hash) = hash else {
             return Reply::json(404, json!({"error": "not_found"}));
         };
+        if answer == Answer::HarpCore {
+            let mut body = json!({
+                "artifactHash": hash, "artifactHashAlg": "SHA-256", "decision": "approve",
+                "expiresAt": "2099-01-01T00:00:00Z", "nonce": format!("hc-{request_id}"),
+                "requestId": request_id, "scope": "once", "sigAlg": "Ed25519",
+                "signerKeyId": "key-phone-1",
+            });
+            body["signature"] = json!(sign_decision_harp_core(&self.signing, &body).unwrap());
+            return Reply::json(
+                200,
+                json!({"msgId": "msg-hc", "msgType": "decision.deliver", "requestId": request_id,
+                "createdAt": "2026-02-24T10:00:00Z", "body": body}),
+            );
+        }
         let (verdict, key, signer, signed_hash) = match answer {
+            Answer::HarpCore => unreachable!(),
             Answer::None => return Reply::empty(204).delayed(Duration::from_millis(100)),
             Answer::FlakyThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
                 return Reply::text(503, "upstream busy");
@@ -779,4 +796,69 @@ fn futures_are_send(
     shared(&client);
     shared(&pairing);
     shared(&pending);
+}
+
+#[tokio::test]
+async fn a_harp_core_approval_is_verified() {
+    let (_server, client, approver, pairing) = paired().await;
+    *approver.answer.lock().unwrap() = Answer::HarpCore;
+    let pending = client
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap();
+    let outcome = client
+        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let DecisionOutcome::Approved(d) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(d.request_id.as_deref(), Some(pending.request_id()));
+    assert_eq!(d.scope.as_deref(), Some("once"));
+}
+
+#[tokio::test]
+async fn a_file_replay_journal_catches_replays_across_restarts() {
+    let (server, _client, approver, pairing) = paired().await;
+    *approver.answer.lock().unwrap() = Answer::Approve;
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path = dir.path().join("replay.journal");
+    let client_with_journal = || {
+        GatewayClient::builder(server.url())
+            .replay_journal(Arc::new(
+                airlock_crypto::FileReplayJournal::open(&journal_path).unwrap(),
+            ))
+            .transport(Arc::new(airlock_http::HyperTransport::new()))
+            .build()
+            .unwrap()
+    };
+    let first = client_with_journal();
+    let pending = first
+        .encrypt_and_submit(
+            &pairing,
+            &json!({"commandText": "ls"}),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap();
+    let options = AwaitOptions::new(Duration::from_secs(10));
+    assert!(
+        first
+            .await_decision(&pending, options.clone())
+            .await
+            .unwrap()
+            .is_approved()
+    );
+    drop(first);
+    // A "restarted" enforcer with the same journal file refuses the redelivered decision.
+    let second = client_with_journal();
+    let e = second.await_decision(&pending, options).await.unwrap_err();
+    let Error::Verification(v) = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(v.harp_code(), HarpErrorCode::Replay);
 }

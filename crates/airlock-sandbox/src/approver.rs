@@ -315,18 +315,23 @@ impl Approver {
             }
         }
         self.bump();
-        if let Some((decision, reason)) = verdict {
-            let this = Arc::clone(self);
-            let hash = item.artifact_hash;
-            tokio::spawn(async move {
-                if !this.decision_delay.is_zero() {
-                    tokio::time::sleep(this.decision_delay).await;
-                }
-                if let Err(e) = this.submit(&request_id, &hash, decision, reason) {
-                    tracing::debug!(error = %e, request_id, "sandbox approver decision not accepted");
-                }
-            });
+        let Some((decision, reason)) = verdict else {
+            return;
+        };
+        let hash = item.artifact_hash;
+        if self.decision_delay.is_zero() {
+            if let Err(e) = self.submit(&request_id, &hash, decision, reason) {
+                tracing::debug!(error = %e, request_id, "sandbox approver decision not accepted");
+            }
+            return;
         }
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            tokio::time::sleep(this.decision_delay).await;
+            if let Err(e) = this.submit(&request_id, &hash, decision, reason) {
+                tracing::debug!(error = %e, request_id, "sandbox approver decision not accepted");
+            }
+        });
     }
 
     /// Signs (or, in a tamper mode, mis-signs) a decision and submits it through the

@@ -3,7 +3,7 @@
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Now, in UTC, truncated to whole seconds... kept precise for ordering; formatting truncates.
+/// Now, in UTC, at full precision (ordering and expiry); [`format`] truncates to seconds.
 pub(crate) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }

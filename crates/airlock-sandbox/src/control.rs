@@ -137,7 +137,9 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
         }
         (&Method::POST, ["approver", "pre-generate"]) => {
             let code = approver.pre_generate_code().map_err(sandbox_error)?;
-            ok(json!({ "pairingCode": code.pairing_code, "expiresAt": code.expires_at.to_string() }))
+            ok(
+                json!({ "pairingCode": code.pairing_code, "expiresAt": code.expires_at.to_string() }),
+            )
         }
         (&Method::GET, ["pairings", "pending"]) => ok(
             json!({ "pairingCodes": platform.gateway.pending_pairing_codes(approver.approver_id()) }),

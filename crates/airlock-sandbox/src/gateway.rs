@@ -5,12 +5,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use airlock_types::{
-    ArtifactAcceptedBody, ArtifactSubmitBody, DecisionAcceptedBody, EncryptedPayload, Envelope,
-    ExchangeStatusBody, ExchangeWithdrawnBody, InboxItem, PairingClaimResponse,
-    PairingCompleteResponse, PairingInitiateResponse, PairingPreGenerateResponse,
-    PairingResolveResponse, PairingRevokeResponse, PairingState, PairingStatusResponse, Party,
-    Timestamp, msg_type, AuthInfo, ConsentStatus, ConsentStatusResponse, DndPoliciesResponse,
-    DndPolicy, EchoResponse, IdpInfo, IntegrationsDiscovery,
+    ArtifactAcceptedBody, ArtifactSubmitBody, AuthInfo, ConsentStatus, ConsentStatusResponse,
+    DecisionAcceptedBody, DndPoliciesResponse, DndPolicy, EchoResponse, EncryptedPayload, Envelope,
+    ExchangeStatusBody, ExchangeWithdrawnBody, IdpInfo, InboxItem, IntegrationsDiscovery,
+    PairingClaimResponse, PairingCompleteResponse, PairingInitiateResponse,
+    PairingPreGenerateResponse, PairingResolveResponse, PairingRevokeResponse, PairingState,
+    PairingStatusResponse, Party, Timestamp, msg_type,
 };
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -533,7 +533,10 @@ impl Gateway {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "quota_exceeded",
-                format!("rate limit of {} requests per {:?} exceeded", limit.requests, limit.per),
+                format!(
+                    "rate limit of {} requests per {:?} exceeded",
+                    limit.requests, limit.per
+                ),
             )
             .with_details(json!({
                 "limit": limit.requests,
@@ -641,7 +644,10 @@ impl Gateway {
 
     fn discovery(&self) -> web::Resp {
         let idp = IdpInfo::new(&self.settings.issuer_url, &self.settings.idp_client_id);
-        web::json(StatusCode::OK, &IntegrationsDiscovery::new(idp, AuthInfo::new(true)))
+        web::json(
+            StatusCode::OK,
+            &IntegrationsDiscovery::new(idp, AuthInfo::new(true)),
+        )
     }
 
     // -- exchanges ------------------------------------------------------------------------
@@ -755,7 +761,10 @@ impl Gateway {
         // The decision itself is delivered by `/wait` only: a relay's copy here could be
         // anything (e.g. unsigned), and typed readers of the status must not choke on it.
         body.decided_at = ex.decision.as_ref().map(|d| ts(d.decided_at));
-        Ok(web::json(StatusCode::OK, &envelope(msg_type::EXCHANGE_STATUS, id, body)))
+        Ok(web::json(
+            StatusCode::OK,
+            &envelope(msg_type::EXCHANGE_STATUS, id, body),
+        ))
     }
 
     async fn wait(&self, caller: &Caller, id: &str, timeout: Duration) -> HandlerResult {
@@ -843,7 +852,10 @@ impl Gateway {
         ex.changed.send_modify(|v| *v += 1);
         let mut body = ExchangeWithdrawnBody::new(id);
         body.withdrawn_at = Some(ts(now));
-        Ok(web::json(StatusCode::OK, &envelope(msg_type::EXCHANGE_WITHDRAWN, id, body)))
+        Ok(web::json(
+            StatusCode::OK,
+            &envelope(msg_type::EXCHANGE_WITHDRAWN, id, body),
+        ))
     }
 
     fn ack(&self, caller: &Caller, req: &Req) -> HandlerResult {
@@ -863,7 +875,10 @@ impl Gateway {
             );
         };
         if let Some(acked) = body.msg_id.as_ref().filter(|a| **a != decision.msg_id) {
-            return Err(ApiError::not_found(format!("no delivery {acked} for this exchange")).with_request_id(&id));
+            return Err(
+                ApiError::not_found(format!("no delivery {acked} for this exchange"))
+                    .with_request_id(&id),
+            );
         }
         if ex.state == ExchangeState::Decided {
             ex.state = ExchangeState::Delivered;
@@ -876,7 +891,10 @@ impl Gateway {
             "status": body.status.unwrap_or_else(|| "delivered".to_owned()),
             "state": ex.state.as_str(),
         });
-        Ok(web::json(StatusCode::OK, &envelope("ack.accepted", &id, out)))
+        Ok(web::json(
+            StatusCode::OK,
+            &envelope("ack.accepted", &id, out),
+        ))
     }
 
     // -- pairing --------------------------------------------------------------------------
@@ -890,7 +908,11 @@ impl Gateway {
         let nonce = random_token("pn_");
         let mut out = PairingInitiateResponse::new(nonce.clone(), code.clone(), ts(expires_at));
         out.device_id = body.device_id.clone();
-        out.gateway_url = Some(body.gateway_url.clone().unwrap_or_else(|| self.settings.base_url.clone()));
+        out.gateway_url = Some(
+            body.gateway_url
+                .clone()
+                .unwrap_or_else(|| self.settings.base_url.clone()),
+        );
         state.codes.insert(code.clone(), nonce.clone());
         state.pairings.insert(
             nonce.clone(),
@@ -935,7 +957,10 @@ impl Gateway {
         state.pairings.insert(nonce.clone(), pairing);
         drop(state);
         self.poke_approvers();
-        Ok(web::json(StatusCode::OK, &PairingClaimResponse::new(nonce, ts(expires_at))))
+        Ok(web::json(
+            StatusCode::OK,
+            &PairingClaimResponse::new(nonce, ts(expires_at)),
+        ))
     }
 
     fn pairing_status(&self, caller: &Caller, nonce: &str) -> HandlerResult {
@@ -1125,7 +1150,13 @@ impl Gateway {
         let expires_at = clock::plus(clock::now(), ttl);
         let mut state = self.lock();
         let code = fresh_code(&state);
-        state.pre_codes.insert(code.clone(), PreCode { approver_id: approver_id.clone(), expires_at });
+        state.pre_codes.insert(
+            code.clone(),
+            PreCode {
+                approver_id: approver_id.clone(),
+                expires_at,
+            },
+        );
         let mut out = PairingPreGenerateResponse::new(code, ts(expires_at));
         out.approver_id = Some(approver_id);
         Ok(out)
@@ -1284,7 +1315,8 @@ impl Gateway {
     fn dnd_effective(&self, req: &Req) -> web::Resp {
         let now = Timestamp::now();
         // A query value, when given, must equal the policy's.
-        let wanted = |key: &str, value: Option<&str>| req.query(key).is_none_or(|q| value == Some(q));
+        let wanted =
+            |key: &str, value: Option<&str>| req.query(key).is_none_or(|q| value == Some(q));
         let policies: Vec<DndPolicy> = self
             .lock()
             .dnd

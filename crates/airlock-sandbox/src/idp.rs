@@ -15,7 +15,14 @@ use serde_json::json;
 use sha2::Digest as _;
 use time::OffsetDateTime;
 
+use airlock_types::{
+    DeviceAuthorizationResponse, OAuthErrorCode, OAuthErrorResponse, OidcDiscovery, TokenResponse,
+};
+
 use crate::clock;
+
+/// The device-code grant type (RFC 8628).
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 use crate::config::DeviceApproval;
 use crate::gateway::is_loopback_origin;
 use crate::web::{self, Req, random_token, secret_eq};
@@ -103,16 +110,19 @@ struct InvalidClient;
 
 impl InvalidClient {
     fn response(self) -> web::Resp {
-        oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        )
     }
 }
 
 /// An OAuth error response.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> web::Resp {
-    web::json(
-        status,
-        &json!({ "error": error, "error_description": description }),
-    )
+    let mut body = OAuthErrorResponse::new(OAuthErrorCode::from_wire(error));
+    body.error_description = Some(description.to_owned());
+    web::json(status, &body)
 }
 
 impl Idp {
@@ -192,29 +202,21 @@ impl Idp {
 
     fn discovery(&self) -> web::Resp {
         let i = &self.settings.issuer;
-        web::json(
-            StatusCode::OK,
-            &json!({
-                "issuer": i,
-                "authorization_endpoint": format!("{i}/authorize"),
-                "token_endpoint": format!("{i}/token"),
-                "device_authorization_endpoint": format!("{i}/device"),
-                "revocation_endpoint": format!("{i}/revoke"),
-                "userinfo_endpoint": format!("{i}/userinfo"),
-                "jwks_uri": format!("{i}/jwks"),
-                "response_types_supported": ["code"],
-                "grant_types_supported": [
-                    "authorization_code",
-                    "refresh_token",
-                    "urn:ietf:params:oauth:grant-type:device_code"
-                ],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["none"],
-            }),
-        )
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let mut doc = OidcDiscovery::new(i, format!("{i}/authorize"), format!("{i}/token"));
+        doc.device_authorization_endpoint = Some(format!("{i}/device"));
+        doc.revocation_endpoint = Some(format!("{i}/revoke"));
+        doc.userinfo_endpoint = Some(format!("{i}/userinfo"));
+        doc.jwks_uri = Some(format!("{i}/jwks"));
+        doc.response_types_supported = strings(&["code"]);
+        doc.grant_types_supported = strings(&["authorization_code", "refresh_token", DEVICE_GRANT]);
+        doc.code_challenge_methods_supported = strings(&["S256"]);
+        doc.token_endpoint_auth_methods_supported =
+            strings(&["none", "client_secret_post", "client_secret_basic"]);
+        doc.scopes_supported = strings(&["openid", "profile", "email", "offline_access"]);
+        doc.subject_types_supported = strings(&["public"]);
+        doc.id_token_signing_alg_values_supported = strings(&["none"]);
+        web::json(StatusCode::OK, &doc)
     }
 
     /// Authenticates the client of a token-endpoint request: a known client id, and for the
@@ -304,17 +306,15 @@ impl Idp {
                 state,
             },
         );
-        web::json(
-            StatusCode::OK,
-            &json!({
-                "device_code": device_code,
-                "user_code": user_code,
-                "verification_uri": verification_uri,
-                "verification_uri_complete": complete,
-                "expires_in": self.settings.device_ttl.as_secs(),
-                "interval": self.settings.device_interval.as_secs().max(1),
-            }),
-        )
+        let mut out = DeviceAuthorizationResponse::new(
+            device_code,
+            user_code,
+            verification_uri,
+            self.settings.device_ttl.as_secs(),
+        );
+        out.verification_uri_complete = Some(complete);
+        out.interval = Some(self.settings.device_interval.as_secs().max(1));
+        web::json(StatusCode::OK, &out)
     }
 
     /// The "browser" page of the device flow: `?user_code=…&action=approve|deny`.
@@ -440,7 +440,7 @@ impl Idp {
                 }
                 (code.scope, random_token("fam_"))
             }
-            Some("urn:ietf:params:oauth:grant-type:device_code") => {
+            Some(DEVICE_GRANT) => {
                 let Some(dc) = form.get("device_code") else {
                     return bad("invalid_request", "device_code is required");
                 };
@@ -512,17 +512,12 @@ impl Idp {
         state
             .refresh
             .insert(refresh.clone(), token(self.settings.refresh_ttl));
-        web::json(
-            StatusCode::OK,
-            &json!({
-                "access_token": access,
-                "token_type": "Bearer",
-                "expires_in": self.settings.access_ttl.as_secs(),
-                "refresh_token": refresh,
-                "refresh_expires_in": self.settings.refresh_ttl.as_secs(),
-                "scope": scope,
-            }),
-        )
+        let mut out = TokenResponse::bearer(access);
+        out.expires_in = Some(self.settings.access_ttl.as_secs());
+        out.refresh_token = Some(refresh);
+        out.refresh_expires_in = Some(self.settings.refresh_ttl.as_secs());
+        out.scope = Some(scope);
+        web::json(StatusCode::OK, &out)
     }
 
     /// RFC 7009: always 200 for a well-formed request; revoking a refresh token ends its

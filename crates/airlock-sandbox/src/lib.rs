@@ -4,38 +4,57 @@
 //! It is what `airlock demo` runs on, what this SDK's integration tests run against, and what
 //! you can put in your own enforcer's tests: no account, no network, real cryptography.
 //!
-//! # Start a sandbox and point an enforcer at it
+//! # Run an enforcer against it
 //!
-//! ```no_run
-//! use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+//! Start a sandbox, point the SDK's `GatewayClient` at it, pair (the simulated approver
+//! completes pairings by itself), submit an encrypted artifact and await the verified
+//! decision:
 //!
-//! # async fn demo() -> Result<(), airlock_sandbox::SandboxError> {
+//! ```
+//! use std::time::Duration;
+//!
+//! use airlock_gateway::{AwaitOptions, GatewayClient, PairingRequest, SecretToken, SubmitOptions};
+//! use airlock_sandbox::{Sandbox, SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
-//! println!("gateway   {}", sandbox.gateway_url());
-//! println!("issuer    {}", sandbox.issuer_url());
-//! println!("client    {} / <secret>", sandbox.client_id());
-//! // Give an enforcer `gateway_url`, `client_id`, `client_secret` and `pat`; it pairs (the
-//! // approver completes pairings by itself), submits, and gets signed decisions back.
-//! sandbox.approver().set_policy(ApproverPolicy::Manual);
+//! let client = GatewayClient::builder(sandbox.gateway_url())
+//!     .client_credentials(sandbox.client_id(), SecretToken::new(sandbox.client_secret()))
+//!     .pat(SecretToken::new(sandbox.pat()))
+//!     .build()?;
+//!
+//! let request = PairingRequest::new("enforcer-1").poll_interval(Duration::from_millis(50));
+//! let pairing = client.start_pairing(request).await?.wait(Duration::from_secs(10)).await?;
+//!
+//! let command = serde_json::json!({ "actionType": "command", "commandText": "make deploy" });
+//! let pending = client.encrypt_and_submit(&pairing, &command, SubmitOptions::new()).await?;
+//! let outcome = client.await_decision(&pending, AwaitOptions::new(Duration::from_secs(10))).await?;
+//! assert!(outcome.is_approved());
+//!
+//! // The approver decrypted exactly what was sent.
+//! let seen = sandbox.approver().seen_artifact(pending.request_id()).expect("received");
+//! assert_eq!(seen.plaintext, Some(command));
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
-//! # Drive the approver by hand
+//! # Decide by hand, or play a compromised relay
 //!
-//! ```
-//! use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+//! ```no_run
+//! use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig, TamperMode};
+//! use airlock_types::Decision;
 //!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), airlock_sandbox::SandboxError> {
+//! # async fn demo() -> Result<(), airlock_sandbox::SandboxError> {
 //! let config = SandboxConfig::builder().approver_policy(ApproverPolicy::Manual).build();
 //! let sandbox = Sandbox::start(config).await?;
-//! let approver = sandbox.approver();
-//! assert!(approver.pending().is_empty());
-//! // After an enforcer submitted `req-1`:
-//! //   approver.decide("req-1", airlock_types::Decision::Approve, Some("looks fine"))?;
-//! //   let seen = approver.seen_artifact("req-1"); // the decrypted plaintext
-//! sandbox.shutdown().await;
+//! // ... an enforcer submits; then:
+//! for artifact in sandbox.approver().pending() {
+//!     println!("{} wants to run {:?}", artifact.request_id, artifact.plaintext);
+//!     sandbox.approver().decide(&artifact.request_id, Decision::Reject, Some("not today"))?;
+//! }
+//! // Enforcers must refuse every decision from now on:
+//! sandbox.approver().set_tamper(TamperMode::ForgeSignature);
 //! # Ok(()) }
 //! ```
 //!

@@ -153,7 +153,12 @@ struct Extra {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), message: message.into(), extra: None }
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+            extra: None,
+        }
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -192,7 +197,10 @@ impl ApiError {
     }
 
     /// Makes this a flat error (`{"error": code, "message", ...fields}`).
-    pub(crate) fn with_flat_fields(mut self, fields: serde_json::Map<String, serde_json::Value>) -> Self {
+    pub(crate) fn with_flat_fields(
+        mut self,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
         self.extra().flat = Some(fields);
         self
     }
@@ -219,7 +227,8 @@ impl ApiError {
             json(self.status, &body)
         };
         if let Some(secs) = extra.retry_after {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

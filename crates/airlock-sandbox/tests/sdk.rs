@@ -17,7 +17,10 @@ use serde_json::json;
 
 fn sdk_client(sandbox: &Sandbox, transport: Option<Arc<dyn HttpClient>>) -> GatewayClient {
     let mut builder = GatewayClient::builder(sandbox.gateway_url())
-        .client_credentials(sandbox.client_id(), SecretToken::new(sandbox.client_secret()))
+        .client_credentials(
+            sandbox.client_id(),
+            SecretToken::new(sandbox.client_secret()),
+        )
         .pat(SecretToken::new(sandbox.pat()));
     if let Some(t) = transport {
         builder = builder.transport(t);
@@ -27,10 +30,18 @@ fn sdk_client(sandbox: &Sandbox, transport: Option<Arc<dyn HttpClient>>) -> Gate
 
 async fn pair(client: &GatewayClient, enforcer_id: &str) -> Pairing {
     let session = client
-        .start_pairing(PairingRequest::new(enforcer_id).label("sdk test").workspace("ws").poll_interval(Duration::from_millis(20)))
+        .start_pairing(
+            PairingRequest::new(enforcer_id)
+                .label("sdk test")
+                .workspace("ws")
+                .poll_interval(Duration::from_millis(20)),
+        )
         .await
         .expect("pairing starts");
-    session.wait(Duration::from_secs(20)).await.expect("pairing completes")
+    session
+        .wait(Duration::from_secs(20))
+        .await
+        .expect("pairing completes")
 }
 
 fn quick() -> AwaitOptions {
@@ -38,7 +49,9 @@ fn quick() -> AwaitOptions {
 }
 
 async fn sandbox(config: airlock_sandbox::SandboxConfigBuilder) -> Sandbox {
-    Sandbox::start(config.rate_limit(None).build()).await.expect("sandbox starts")
+    Sandbox::start(config.rate_limit(None).build())
+        .await
+        .expect("sandbox starts")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,26 +65,62 @@ async fn full_lifecycle() {
 
     let pairing = pair(&client, "enf-lifecycle").await;
     assert_eq!(pairing.signer_key_id(), sandbox.approver().signer_key_id());
-    assert_eq!(pairing.signer_public_key().to_bytes(), sandbox.approver().public_key().to_bytes());
-    client.send_heartbeat(&HeartbeatRequest::new("enf-lifecycle").with_workspace_name("ws")).await.unwrap();
+    assert_eq!(
+        pairing.signer_public_key().to_bytes(),
+        sandbox.approver().public_key().to_bytes()
+    );
+    client
+        .send_heartbeat(&HeartbeatRequest::new("enf-lifecycle").with_workspace_name("ws"))
+        .await
+        .unwrap();
     assert!(sandbox.presence("enf-lifecycle").is_some());
 
     let plaintext = json!({ "actionType": "command", "commandText": "cargo test", "cwd": "/src" });
-    let pending = client.encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new()).await.unwrap();
+    let pending = client
+        .encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new())
+        .await
+        .unwrap();
     let outcome = client.await_decision(&pending, quick()).await.unwrap();
     assert!(outcome.is_approved(), "{outcome:?}");
-    let seen = sandbox.approver().seen_artifact(pending.request_id()).unwrap();
+    let seen = sandbox
+        .approver()
+        .seen_artifact(pending.request_id())
+        .unwrap();
     assert_eq!(seen.plaintext.as_ref(), Some(&plaintext));
     // The SDK acked: the exchange is delivered.
-    assert_eq!(sandbox.exchange(pending.request_id()).unwrap().state.as_str(), "Delivered");
+    assert_eq!(
+        sandbox
+            .exchange(pending.request_id())
+            .unwrap()
+            .state
+            .as_str(),
+        "Delivered"
+    );
 
     sandbox.approver().set_policy(ApproverPolicy::Reject);
-    let pending = client.encrypt_and_submit(&pairing, &json!({ "commandText": "rm -rf ~" }), SubmitOptions::new()).await.unwrap();
+    let pending = client
+        .encrypt_and_submit(
+            &pairing,
+            &json!({ "commandText": "rm -rf ~" }),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap();
     let outcome = client.await_decision(&pending, quick()).await.unwrap();
-    assert!(matches!(outcome, DecisionOutcome::Rejected(_)), "{outcome:?}");
+    assert!(
+        matches!(outcome, DecisionOutcome::Rejected(_)),
+        "{outcome:?}"
+    );
 
     client.unpair(&pairing).await.unwrap();
-    let err = client.encrypt_and_submit(&pairing, &json!({ "commandText": "ls" }), SubmitOptions::new()).await.unwrap_err();
+    let err = client
+        .encrypt_and_submit(
+            &pairing,
+            &json!({ "commandText": "ls" }),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap_err();
     assert!(err.is_pairing_revoked(), "{err:?}");
 }
 
@@ -87,7 +136,9 @@ async fn two_hundred_concurrent_enforcers() {
             let enforcer_id = format!("enf-{i}");
             let pairing = pair(&client, &enforcer_id).await;
             let plaintext = json!({ "commandText": format!("echo {i}") });
-            let pending = client.encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new()).await?;
+            let pending = client
+                .encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new())
+                .await?;
             client.await_decision(&pending, quick()).await
         });
     }
@@ -110,8 +161,19 @@ async fn sandbox_restarted_in_the_middle_of_a_wait() {
     let port = first.local_addr().port();
     let client = sdk_client(&first, None);
     let pairing = pair(&client, "enf-restart").await;
-    let pending = client.encrypt_and_submit(&pairing, &json!({ "commandText": "sleep" }), SubmitOptions::new()).await.unwrap();
-    first.approver().wait_for_artifact(pending.request_id(), Duration::from_secs(5)).await.unwrap();
+    let pending = client
+        .encrypt_and_submit(
+            &pairing,
+            &json!({ "commandText": "sleep" }),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap();
+    first
+        .approver()
+        .wait_for_artifact(pending.request_id(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let waiter = {
         let client = client.clone();
         tokio::spawn(async move { client.await_decision(&pending, quick()).await })
@@ -119,11 +181,19 @@ async fn sandbox_restarted_in_the_middle_of_a_wait() {
     // Let the long-poll reach the server, then restart on the same port (state is gone).
     tokio::time::sleep(Duration::from_millis(300)).await;
     first.shutdown().await;
-    let second = Sandbox::start(SandboxConfig::builder().port(port).rate_limit(None).build()).await.unwrap();
-    let result = tokio::time::timeout(Duration::from_secs(30), waiter).await.expect("no hang").unwrap();
+    let second = Sandbox::start(SandboxConfig::builder().port(port).rate_limit(None).build())
+        .await
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), waiter)
+        .await
+        .expect("no hang")
+        .unwrap();
     // The new platform knows neither the old credentials nor the exchange: a typed failure.
     let err = result.expect_err("cannot be decided by a platform that lost it");
-    assert!(err.is_unauthorized() || err.status() == Some(http::StatusCode::NOT_FOUND), "{err:?}");
+    assert!(
+        err.is_unauthorized() || err.status() == Some(http::StatusCode::NOT_FOUND),
+        "{err:?}"
+    );
     drop(second);
 }
 
@@ -133,7 +203,10 @@ async fn expiry_ends_the_wait() {
     let client = sdk_client(&sandbox, None);
     let pairing = pair(&client, "enf-expiry").await;
     let options = SubmitOptions::new().expires_in(Duration::from_secs(2));
-    let pending = client.encrypt_and_submit(&pairing, &json!({ "commandText": "x" }), options).await.unwrap();
+    let pending = client
+        .encrypt_and_submit(&pairing, &json!({ "commandText": "x" }), options)
+        .await
+        .unwrap();
     let outcome = client.await_decision(&pending, quick()).await.unwrap();
     assert_eq!(outcome, DecisionOutcome::Expired);
 }
@@ -145,11 +218,19 @@ async fn withdraw_racing_a_decision() {
     let pairing = pair(&client, "enf-race").await;
     for round in 0..10 {
         let pending = client
-            .encrypt_and_submit(&pairing, &json!({ "commandText": format!("race {round}") }), SubmitOptions::new())
+            .encrypt_and_submit(
+                &pairing,
+                &json!({ "commandText": format!("race {round}") }),
+                SubmitOptions::new(),
+            )
             .await
             .unwrap();
         let id = pending.request_id().to_owned();
-        sandbox.approver().wait_for_artifact(&id, Duration::from_secs(5)).await.unwrap();
+        sandbox
+            .approver()
+            .wait_for_artifact(&id, Duration::from_secs(5))
+            .await
+            .unwrap();
         let approver = sandbox.approver().clone();
         let decide = tokio::task::spawn_blocking({
             let id = id.clone();
@@ -158,7 +239,11 @@ async fn withdraw_racing_a_decision() {
         let withdraw = client.withdraw_exchange(&id).await;
         let decided = decide.await.unwrap();
         // Exactly one of them wins.
-        assert_ne!(withdraw.is_ok(), decided.is_ok(), "round {round}: {withdraw:?} / {decided:?}");
+        assert_ne!(
+            withdraw.is_ok(),
+            decided.is_ok(),
+            "round {round}: {withdraw:?} / {decided:?}"
+        );
         let outcome = client.await_decision(&pending, quick()).await;
         if let Err(refused) = decided {
             assert_eq!(refused.status(), Some(409));
@@ -178,23 +263,61 @@ async fn refused(tamper: TamperMode) -> Error {
     let sandbox = sandbox(SandboxConfig::builder().tamper(tamper)).await;
     let client = sdk_client(&sandbox, None);
     let pairing = pair(&client, "enf-tamper").await;
-    let pending = client.encrypt_and_submit(&pairing, &json!({ "commandText": "same" }), SubmitOptions::new()).await.unwrap();
+    let pending = client
+        .encrypt_and_submit(
+            &pairing,
+            &json!({ "commandText": "same" }),
+            SubmitOptions::new(),
+        )
+        .await
+        .unwrap();
     if tamper == TamperMode::Replay {
         // The first decision is honest (nothing to replay yet); the same content again
         // gets that decision replayed.
-        assert!(client.await_decision(&pending, quick()).await.unwrap().is_approved());
-        let again = client.encrypt_and_submit(&pairing, &json!({ "commandText": "same" }), SubmitOptions::new()).await.unwrap();
-        return client.await_decision(&again, quick()).await.expect_err("replay refused");
+        assert!(
+            client
+                .await_decision(&pending, quick())
+                .await
+                .unwrap()
+                .is_approved()
+        );
+        let again = client
+            .encrypt_and_submit(
+                &pairing,
+                &json!({ "commandText": "same" }),
+                SubmitOptions::new(),
+            )
+            .await
+            .unwrap();
+        return client
+            .await_decision(&again, quick())
+            .await
+            .expect_err("replay refused");
     }
-    let err = client.await_decision(&pending, quick()).await.expect_err("tampered decision refused");
+    let err = client
+        .await_decision(&pending, quick())
+        .await
+        .expect_err("tampered decision refused");
     // Refused decisions are not acked.
-    assert_eq!(sandbox.exchange(pending.request_id()).unwrap().state.as_str(), "Decided");
+    assert_eq!(
+        sandbox
+            .exchange(pending.request_id())
+            .unwrap()
+            .state
+            .as_str(),
+        "Decided"
+    );
     err
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tamper_mode_is_refused_by_await_decision() {
-    for mode in [TamperMode::ForgeSignature, TamperMode::WrongHash, TamperMode::Unsigned, TamperMode::Replay] {
+    for mode in [
+        TamperMode::ForgeSignature,
+        TamperMode::WrongHash,
+        TamperMode::Unsigned,
+        TamperMode::Replay,
+    ] {
         let err = refused(mode).await;
         assert!(err.is_verification(), "{mode:?}: {err:?}");
     }

@@ -1,0 +1,332 @@
+//! `airlock login | pair | approve | run | patterns | status | unpair | logout` against an
+//! in-process sandbox: every exit code of the gate.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use airlock::types::{ActionSelector, DndPolicy, PolicyMode, Timestamp};
+use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig, TamperMode};
+use common::describe;
+
+const ENFORCER: &str = "gate-test-enforcer";
+const WORKSPACE: &str = "gate-test-ws";
+
+/// A sandbox and a private config directory, signed in with the PAT and paired.
+struct Env {
+    sandbox: Option<Sandbox>,
+    gateway_url: String,
+    client_id: String,
+    client_secret: String,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start(policy: ApproverPolicy) -> Self {
+        let config = SandboxConfig::builder()
+            .approver_policy(policy)
+            .rate_limit(None)
+            .build();
+        let sandbox = Sandbox::start(config).await.expect("start the sandbox");
+        let env = Self {
+            gateway_url: sandbox.gateway_url().to_owned(),
+            client_id: sandbox.client_id().to_owned(),
+            client_secret: sandbox.client_secret().to_owned(),
+            sandbox: Some(sandbox),
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let pat = env.sandbox().pat().to_owned();
+        env.ok(&["login", "--pat", &pat]).await;
+        env.ok(&["pair"]).await;
+        env
+    }
+
+    fn sandbox(&self) -> &Sandbox {
+        self.sandbox.as_ref().expect("the sandbox is running")
+    }
+
+    /// Stops the sandbox: nothing listens on the gateway URL any more.
+    async fn stop_sandbox(&mut self) {
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.shutdown().await;
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = common::airlock();
+        cmd.args(args)
+            .env("AIRLOCK_CONFIG_DIR", self.dir.path())
+            .env("AIRLOCK_GATEWAY_URL", &self.gateway_url)
+            .env("AIRLOCK_CLIENT_ID", &self.client_id)
+            .env("AIRLOCK_CLIENT_SECRET", &self.client_secret)
+            .env("AIRLOCK_ENFORCER_ID", ENFORCER)
+            .env("AIRLOCK_WORKSPACE", WORKSPACE);
+        cmd
+    }
+
+    /// Runs the binary off the runtime's threads (the sandbox keeps serving).
+    async fn run(&self, args: &[&str]) -> Output {
+        let cmd = self.command(args);
+        tokio::task::spawn_blocking(move || common::run(cmd))
+            .await
+            .expect("join")
+    }
+
+    async fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args).await;
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(&out));
+        out
+    }
+
+    async fn approve_json(&self, command: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+        let mut args = vec!["approve", "--command", command, "--json"];
+        args.extend_from_slice(extra);
+        let out = self.run(&args).await;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut lines = stdout.lines();
+        let json = serde_json::from_str(lines.next().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {}", describe(&out)));
+        assert!(lines.next().is_none(), "stdout has exactly one line: {}", describe(&out));
+        (out, json)
+    }
+}
+
+fn expires() -> Timestamp {
+    Timestamp::now().saturating_add_std(Duration::from_secs(600))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approved_exits_0_with_one_json_object() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    let (out, json) = env.approve_json("terraform plan", &["--cwd", "/srv/app", "--host", "ci-1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json["outcome"], "approved");
+    assert_eq!(json["approved"], true);
+    assert_eq!(json["exitCode"], 0);
+    assert_eq!(json["decidedBy"], "approver");
+    let request_id = json["requestId"].as_str().expect("requestId");
+    assert_eq!(json["signerKeyId"], env.sandbox().approver().signer_key_id());
+    let seen = env.sandbox().approver().seen_artifact(request_id).expect("the approver saw it");
+    assert!(seen.hash_matches());
+    let plaintext = seen.plaintext.expect("decrypted");
+    assert_eq!(plaintext["commandText"], "terraform plan");
+    assert_eq!(plaintext["cwd"], "/srv/app");
+    assert_eq!(plaintext["host"], "ci-1");
+    assert_eq!(plaintext["workspace"], WORKSPACE);
+    assert_eq!(json["artifactHash"], seen.artifact_hash.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_exits_1() {
+    let env = Env::start(ApproverPolicy::Reject).await;
+    let (out, json) = env.approve_json("rm -rf /", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(json["outcome"], "rejected");
+    assert_eq!(json["approved"], false);
+    // Without --json, stdout stays empty and the reason goes to stderr.
+    let out = env.run(&["approve", "--command", "rm -rf /"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected by"), "{}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_decision_in_time_exits_3_and_withdraws() {
+    let env = Env::start(ApproverPolicy::Manual).await;
+    let (out, json) = env.approve_json("make deploy", &["--timeout", "2"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert_eq!(json["outcome"], "timeout");
+    let id = json["requestId"].as_str().unwrap();
+    // The artifact expires with the deadline; whichever comes first, it is closed.
+    let state = env.sandbox().exchange(id).map(|e| e.state);
+    assert!(
+        matches!(state, Some(airlock::types::ExchangeState::Withdrawn | airlock::types::ExchangeState::Expired)),
+        "{state:?}"
+    );
+    assert!(env.sandbox().approver().decide(id, airlock::types::Decision::Approve, None).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tamper_mode_exits_2() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    // An honest decision first, so `replay` has one to redeliver.
+    env.ok(&["approve", "--command", "echo first"]).await;
+    for mode in [
+        TamperMode::ForgeSignature,
+        TamperMode::WrongHash,
+        TamperMode::Unsigned,
+        TamperMode::Replay,
+    ] {
+        env.sandbox().approver().set_tamper(mode);
+        let command = format!("echo {}", mode.as_str());
+        let (out, json) = env.approve_json(&command, &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{mode:?}: {}", describe(&out));
+        assert_eq!(json["outcome"], "verification_failed", "{mode:?}");
+        assert!(json["harpCode"].as_str().is_some_and(|c| c.starts_with("HARP_ERR_")), "{mode:?}: {json}");
+        // `run` never runs the command.
+        let marker = env.dir.path().join(format!("ran-{}", mode.as_str()));
+        let out = env.run(&["run", "--", "touch", marker.to_str().unwrap()]).await;
+        assert_eq!(out.status.code(), Some(2), "{mode:?}: {}", describe(&out));
+        assert!(!marker.exists(), "{mode:?}: the command ran");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dnd_policies_decide_and_leave_an_audit_artifact() {
+    let env = Env::start(ApproverPolicy::Reject).await;
+    env.sandbox().add_dnd_policy(DndPolicy::workspace("dnd-approve", ENFORCER, WORKSPACE, PolicyMode::ApproveAll, expires()));
+    env.sandbox().add_dnd_policy(DndPolicy::action(
+        "dnd-deny-push",
+        ENFORCER,
+        WORKSPACE,
+        PolicyMode::DenyAll,
+        ActionSelector::argv_prefix(["git", "push"]),
+        expires(),
+    ));
+    let (out, json) = env.approve_json("npm test", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "dnd");
+    let (out, json) = env.approve_json("git push --force", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "dnd");
+    assert!(json["message"].as_str().unwrap().contains("dnd-deny-push"));
+    let audits: Vec<_> = env
+        .sandbox
+        .approver()
+        .seen()
+        .into_iter()
+        .filter(|s| s.metadata.get("dndAudit").map(String::as_str) == Some("true"))
+        .collect();
+    assert_eq!(audits.len(), 2, "{audits:?}");
+    let decisions: Vec<_> = audits.iter().map(|a| a.metadata["dndDecision"].clone()).collect();
+    assert!(decisions.contains(&"approve".to_owned()) && decisions.contains(&"reject".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_approve_pattern_decides_locally() {
+    let env = Env::start(ApproverPolicy::Reject).await;
+    env.ok(&["patterns", "add", "/^git (status|diff)( |$)/"]).await;
+    env.ok(&["patterns", "add", "cargo test"]).await;
+    let out = env.ok(&["patterns", "list"]).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "/^git (status|diff)( |$)/\ncargo test\n");
+    let before = env.sandbox().approver().seen().len();
+    let (out, json) = env.approve_json("git status -s", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "pattern");
+    let (out, _) = env.approve_json("RUST_LOG=1 cargo test -p x", &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(env.sandbox().approver().seen().len(), before, "nothing was submitted");
+    // No match: the (rejecting) approver decides.
+    let (out, _) = env.approve_json("git push", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    env.ok(&["patterns", "remove", "cargo test"]).await;
+    let out = env.run(&["patterns", "remove", "cargo test"]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    let out = env.run(&["patterns", "add", "/(/"]).await;
+    assert_eq!(out.status.code(), Some(7), "an invalid regex is refused: {}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_executes_only_after_approval_and_returns_its_status() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    let marker = env.dir.path().join("it ran");
+    let script = format!("touch \"{}\"; exit 7", marker.display());
+    let out = env.run(&["run", "--", "sh", "-c", &script]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    assert!(marker.exists());
+    // Arguments are passed as given: no shell re-parsing.
+    let out = env.run(&["run", "--", "printf", "%s|", "a b", "$HOME", "*"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a b|$HOME|*|");
+    let out = env.run(&["run", "--", "/definitely/not/a/program"]).await;
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    env.sandbox().approver().set_policy(ApproverPolicy::Reject);
+    std::fs::remove_file(&marker).unwrap();
+    let out = env.run(&["run", "--", "sh", "-c", &script]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(!marker.exists(), "a rejected command never runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_open_applies_only_to_an_unreachable_gateway() {
+    let mut env = Env::start(ApproverPolicy::Approve).await;
+    env.stop_sandbox().await;
+    let (out, json) = env.approve_json("make deploy", &[]).await;
+    assert_eq!(out.status.code(), Some(4), "fail closed: {}", describe(&out));
+    assert_eq!(json["approved"], false);
+    let (out, json) = env.approve_json("make deploy", &["--fail-open"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "fail-open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_open_never_covers_a_timeout_or_a_forgery() {
+    let env = Env::start(ApproverPolicy::Manual).await;
+    let (out, _) = env.approve_json("make deploy", &["--timeout", "1", "--fail-open"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    env.sandbox().approver().set_policy(ApproverPolicy::Approve);
+    env.sandbox().approver().set_tamper(TamperMode::ForgeSignature);
+    let (out, _) = env.approve_json("make deploy", &["--fail-open"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_unpair_and_logout() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    let out = env.ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(status["signedIn"], true);
+    assert_eq!(status["authMethod"], "pat");
+    assert_eq!(status["paired"], true);
+    assert_eq!(status["gatewayUrl"], env.gateway_url.as_str());
+    assert_eq!(status["pairing"]["fingerprint"], env.sandbox().approver().public_key().fingerprint());
+    let out = env.run(&["pair"]).await;
+    assert_eq!(out.status.code(), Some(7), "already paired: {}", describe(&out));
+
+    env.ok(&["unpair"]).await;
+    let (out, json) = env.approve_json("ls", &[]).await;
+    assert_eq!(out.status.code(), Some(5), "not paired: {}", describe(&out));
+    assert_eq!(json["outcome"], "not_ready");
+
+    env.ok(&["logout"]).await;
+    let out = env.ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(status["signedIn"], false);
+    assert_eq!(status["authMethod"], serde_json::Value::Null);
+    assert_eq!(status["paired"], false);
+    let out = env.run(&["pair"]).await;
+    assert_eq!(out.status.code(), Some(5), "not signed in: {}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unpair_tolerates_a_stale_routing_token() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    // A routing token the gateway does not know (forgotten, or from an older gateway).
+    let dir = env.dir.path().to_owned();
+    let path = dir.join("pairing.json");
+    let mut stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    stored["routingToken"] = "rt-stale-token".into();
+    std::fs::write(&path, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let out = env.ok(&["unpair"]).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no longer knows"), "{}", describe(&out));
+    assert!(!path.exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_refuses_a_bad_pat_and_device_login_works() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    env.ok(&["logout"]).await;
+    let out = env.run(&["login", "--pat", "airpat_wrong"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    let out = env.ok(&["login", "--device"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/idp/device") && stderr.contains("enter the code "), "{stderr}");
+    let out = env.ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["authMethod"], "oauth");
+    // The OAuth identity drives the gate too.
+    env.ok(&["approve", "--command", "ls"]).await;
+    let out = env.run(&["login"]).await;
+    assert_eq!(out.status.code(), Some(64), "--pat or --device is required: {}", describe(&out));
+}
