@@ -9,16 +9,17 @@
 //!   `get_exchange_status` against the same canned loopback server.
 #![allow(clippy::print_stdout)]
 
-// The server's request capture is used by airlock-bench's raw floor only.
+// The benchmark code shared with bench/airlock-bench (the server's request capture is
+// used by airlock-bench's raw floor only).
 #[allow(dead_code)]
-mod shared {
-    #[path = "../../../airlock-bench/src/shared/measure.rs"]
-    pub(crate) mod measure;
-    #[path = "../../../airlock-bench/src/shared/payload.rs"]
-    pub(crate) mod payload;
-    #[path = "../../../airlock-bench/src/shared/server.rs"]
-    pub(crate) mod server;
-}
+#[path = "../../airlock-bench/src/shared/measure.rs"]
+mod measure;
+#[allow(dead_code)]
+#[path = "../../airlock-bench/src/shared/payload.rs"]
+mod payload;
+#[allow(dead_code)]
+#[path = "../../airlock-bench/src/shared/server.rs"]
+mod server;
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -27,9 +28,9 @@ use airlock_gateway::canonical_json::canonicalize;
 use airlock_gateway::crypto::{aes_gcm_encrypt, sha256_hex, to_base64url};
 use airlock_gateway::{AirlockGatewayClient, ArtifactSubmitRequest};
 
-use shared::measure::{megabytes_per_sec, report_na, report_result, requests_per_sec};
-use shared::payload::{PIPELINE_BYTES, command_artifact, small_command};
-use shared::server::CannedServer;
+use measure::{megabytes_per_sec, report_na, report_result, requests_per_sec};
+use payload::{PIPELINE_BYTES, command_artifact, small_command};
+use server::CannedServer;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

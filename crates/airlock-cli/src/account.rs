@@ -187,18 +187,16 @@ pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
     };
     if let Some(session) = session {
         match session.logout().await {
-            Ok(RevocationOutcome::Revoked) => eprintln!("Signed out; the OAuth tokens were revoked."),
-            Ok(RevocationOutcome::NothingToRevoke) => {}
+            Ok(RevocationOutcome::Revoked) => eprintln!("The OAuth tokens were revoked."),
             Ok(RevocationOutcome::NotSupported) => {
-                eprintln!("Signed out; the provider cannot revoke tokens, they expire by themselves.");
+                eprintln!("The provider cannot revoke tokens; they expire by themselves.");
             }
             Ok(RevocationOutcome::Failed(failures)) => {
                 for (kind, e) in failures {
                     eprintln!("warning: revoking the {kind:?} failed: {}", chain(&e));
                 }
-                eprintln!("Signed out locally.");
             }
-            Ok(other) => eprintln!("Signed out ({other:?})."),
+            Ok(_) => {}
             Err(e) => eprintln!("warning: {}", chain(&e)),
         }
     }

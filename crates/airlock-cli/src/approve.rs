@@ -177,6 +177,8 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     if req.command.trim().is_empty() {
         return Err(Verdict::new(Exit::Usage, "error", "the command is empty"));
     }
+    // First: an interrupt from now on withdraws the request instead of killing us.
+    let mut interrupt = crate::signals::Interrupt::install();
     let pairing = ctx.require_pairing().map_err(failed)?;
     let client = ctx.signed_in_client().await.map_err(failed)?;
     let artifact = plaintext(req, ctx);
@@ -229,9 +231,21 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
         pending.request_id(),
         req.timeout.as_secs()
     );
-    let awaited = client
-        .await_decision(&pending, AwaitOptions::new(req.timeout).withdraw_on_timeout(true))
-        .await;
+    let options = AwaitOptions::new(req.timeout).withdraw_on_timeout(true);
+    let awaited = tokio::select! {
+        awaited = client.await_decision(&pending, options) => awaited,
+        signal = interrupt.wait() => {
+            // Nobody is waiting any more: an approval now would be for nothing.
+            let withdrawn = client.withdraw_exchange(pending.request_id()).await;
+            let mut v = Verdict::new(Exit::Interrupted, "interrupted", match withdrawn {
+                Ok(_) => format!("interrupted by {signal}; the request was withdrawn"),
+                Err(e) => format!("interrupted by {signal}; withdrawing the request failed: {e}"),
+            });
+            v.request_id = Some(pending.request_id().to_owned());
+            v.artifact_hash = Some(pending.artifact_hash().to_owned());
+            return Ok(v);
+        }
+    };
     let mut v = match awaited {
         Ok(DecisionOutcome::Approved(d)) => {
             let mut v = Verdict::new(Exit::Success, "approved", format!("approved by {}", d.signer_key_id));

@@ -40,6 +40,8 @@ pub(crate) enum Exit {
     CannotExecute,
     /// `run`: the command was not found.
     NotFound,
+    /// Interrupted (Ctrl-C or SIGTERM) while waiting; the request was withdrawn.
+    Interrupted,
     /// `run`: the approved command's own exit status (128 + N when killed by signal N).
     Child(u8),
 }
@@ -62,6 +64,7 @@ impl Exit {
             Self::IoError => 74,
             Self::CannotExecute => 126,
             Self::NotFound => 127,
+            Self::Interrupted => 130,
             Self::Child(code) => code,
         }
     }
@@ -165,6 +168,7 @@ mod tests {
             Exit::IoError,
             Exit::CannotExecute,
             Exit::NotFound,
+            Exit::Interrupted,
         ];
         let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         codes.sort_unstable();

@@ -15,6 +15,7 @@ mod demo;
 mod exit;
 mod jcs_cmd;
 mod sandbox_cmd;
+mod signals;
 mod state;
 
 use std::process::ExitCode;

@@ -100,6 +100,8 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
             format!("cannot start the sandbox: {}", chain(&e)),
         )
     })?;
+    // Before announcing anything: a SIGTERM right after the announcement must stop us cleanly.
+    let mut interrupt = crate::signals::Interrupt::install();
     let info = sandbox.info();
     if options.json {
         let line = serde_json::to_string(info)
@@ -132,32 +134,8 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
     eprintln!("  airlock login --pat {}", info.pat);
     eprintln!();
     eprintln!("Press Ctrl-C to stop.");
-    let signal = shutdown_signal().await;
+    let signal = interrupt.wait().await;
     eprintln!("Received {signal}: stopping the sandbox.");
     sandbox.shutdown().await;
     Ok(())
-}
-
-/// Waits for Ctrl-C (SIGINT) or, on Unix, SIGTERM; returns which one.
-async fn shutdown_signal() -> &'static str {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "Ctrl-C",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
-                let _ = tokio::signal::ctrl_c().await;
-                "Ctrl-C"
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
-    }
 }

@@ -192,7 +192,7 @@ async fn dnd_policies_decide_and_leave_an_audit_artifact() {
     assert_eq!(json["decidedBy"], "dnd");
     assert!(json["message"].as_str().unwrap().contains("dnd-deny-push"));
     let audits: Vec<_> = env
-        .sandbox
+        .sandbox()
         .approver()
         .seen()
         .into_iter()
@@ -329,4 +329,36 @@ async fn login_refuses_a_bad_pat_and_device_login_works() {
     env.ok(&["approve", "--command", "ls"]).await;
     let out = env.run(&["login"]).await;
     assert_eq!(out.status.code(), Some(64), "--pat or --device is required: {}", describe(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_while_waiting_withdraws_and_exits_130() {
+    let env = Env::start(ApproverPolicy::Manual).await;
+    let mut cmd = env.command(&["approve", "--command", "make deploy", "--json"]);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    // Wait (bounded) until the approver holds the request.
+    let mut pending = Vec::new();
+    for _ in 0..100 {
+        pending = env.sandbox().approver().pending();
+        if !pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(pending.len(), 1, "the request reached the approver");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["outcome"], "interrupted");
+    let state = env.sandbox().exchange(&pending[0].request_id).map(|e| e.state);
+    assert_eq!(state, Some(airlock::types::ExchangeState::Withdrawn));
 }

@@ -40,3 +40,26 @@ pub(crate) fn plus(t: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime 
 pub(crate) fn until(t: OffsetDateTime) -> std::time::Duration {
     std::time::Duration::try_from(t - now()).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_offsets_fractions_and_missing_zones() {
+        let utc = |s: &str| parse(s).map(format);
+        assert_eq!(
+            utc("2026-02-24T12:00:00.123456+02:00").as_deref(),
+            Some("2026-02-24T10:00:00Z")
+        );
+        assert_eq!(
+            utc("2026-02-24 10:00:00z").as_deref(),
+            Some("2026-02-24T10:00:00Z")
+        );
+        assert_eq!(
+            utc("2026-02-24T10:00:00").as_deref(),
+            Some("2026-02-24T10:00:00Z")
+        );
+        assert_eq!(utc("yesterday"), None);
+    }
+}

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use crate::clock;
 use crate::config::{ConsentMode, ConsentState, RateLimit};
 use crate::idp::Idp;
-use crate::web::{self, ApiError, HandlerResult, Req, random_token, secret_eq};
+use crate::web::{self, ApiError, HandlerResult, Req, Secret, random_token, secret_eq};
 
 /// The gateway id used as `sender` of the gateway's own envelopes.
 pub(crate) const GATEWAY_ID: &str = "airlock-sandbox-gateway";
@@ -35,7 +35,7 @@ pub(crate) struct App {
     pub(crate) client_id: String,
     pub(crate) name: String,
     /// `Some` for confidential apps; public apps authenticate by a loopback `Origin`.
-    pub(crate) secret: Option<String>,
+    pub(crate) secret: Option<Secret>,
 }
 
 impl std::fmt::Debug for App {
@@ -183,8 +183,8 @@ pub(crate) struct GatewaySettings {
     pub(crate) issuer_url: String,
     pub(crate) idp_client_id: String,
     pub(crate) apps: Vec<App>,
-    pub(crate) pats: Vec<(String, String)>,
-    pub(crate) approver_token: String,
+    pub(crate) pats: Vec<(Secret, String)>,
+    pub(crate) approver_token: Secret,
     pub(crate) consent: ConsentMode,
     pub(crate) rate_limit: Option<RateLimit>,
     pub(crate) pairing_code_ttl: Duration,
@@ -1536,4 +1536,45 @@ pub(crate) fn is_loopback_origin(origin: &str) -> bool {
 
 fn echo() -> web::Resp {
     web::json(StatusCode::OK, &EchoResponse::utc(Timestamp::now()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_normalize_case_and_dash() {
+        assert_eq!(normalize_code("abcd1234"), "ABCD-1234");
+        assert_eq!(normalize_code(" AbCd-1234 "), "ABCD-1234");
+        assert_eq!(normalize_code("XYZ123"), "XYZ123");
+    }
+
+    #[test]
+    fn loopback_origins_only() {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:3000/x",
+            "https://localhost:1",
+        ] {
+            assert!(is_loopback_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://127.0.0.1.evil.com",
+            "http://localhost.evil.com:80",
+            "file://localhost",
+            "null",
+            "",
+        ] {
+            assert!(!is_loopback_origin(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fresh_codes_have_the_abcd_1234_shape() {
+        let code = fresh_code(&State::default());
+        let (letters, digits) = code.split_once('-').unwrap();
+        assert!(letters.len() == 4 && letters.bytes().all(|b| b.is_ascii_uppercase()));
+        assert!(digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()));
+    }
 }

@@ -25,7 +25,7 @@ use crate::clock;
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 use crate::config::DeviceApproval;
 use crate::gateway::is_loopback_origin;
-use crate::web::{self, Req, random_token, secret_eq};
+use crate::web::{self, Req, Secret, random_token, secret_eq};
 
 /// Settings of the provider.
 #[derive(Clone)]
@@ -34,7 +34,7 @@ pub(crate) struct IdpSettings {
     /// Public client (no secret), the one gateway discovery names.
     pub(crate) public_client_id: String,
     /// A confidential client: id and secret.
-    pub(crate) confidential_client: (String, String),
+    pub(crate) confidential_client: (String, Secret),
     pub(crate) user_id: String,
     pub(crate) access_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
@@ -89,6 +89,8 @@ struct Token {
     expires_at: OffsetDateTime,
 }
 
+/// Issued codes and tokens, keyed by the SHA-256 of the secret ([`digest`]): the provider
+/// keeps no usable copy of what it handed out.
 #[derive(Debug, Default)]
 struct IdpState {
     devices: HashMap<String, DeviceGrant>,
@@ -143,7 +145,7 @@ impl Idp {
         let state = self.lock();
         state
             .access
-            .get(token)
+            .get(&digest(token))
             .filter(|t| t.expires_at > now)
             .map(|t| t.user_id.clone())
     }
@@ -292,7 +294,7 @@ impl Idp {
             serde_urlencoded::to_string([("user_code", user_code.as_str())]).unwrap_or_default()
         );
         self.lock().devices.insert(
-            device_code.clone(),
+            digest(&device_code),
             DeviceGrant {
                 user_code: user_code.clone(),
                 client_id,
@@ -390,7 +392,7 @@ impl Idp {
         }
         let code = random_token("ac_");
         self.lock().codes.insert(
-            code.clone(),
+            digest(&code),
             AuthCode {
                 client_id,
                 redirect_uri: redirect_uri.clone(),
@@ -417,7 +419,10 @@ impl Idp {
         let mut state = self.lock();
         let (scope, family) = match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {
-                let Some(code) = form.get("code").and_then(|c| state.codes.remove(c)) else {
+                let Some(code) = form
+                    .get("code")
+                    .and_then(|c| state.codes.remove(&digest(c)))
+                else {
                     return bad("invalid_grant", "unknown or used authorization code");
                 };
                 if code.expires_at <= now || code.client_id != client_id {
@@ -446,7 +451,7 @@ impl Idp {
                 };
                 let Some(grant) = state
                     .devices
-                    .get_mut(dc)
+                    .get_mut(&digest(dc))
                     .filter(|g| g.client_id == client_id)
                 else {
                     return bad("invalid_grant", "unknown device_code");
@@ -479,7 +484,7 @@ impl Idp {
             Some("refresh_token") => {
                 let Some(old) = form
                     .get("refresh_token")
-                    .and_then(|t| state.refresh.remove(t))
+                    .and_then(|t| state.refresh.remove(&digest(t)))
                 else {
                     return bad(
                         "invalid_grant",
@@ -508,10 +513,10 @@ impl Idp {
         };
         state
             .access
-            .insert(access.clone(), token(self.settings.access_ttl));
+            .insert(digest(&access), token(self.settings.access_ttl));
         state
             .refresh
-            .insert(refresh.clone(), token(self.settings.refresh_ttl));
+            .insert(digest(&refresh), token(self.settings.refresh_ttl));
         let mut out = TokenResponse::bearer(access);
         out.expires_in = Some(self.settings.access_ttl.as_secs());
         out.refresh_token = Some(refresh);
@@ -535,12 +540,12 @@ impl Idp {
             );
         };
         let mut state = self.lock();
-        if let Some(t) = state.refresh.remove(token) {
+        if let Some(t) = state.refresh.remove(&digest(token)) {
             let family = t.family;
             state.access.retain(|_, a| a.family != family);
             state.refresh.retain(|_, r| r.family != family);
         } else {
-            state.access.remove(token);
+            state.access.remove(&digest(token));
         }
         web::empty(StatusCode::OK)
     }
@@ -561,6 +566,14 @@ impl Idp {
             ),
         }
     }
+}
+
+/// The key under which a code or token is stored: hex SHA-256 of it.
+fn digest(secret: &str) -> String {
+    sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `uri` with `params` appended to its query.

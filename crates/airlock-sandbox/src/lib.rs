@@ -194,13 +194,21 @@ pub struct ExchangeInfo {
 }
 
 /// Shared by the server's handlers.
-#[derive(Debug)]
 pub(crate) struct Platform {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) idp: Arc<Idp>,
     pub(crate) approver: ApproverControl,
     pub(crate) info: SandboxInfo,
     pub(crate) control_token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Only the redacted summary: the internals hold secrets.
+        f.debug_struct("Platform")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A running sandbox. Stops when dropped (or, with every connection closed first, at
@@ -243,7 +251,7 @@ impl Sandbox {
         let idp = Arc::new(Idp::new(IdpSettings {
             issuer: issuer.clone(),
             public_client_id: IDP_CLIENT_ID.to_owned(),
-            confidential_client: (CLIENT_ID.to_owned(), client_secret.clone()),
+            confidential_client: (CLIENT_ID.to_owned(), Zeroizing::new(client_secret.clone())),
             user_id: SANDBOX_USER.to_owned(),
             access_ttl: config.access_token_ttl,
             refresh_ttl: config.refresh_token_ttl,
@@ -260,7 +268,7 @@ impl Sandbox {
                     App {
                         client_id: CLIENT_ID.to_owned(),
                         name: "Airlock Sandbox Agent".to_owned(),
-                        secret: Some(client_secret.clone()),
+                        secret: Some(Zeroizing::new(client_secret.clone())),
                     },
                     App {
                         client_id: PUBLIC_CLIENT_ID.to_owned(),
@@ -268,8 +276,8 @@ impl Sandbox {
                         secret: None,
                     },
                 ],
-                pats: vec![(pat.clone(), SANDBOX_USER.to_owned())],
-                approver_token: approver_token.clone(),
+                pats: vec![(Zeroizing::new(pat.clone()), SANDBOX_USER.to_owned())],
+                approver_token: Zeroizing::new(approver_token.clone()),
                 consent: config.consent,
                 rate_limit: config.rate_limit,
                 pairing_code_ttl: config.pairing_code_ttl,

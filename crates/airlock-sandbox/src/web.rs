@@ -9,6 +9,9 @@ use http_body_util::Full;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// A secret string held by the sandbox (client secret, PAT, bearer tokens): zeroized on drop.
+pub(crate) type Secret = zeroize::Zeroizing<String>;
+
 /// The response type of every handler.
 pub(crate) type Resp = http::Response<Full<Bytes>>;
 

@@ -528,3 +528,33 @@ async fn tolerant_reader_accepts_nulls_offsets_and_unknown_fields() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["body"]["requestId"], "req-x");
 }
+
+#[tokio::test]
+async fn debug_output_redacts_secrets_and_drop_stops_serving() {
+    let sandbox = start(config().build()).await;
+    let debug = format!("{sandbox:?} {:?} {:?}", sandbox.info(), sandbox.approver());
+    for secret in [
+        sandbox.pat(),
+        sandbox.client_secret(),
+        sandbox.control_token(),
+        sandbox.approver_token(),
+    ] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    let url = format!("{}/echo", sandbox.gateway_url());
+    let c = client();
+    assert_eq!(
+        send(&c, Method::GET, &url, &[], None).await.status,
+        StatusCode::OK
+    );
+    drop(sandbox);
+    tokio::task::yield_now().await;
+    let fresh = client(); // no pooled connection
+    let req = http::Request::get(&url)
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(10), fresh.request(req))
+        .await
+        .expect("no hang");
+    assert!(result.is_err(), "still serving after drop");
+}
