@@ -339,3 +339,24 @@ pub fn aes_gcm_open(data: &[u8]) {
         assert_eq!(&plaintext[..], PLAINTEXT, "opened to another plaintext");
     }
 }
+
+/// Whether the verifier accepts a [`fixture_seeds`] input as it is (the seeds' check).
+#[must_use]
+pub fn fixture_is_accepted(target: &str, seed: &[u8]) -> bool {
+    let f = fixtures();
+    let Some((_, rest)) = seed.split_first() else {
+        return false;
+    };
+    let now = time::OffsetDateTime::from_unix_timestamp(NOW_UNIX).expect("fixed clock");
+    match target {
+        "pairing_response" => std::str::from_utf8(rest)
+            .is_ok_and(|text| verify_pairing_response(text, PAIRING_NONCE).is_ok()),
+        "decision" => serde_json::from_slice::<Value>(rest).is_ok_and(|body| {
+            let expected = ExpectedDecision::new(f.artifact_hash.as_str(), REQUEST_ID);
+            verify_decision(&body, &expected, &f.signers, &MemoryReplayJournal::new(), now).is_ok()
+        }),
+        "aes_gcm_open" => serde_json::from_slice::<t::EncryptedPayload>(rest)
+            .is_ok_and(|payload| f.key.open(&payload).is_ok_and(|p| &p[..] == PLAINTEXT)),
+        _ => false,
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock::auth::{AuthClient, AuthConfig, AuthSession, FileTokenStore, RevocationOutcome};
-use airlock::gateway::{GatewayClient, PairingRequest};
+use airlock::gateway::{GatewayClient, Pairing, PairingRequest};
 use airlock::http::SecretToken;
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -24,8 +24,8 @@ pub(crate) enum Login {
 }
 
 /// Saves the gateway and app settings of this invocation, so later commands need no flags.
-fn remember_connection(ctx: &Context, app_secret: bool) -> Result<(), CliError> {
-    let mut config = ctx.config.clone();
+fn remember_connection(ctx: &mut Context, app_secret: bool) -> Result<(), CliError> {
+    let mut config = ctx.state.config()?;
     config.gateway_url = Some(ctx.gateway_url.clone());
     if app_secret {
         config.client_id.clone_from(&ctx.client_id);
@@ -33,6 +33,7 @@ fn remember_connection(ctx: &Context, app_secret: bool) -> Result<(), CliError> 
     config.enforcer_id = Some(ctx.enforcer_id.clone());
     config.workspace_name = Some(ctx.workspace.clone());
     ctx.state.save_config(&config)?;
+    ctx.config = config;
     if app_secret {
         let mut credentials = ctx.state.credentials()?;
         credentials.client_secret.clone_from(&ctx.client_secret);
@@ -55,7 +56,9 @@ async fn check_identity(client: &GatewayClient) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Err(e) if e.is_unauthorized() => Err(CliError::gateway("the gateway refused the credentials", &e)),
+        Err(e) if e.is_unauthorized() => {
+            Err(CliError::gateway("the gateway refused the credentials", &e))
+        }
         Err(e) if e.consent().is_some() => {
             let what = if e.is_consent_denied() {
                 "was denied"
@@ -70,11 +73,14 @@ async fn check_identity(client: &GatewayClient) -> Result<(), CliError> {
             }
             Ok(())
         }
-        Err(e) => Err(CliError::gateway("cannot reach the gateway to check the sign-in", &e)),
+        Err(e) => Err(CliError::gateway(
+            "cannot reach the gateway to check the sign-in",
+            &e,
+        )),
     }
 }
 
-pub(crate) async fn login(ctx: Context, how: Login) -> Result<(), CliError> {
+pub(crate) async fn login(ctx: &mut Context, how: Login) -> Result<(), CliError> {
     match how {
         Login::Pat(pat) => {
             let client = ctx
@@ -83,25 +89,35 @@ pub(crate) async fn login(ctx: Context, how: Login) -> Result<(), CliError> {
                 .build()
                 .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
             check_identity(&client).await?;
-            remember_connection(&ctx, true)?;
+            remember_connection(ctx, true)?;
             let mut credentials = ctx.state.credentials()?;
             credentials.pat = Some(pat);
             ctx.state.save_credentials(&credentials)?;
             // A PAT replaces an OAuth session.
             ctx.state.remove(&ctx.state.tokens_path())?;
-            eprintln!("Signed in with a personal access token ({}).", ctx.state.root().display());
+            eprintln!(
+                "Signed in with a personal access token ({}).",
+                ctx.state.root().display()
+            );
             Ok(())
         }
         Login::Device { issuer, scopes } => login_device(ctx, issuer, scopes).await,
     }
 }
 
-async fn login_device(mut ctx: Context, issuer: Option<String>, scopes: Vec<String>) -> Result<(), CliError> {
+async fn login_device(
+    ctx: &mut Context,
+    issuer: Option<String>,
+    scopes: Vec<String>,
+) -> Result<(), CliError> {
     let direct = issuer.is_some();
     let (issuer, oidc_client_id, confidential) = match issuer {
         Some(issuer) => {
             let id = ctx.client_id.clone().ok_or_else(|| {
-                CliError::new(Exit::Usage, "--issuer needs --client-id (the OpenID client)")
+                CliError::new(
+                    Exit::Usage,
+                    "--issuer needs --client-id (the OpenID client)",
+                )
             })?;
             (issuer, id, ctx.client_secret.is_some())
         }
@@ -117,12 +133,14 @@ async fn login_device(mut ctx: Context, issuer: Option<String>, scopes: Vec<Stri
             (discovery.idp.base_url, discovery.idp.client_id, false)
         }
     };
-    let mut config = AuthConfig::new(&issuer, oidc_client_id.clone())
-        .map_err(|e| CliError::new(Exit::Usage, format!("invalid OpenID settings: {}", chain(&e))))?;
-    if confidential {
-        if let Some(secret) = &ctx.client_secret {
-            config = config.with_client_secret(SecretToken::new(secret.as_str()));
-        }
+    let mut config = AuthConfig::new(&issuer, oidc_client_id.clone()).map_err(|e| {
+        CliError::new(
+            Exit::Usage,
+            format!("invalid OpenID settings: {}", chain(&e)),
+        )
+    })?;
+    if confidential && let Some(secret) = &ctx.client_secret {
+        config = config.with_client_secret(SecretToken::new(secret.as_str()));
     }
     if !scopes.is_empty() {
         config = config.with_scopes(scopes);
@@ -139,22 +157,37 @@ async fn login_device(mut ctx: Context, issuer: Option<String>, scopes: Vec<Stri
         })
         .await
         .map_err(|e| {
-            let exit = if e.is_access_denied() || e.is_expired_token() { Exit::NotReady } else if e.is_transport() { Exit::Unavailable } else { Exit::Failure };
+            let exit = if e.is_access_denied() || e.is_expired_token() {
+                Exit::NotReady
+            } else if e.is_transport() {
+                Exit::Unavailable
+            } else {
+                Exit::Failure
+            };
             CliError::new(exit, format!("device sign-in failed: {}", chain(&e)))
         })?;
-    let session = AuthSession::open(client, Arc::new(FileTokenStore::new(ctx.state.tokens_path())))
-        .await
-        .map_err(|e| CliError::new(Exit::Failure, format!("cannot open the token store: {}", chain(&e))))?;
-    session
-        .sign_in(tokens)
-        .await
-        .map_err(|e| CliError::new(Exit::Failure, format!("cannot store the tokens: {}", chain(&e))))?;
+    let session = AuthSession::open(
+        client,
+        Arc::new(FileTokenStore::new(ctx.state.tokens_path())),
+    )
+    .await
+    .map_err(|e| {
+        CliError::new(
+            Exit::Failure,
+            format!("cannot open the token store: {}", chain(&e)),
+        )
+    })?;
+    session.sign_in(tokens).await.map_err(|e| {
+        CliError::new(
+            Exit::Failure,
+            format!("cannot store the tokens: {}", chain(&e)),
+        )
+    })?;
     // OAuth replaces a stored PAT.
     let mut credentials = ctx.state.credentials()?;
     credentials.pat = None;
     ctx.state.save_credentials(&credentials)?;
-    remember_connection(&ctx, !direct)?;
-    ctx.config = ctx.state.config()?;
+    remember_connection(ctx, !direct)?;
     ctx.config.issuer_url = Some(issuer);
     ctx.config.oauth_client_id = Some(oidc_client_id);
     ctx.config.oauth_confidential = confidential;
@@ -171,12 +204,14 @@ async fn login_device(mut ctx: Context, issuer: Option<String>, scopes: Vec<Stri
     Ok(())
 }
 
-pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
+pub(crate) async fn logout(ctx: &mut Context) -> Result<(), CliError> {
     let mut credentials = ctx.state.credentials()?;
     let had_pat = credentials.pat.take().is_some();
     ctx.state.save_credentials(&credentials)?;
     if had_pat {
-        eprintln!("Forgot the personal access token (revoke it in the Airlock web app if it leaked).");
+        eprintln!(
+            "Forgot the personal access token (revoke it in the Airlock web app if it leaked)."
+        );
     }
     let session = match ctx.oauth_session().await {
         Ok(s) => s,
@@ -207,13 +242,23 @@ pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
     config.oauth_client_id = None;
     config.oauth_confidential = false;
     ctx.state.save_config(&config)?;
+    ctx.config = config;
     eprintln!("Signed out.");
     Ok(())
 }
 
-pub(crate) async fn pair(ctx: Context, code: Option<String>, timeout: Duration) -> Result<(), CliError> {
+/// Pairs (a new code shown on stderr, or a claimed one) and verifies the approver's
+/// response; the caller shows the fingerprint and saves the pairing.
+pub(crate) async fn pair(
+    ctx: &Context,
+    code: Option<String>,
+    timeout: Duration,
+) -> Result<Pairing, CliError> {
     if ctx.state.pairing()?.is_some() {
-        return Err(CliError::new(Exit::Failure, "already paired: run `airlock unpair` first"));
+        return Err(CliError::new(
+            Exit::Failure,
+            "already paired: run `airlock unpair` first",
+        ));
     }
     let client = ctx.signed_in_client().await?;
     let label = format!("airlock CLI on {}", crate::connect::host_name());
@@ -230,22 +275,27 @@ pub(crate) async fn pair(ctx: Context, code: Option<String>, timeout: Duration) 
         .await
         .map_err(|e| CliError::gateway("cannot start pairing", &e))?;
     match session.code() {
-        Some(code) => eprintln!("Enter the pairing code {code} in the Airlock app (expires {}).", session.expires_at()),
+        Some(code) => eprintln!(
+            "Enter the pairing code {code} in the Airlock app (expires {}).",
+            session.expires_at()
+        ),
         None => eprintln!("Claimed the code; waiting for the approver to confirm."),
     }
     let pairing = session
         .wait(timeout)
         .await
         .map_err(|e| CliError::gateway("pairing failed", &e))?;
-    pairing
-        .save(ctx.state.pairing_path())
-        .map_err(|e| CliError::gateway("cannot save the pairing", &e))?;
-    eprintln!("Paired with signer {}.", pairing.signer_key_id());
-    eprintln!("Check that the Airlock app shows this key fingerprint: {}", pairing.fingerprint());
-    Ok(())
+    Ok(pairing)
 }
 
-pub(crate) async fn unpair(ctx: Context) -> Result<(), CliError> {
+/// Stores `pairing` (atomic, owner-only).
+pub(crate) fn save_pairing(ctx: &Context, pairing: &Pairing) -> Result<(), CliError> {
+    pairing
+        .save(ctx.state.pairing_path())
+        .map_err(|e| CliError::gateway("cannot save the pairing", &e))
+}
+
+pub(crate) async fn unpair(ctx: &Context) -> Result<(), CliError> {
     let Some(pairing) = ctx.state.pairing()? else {
         eprintln!("Not paired.");
         return Ok(());
@@ -254,15 +304,23 @@ pub(crate) async fn unpair(ctx: Context) -> Result<(), CliError> {
     match client.unpair(&pairing).await {
         Ok(_) => eprintln!("Unpaired: the gateway revoked the routing token."),
         // A stale routing token: the gateway has forgotten the pairing already.
-        Err(e) if e.is_pairing_revoked() || matches!(e.status().map(|s| s.as_u16()), Some(404 | 410)) => {
+        Err(e)
+            if e.is_pairing_revoked()
+                || matches!(e.status().map(|s| s.as_u16()), Some(404 | 410)) =>
+        {
             eprintln!("The gateway no longer knows this pairing ({e}); removing it locally.");
         }
-        Err(e) => return Err(CliError::gateway("cannot revoke the pairing (kept locally)", &e)),
+        Err(e) => {
+            return Err(CliError::gateway(
+                "cannot revoke the pairing (kept locally)",
+                &e,
+            ));
+        }
     }
     ctx.state.remove(&ctx.state.pairing_path())
 }
 
-pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
+pub(crate) async fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
     let identity = ctx.identity().await?;
     let method = identity.as_ref().map(Identity::method);
     let pat_from_env = std::env::var(PAT_ENV).is_ok_and(|p| !p.is_empty());
@@ -286,12 +344,24 @@ pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
         println!("{value}");
     } else {
         let signed_in = match method {
-            Some(AuthMethod::Pat) if pat_from_env => "yes (personal access token from AIRLOCK_PAT)".to_owned(),
-            Some(m) => format!("yes ({})", if m == AuthMethod::Pat { "personal access token" } else { "OAuth" }),
+            Some(AuthMethod::Pat) if pat_from_env => {
+                "yes (personal access token from AIRLOCK_PAT)".to_owned()
+            }
+            Some(m) => format!(
+                "yes ({})",
+                if m == AuthMethod::Pat {
+                    "personal access token"
+                } else {
+                    "OAuth"
+                }
+            ),
             None => "no".to_owned(),
         };
         println!("gateway      {}", ctx.gateway_url);
-        println!("client id    {}", ctx.client_id.as_deref().unwrap_or("(not set)"));
+        println!(
+            "client id    {}",
+            ctx.client_id.as_deref().unwrap_or("(not set)")
+        );
         println!("enforcer id  {}", ctx.enforcer_id);
         println!("workspace    {}", ctx.workspace);
         println!("signed in    {signed_in}");

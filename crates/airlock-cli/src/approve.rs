@@ -151,7 +151,10 @@ fn plaintext(req: &ApproveRequest, ctx: &Context) -> Value {
 }
 
 /// The first auto-approve pattern of `patterns` matching `command`: `/regex/` or a substring.
-pub(crate) fn matching_pattern<'a>(patterns: &'a [String], command: &str) -> Result<Option<&'a str>, CliError> {
+pub(crate) fn matching_pattern<'a>(
+    patterns: &'a [String],
+    command: &str,
+) -> Result<Option<&'a str>, CliError> {
     for p in patterns {
         let matched = match p.strip_prefix('/').and_then(|r| r.strip_suffix('/')) {
             Some(re) if p.len() >= 2 => Regex::new(re)
@@ -191,39 +194,73 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     let verdict = client.dnd_verdict(&query, &req.command).await;
     if let Some(audit) = dnd_audit_artifact(artifact.clone(), &verdict) {
         // Best effort: the policy decided, the audit only records it.
-        if let Err(e) = client.encrypt_and_submit(&pairing, &audit.plaintext, audit.options).await {
+        if let Err(e) = client
+            .encrypt_and_submit(&pairing, &audit.plaintext, audit.options)
+            .await
+        {
             tracing::warn!(error = %e, "submitting the DND audit artifact failed");
         }
-        let id = verdict.policy().map(|p| p.request_id.clone()).unwrap_or_default();
+        let id = verdict
+            .policy()
+            .map(|p| p.request_id.clone())
+            .unwrap_or_default();
         return Ok(match verdict {
-            DndVerdict::Approve(_) => Verdict::new(Exit::Success, "approved", format!("approved by Do-Not-Disturb policy {id}")),
-            _ => Verdict::new(Exit::Rejected, "rejected", format!("rejected by Do-Not-Disturb policy {id}")),
+            DndVerdict::Approve(_) => Verdict::new(
+                Exit::Success,
+                "approved",
+                format!("approved by Do-Not-Disturb policy {id}"),
+            ),
+            _ => Verdict::new(
+                Exit::Rejected,
+                "rejected",
+                format!("rejected by Do-Not-Disturb policy {id}"),
+            ),
         }
         .by(DecidedBy::Dnd));
     }
 
     // 2. Auto-approve patterns of the workspace.
     let patterns = ctx.state.patterns().map_err(failed)?;
-    let list = patterns.workspaces.get(&ctx.workspace).map(Vec::as_slice).unwrap_or_default();
+    let list = patterns
+        .workspaces
+        .get(&ctx.workspace)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if let Some(p) = matching_pattern(list, &req.command).map_err(failed)? {
-        return Ok(Verdict::new(Exit::Success, "approved", format!("approved by the auto-approve pattern {p:?}")).by(DecidedBy::Pattern));
+        return Ok(Verdict::new(
+            Exit::Success,
+            "approved",
+            format!("approved by the auto-approve pattern {p:?}"),
+        )
+        .by(DecidedBy::Pattern));
     }
 
     // 3. The approver.
     let options = SubmitOptions::new()
         .metadata("workspaceName", ctx.workspace.clone())
         .expires_in(req.timeout);
-    let pending = match client.encrypt_and_submit(&pairing, &artifact, options).await {
+    let pending = match client
+        .encrypt_and_submit(&pairing, &artifact, options)
+        .await
+    {
         Ok(p) => p,
         Err(e) if req.fail_open && is_unreachable(&e) => {
             return Ok(Verdict::new(
                 Exit::Success,
                 "approved",
-                format!("gateway unreachable ({}); allowed because of --fail-open", chain(&e)),
+                format!(
+                    "gateway unreachable ({}); allowed because of --fail-open",
+                    chain(&e)
+                ),
             )
             .by(DecidedBy::FailOpen));
         }
-        Err(e) => return Err(failed(CliError::gateway("cannot submit the approval request", &e))),
+        Err(e) => {
+            return Err(failed(CliError::gateway(
+                "cannot submit the approval request",
+                &e,
+            )));
+        }
     };
     eprintln!(
         "Waiting for approval of `{}` (request {}, up to {}s)...",
@@ -248,22 +285,46 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     };
     let mut v = match awaited {
         Ok(DecisionOutcome::Approved(d)) => {
-            let mut v = Verdict::new(Exit::Success, "approved", format!("approved by {}", d.signer_key_id));
+            let mut v = Verdict::new(
+                Exit::Success,
+                "approved",
+                format!("approved by {}", d.signer_key_id),
+            );
             v.signer_key_id = Some(d.signer_key_id.clone());
             v.reason.clone_from(&d.reason);
             v.by(DecidedBy::Approver)
         }
         Ok(DecisionOutcome::Rejected(d)) => {
-            let why = d.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            let mut v = Verdict::new(Exit::Rejected, "rejected", format!("rejected by {}{why}", d.signer_key_id));
+            let why = d
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let mut v = Verdict::new(
+                Exit::Rejected,
+                "rejected",
+                format!("rejected by {}{why}", d.signer_key_id),
+            );
             v.signer_key_id = Some(d.signer_key_id.clone());
             v.reason.clone_from(&d.reason);
             v.by(DecidedBy::Approver)
         }
-        Ok(DecisionOutcome::Expired) => Verdict::new(Exit::Timeout, "timeout", "the request expired without a decision"),
-        Ok(DecisionOutcome::Withdrawn) => Verdict::new(Exit::Withdrawn, "withdrawn", "the request was withdrawn"),
-        Ok(DecisionOutcome::Cancelled) => Verdict::new(Exit::Withdrawn, "cancelled", "the request was cancelled"),
-        Ok(other) => Verdict::new(Exit::Failure, "error", format!("unexpected outcome {other:?}")),
+        Ok(DecisionOutcome::Expired) => Verdict::new(
+            Exit::Timeout,
+            "timeout",
+            "the request expired without a decision",
+        ),
+        Ok(DecisionOutcome::Withdrawn) => {
+            Verdict::new(Exit::Withdrawn, "withdrawn", "the request was withdrawn")
+        }
+        Ok(DecisionOutcome::Cancelled) => {
+            Verdict::new(Exit::Withdrawn, "cancelled", "the request was cancelled")
+        }
+        Ok(other) => Verdict::new(
+            Exit::Failure,
+            "error",
+            format!("unexpected outcome {other:?}"),
+        ),
         Err(e) => verdict_of_error(&e, req.timeout),
     };
     v.request_id = Some(pending.request_id().to_owned());
@@ -285,23 +346,33 @@ fn verdict_of_error(e: &GatewayError, timeout: Duration) -> Verdict {
         _ if e.is_timeout() => Verdict::new(
             Exit::Timeout,
             "timeout",
-            format!("no decision within {}s; the request was withdrawn", timeout.as_secs()),
+            format!(
+                "no decision within {}s; the request was withdrawn",
+                timeout.as_secs()
+            ),
         ),
         // The gateway answers 409 to a wait on a withdrawn exchange.
-        _ if e.is_conflict() => Verdict::new(Exit::Withdrawn, "withdrawn", format!("the request was closed: {e}")),
+        _ if e.is_conflict() => Verdict::new(
+            Exit::Withdrawn,
+            "withdrawn",
+            format!("the request was closed: {e}"),
+        ),
         _ => failed(CliError::gateway("waiting for the decision failed", e)),
     }
 }
 
 /// Runs `program` with `args` (no shell) and returns its exit status as ours.
 pub(crate) fn exec(program: &str, args: &[String]) -> Result<u8, CliError> {
-    let status = std::process::Command::new(program).args(args).status().map_err(|e| {
-        let exit = match e.kind() {
-            std::io::ErrorKind::NotFound => Exit::NotFound,
-            _ => Exit::CannotExecute,
-        };
-        CliError::new(exit, format!("cannot run {program}: {e}"))
-    })?;
+    let status = std::process::Command::new(program)
+        .args(args)
+        .status()
+        .map_err(|e| {
+            let exit = match e.kind() {
+                std::io::ErrorKind::NotFound => Exit::NotFound,
+                _ => Exit::CannotExecute,
+            };
+            CliError::new(exit, format!("cannot run {program}: {e}"))
+        })?;
     if let Some(code) = status.code() {
         return Ok(u8::try_from(code & 0xff).unwrap_or(1));
     }
@@ -321,8 +392,13 @@ pub(crate) fn display_command(program: &str, args: &[String]) -> String {
         .chain(args.iter().map(String::as_str))
         .map(|a| {
             let plain = !a.is_empty()
-                && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain { a.to_owned() } else { format!("'{}'", a.replace('\'', r"'\''")) }
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                a.to_owned()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -335,20 +411,37 @@ mod tests {
     #[test]
     fn patterns_match_substrings_and_regexes() {
         let patterns = vec!["git status".to_owned(), "/^ls( |$)/".to_owned()];
-        assert_eq!(matching_pattern(&patterns, "git status -s").unwrap(), Some("git status"));
-        assert_eq!(matching_pattern(&patterns, "ls -la").unwrap(), Some("/^ls( |$)/"));
+        assert_eq!(
+            matching_pattern(&patterns, "git status -s").unwrap(),
+            Some("git status")
+        );
+        assert_eq!(
+            matching_pattern(&patterns, "ls -la").unwrap(),
+            Some("/^ls( |$)/")
+        );
         assert_eq!(matching_pattern(&patterns, "lsblk").unwrap(), None);
         assert_eq!(matching_pattern(&patterns, "rm -rf /").unwrap(), None);
         let bad = vec!["/(/".to_owned()];
         assert_eq!(matching_pattern(&bad, "x").unwrap_err().exit, Exit::Failure);
         // A lone slash is a substring.
-        assert_eq!(matching_pattern(&["/".to_owned()], "cd /tmp").unwrap(), Some("/"));
+        assert_eq!(
+            matching_pattern(&["/".to_owned()], "cd /tmp").unwrap(),
+            Some("/")
+        );
     }
 
     #[test]
     fn command_display_quotes_what_a_shell_would_split() {
-        let args = vec!["-c".to_owned(), "echo hi; rm x".to_owned(), "it's".to_owned(), String::new()];
-        assert_eq!(display_command("sh", &args), r#"sh -c 'echo hi; rm x' 'it'\''s' ''"#);
+        let args = vec![
+            "-c".to_owned(),
+            "echo hi; rm x".to_owned(),
+            "it's".to_owned(),
+            String::new(),
+        ];
+        assert_eq!(
+            display_command("sh", &args),
+            r#"sh -c 'echo hi; rm x' 'it'\''s' ''"#
+        );
     }
 
     #[test]

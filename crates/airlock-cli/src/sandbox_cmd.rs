@@ -125,7 +125,10 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
         approver.tamper().as_str(),
         options.consent
     );
-    eprintln!("  control API    {}/_sandbox/ (bearer {})", info.gateway_url, info.control_token);
+    eprintln!(
+        "  control API    {}/_sandbox/ (bearer {})",
+        info.gateway_url, info.control_token
+    );
     eprintln!();
     eprintln!("Point the airlock commands at it:");
     eprintln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);

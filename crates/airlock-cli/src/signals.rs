@@ -14,7 +14,10 @@ impl Interrupt {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let streams = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
                 (Ok(int), Ok(term)) => Some((int, term)),
                 (Err(e), _) | (_, Err(e)) => {
                     tracing::warn!(error = %e, "cannot install signal handlers; falling back to Ctrl-C");

@@ -97,6 +97,11 @@ impl StateDir {
             })
     }
 
+    /// A state directory at `root`.
+    pub(crate) fn at(root: PathBuf) -> Self {
+        Self { root }
+    }
+
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }
@@ -136,10 +141,16 @@ impl StateDir {
     fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), CliError> {
         let path = self.root.join(name);
         let json = Zeroizing::new(serde_json::to_vec_pretty(value).map_err(|e| {
-            CliError::new(Exit::Failure, format!("cannot encode {}: {e}", path.display()))
+            CliError::new(
+                Exit::Failure,
+                format!("cannot encode {}: {e}", path.display()),
+            )
         })?);
         airlock::crypto::fs::atomic_write(&path, &json).map_err(|e| {
-            CliError::new(Exit::Failure, format!("cannot write {}: {e}", path.display()))
+            CliError::new(
+                Exit::Failure,
+                format!("cannot write {}: {e}", path.display()),
+            )
         })
     }
 
@@ -216,7 +227,10 @@ mod tests {
         assert!(!format!("{credentials:?}").contains("s3cret"));
         state.save_credentials(&credentials).unwrap();
         let back = state.credentials().unwrap();
-        assert_eq!(back.client_secret.as_deref().map(String::as_str), Some("s3cret"));
+        assert_eq!(
+            back.client_secret.as_deref().map(String::as_str),
+            Some("s3cret")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

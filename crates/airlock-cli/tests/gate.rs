@@ -87,7 +87,11 @@ impl Env {
         let mut lines = stdout.lines();
         let json = serde_json::from_str(lines.next().unwrap_or_default())
             .unwrap_or_else(|e| panic!("stdout is one JSON object ({e}): {}", describe(&out)));
-        assert!(lines.next().is_none(), "stdout has exactly one line: {}", describe(&out));
+        assert!(
+            lines.next().is_none(),
+            "stdout has exactly one line: {}",
+            describe(&out)
+        );
         (out, json)
     }
 }
@@ -99,15 +103,24 @@ fn expires() -> Timestamp {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_exits_0_with_one_json_object() {
     let env = Env::start(ApproverPolicy::Approve).await;
-    let (out, json) = env.approve_json("terraform plan", &["--cwd", "/srv/app", "--host", "ci-1"]).await;
+    let (out, json) = env
+        .approve_json("terraform plan", &["--cwd", "/srv/app", "--host", "ci-1"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(json["outcome"], "approved");
     assert_eq!(json["approved"], true);
     assert_eq!(json["exitCode"], 0);
     assert_eq!(json["decidedBy"], "approver");
     let request_id = json["requestId"].as_str().expect("requestId");
-    assert_eq!(json["signerKeyId"], env.sandbox().approver().signer_key_id());
-    let seen = env.sandbox().approver().seen_artifact(request_id).expect("the approver saw it");
+    assert_eq!(
+        json["signerKeyId"],
+        env.sandbox().approver().signer_key_id()
+    );
+    let seen = env
+        .sandbox()
+        .approver()
+        .seen_artifact(request_id)
+        .expect("the approver saw it");
     assert!(seen.hash_matches());
     let plaintext = seen.plaintext.expect("decrypted");
     assert_eq!(plaintext["commandText"], "terraform plan");
@@ -128,7 +141,11 @@ async fn rejected_exits_1() {
     let out = env.run(&["approve", "--command", "rm -rf /"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected by"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rejected by"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,10 +158,18 @@ async fn no_decision_in_time_exits_3_and_withdraws() {
     // The artifact expires with the deadline; whichever comes first, it is closed.
     let state = env.sandbox().exchange(id).map(|e| e.state);
     assert!(
-        matches!(state, Some(airlock::types::ExchangeState::Withdrawn | airlock::types::ExchangeState::Expired)),
+        matches!(
+            state,
+            Some(airlock::types::ExchangeState::Withdrawn | airlock::types::ExchangeState::Expired)
+        ),
         "{state:?}"
     );
-    assert!(env.sandbox().approver().decide(id, airlock::types::Decision::Approve, None).is_err());
+    assert!(
+        env.sandbox()
+            .approver()
+            .decide(id, airlock::types::Decision::Approve, None)
+            .is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,10 +188,17 @@ async fn every_tamper_mode_exits_2() {
         let (out, json) = env.approve_json(&command, &[]).await;
         assert_eq!(out.status.code(), Some(2), "{mode:?}: {}", describe(&out));
         assert_eq!(json["outcome"], "verification_failed", "{mode:?}");
-        assert!(json["harpCode"].as_str().is_some_and(|c| c.starts_with("HARP_ERR_")), "{mode:?}: {json}");
+        assert!(
+            json["harpCode"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("HARP_ERR_")),
+            "{mode:?}: {json}"
+        );
         // `run` never runs the command.
         let marker = env.dir.path().join(format!("ran-{}", mode.as_str()));
-        let out = env.run(&["run", "--", "touch", marker.to_str().unwrap()]).await;
+        let out = env
+            .run(&["run", "--", "touch", marker.to_str().unwrap()])
+            .await;
         assert_eq!(out.status.code(), Some(2), "{mode:?}: {}", describe(&out));
         assert!(!marker.exists(), "{mode:?}: the command ran");
     }
@@ -175,7 +207,13 @@ async fn every_tamper_mode_exits_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dnd_policies_decide_and_leave_an_audit_artifact() {
     let env = Env::start(ApproverPolicy::Reject).await;
-    env.sandbox().add_dnd_policy(DndPolicy::workspace("dnd-approve", ENFORCER, WORKSPACE, PolicyMode::ApproveAll, expires()));
+    env.sandbox().add_dnd_policy(DndPolicy::workspace(
+        "dnd-approve",
+        ENFORCER,
+        WORKSPACE,
+        PolicyMode::ApproveAll,
+        expires(),
+    ));
     env.sandbox().add_dnd_policy(DndPolicy::action(
         "dnd-deny-push",
         ENFORCER,
@@ -199,24 +237,35 @@ async fn dnd_policies_decide_and_leave_an_audit_artifact() {
         .filter(|s| s.metadata.get("dndAudit").map(String::as_str) == Some("true"))
         .collect();
     assert_eq!(audits.len(), 2, "{audits:?}");
-    let decisions: Vec<_> = audits.iter().map(|a| a.metadata["dndDecision"].clone()).collect();
+    let decisions: Vec<_> = audits
+        .iter()
+        .map(|a| a.metadata["dndDecision"].clone())
+        .collect();
     assert!(decisions.contains(&"approve".to_owned()) && decisions.contains(&"reject".to_owned()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auto_approve_pattern_decides_locally() {
     let env = Env::start(ApproverPolicy::Reject).await;
-    env.ok(&["patterns", "add", "/^git (status|diff)( |$)/"]).await;
+    env.ok(&["patterns", "add", "/^git (status|diff)( |$)/"])
+        .await;
     env.ok(&["patterns", "add", "cargo test"]).await;
     let out = env.ok(&["patterns", "list"]).await;
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "/^git (status|diff)( |$)/\ncargo test\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/^git (status|diff)( |$)/\ncargo test\n"
+    );
     let before = env.sandbox().approver().seen().len();
     let (out, json) = env.approve_json("git status -s", &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(json["decidedBy"], "pattern");
     let (out, _) = env.approve_json("RUST_LOG=1 cargo test -p x", &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    assert_eq!(env.sandbox().approver().seen().len(), before, "nothing was submitted");
+    assert_eq!(
+        env.sandbox().approver().seen().len(),
+        before,
+        "nothing was submitted"
+    );
     // No match: the (rejecting) approver decides.
     let (out, _) = env.approve_json("git push", &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -224,7 +273,12 @@ async fn an_auto_approve_pattern_decides_locally() {
     let out = env.run(&["patterns", "remove", "cargo test"]).await;
     assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
     let out = env.run(&["patterns", "add", "/(/"]).await;
-    assert_eq!(out.status.code(), Some(7), "an invalid regex is refused: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "an invalid regex is refused: {}",
+        describe(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,7 +290,9 @@ async fn run_executes_only_after_approval_and_returns_its_status() {
     assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
     assert!(marker.exists());
     // Arguments are passed as given: no shell re-parsing.
-    let out = env.run(&["run", "--", "printf", "%s|", "a b", "$HOME", "*"]).await;
+    let out = env
+        .run(&["run", "--", "printf", "%s|", "a b", "$HOME", "*"])
+        .await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "a b|$HOME|*|");
     let out = env.run(&["run", "--", "/definitely/not/a/program"]).await;
@@ -253,7 +309,12 @@ async fn fail_open_applies_only_to_an_unreachable_gateway() {
     let mut env = Env::start(ApproverPolicy::Approve).await;
     env.stop_sandbox().await;
     let (out, json) = env.approve_json("make deploy", &[]).await;
-    assert_eq!(out.status.code(), Some(4), "fail closed: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "fail closed: {}",
+        describe(&out)
+    );
     assert_eq!(json["approved"], false);
     let (out, json) = env.approve_json("make deploy", &["--fail-open"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -263,10 +324,14 @@ async fn fail_open_applies_only_to_an_unreachable_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_open_never_covers_a_timeout_or_a_forgery() {
     let env = Env::start(ApproverPolicy::Manual).await;
-    let (out, _) = env.approve_json("make deploy", &["--timeout", "1", "--fail-open"]).await;
+    let (out, _) = env
+        .approve_json("make deploy", &["--timeout", "1", "--fail-open"])
+        .await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     env.sandbox().approver().set_policy(ApproverPolicy::Approve);
-    env.sandbox().approver().set_tamper(TamperMode::ForgeSignature);
+    env.sandbox()
+        .approver()
+        .set_tamper(TamperMode::ForgeSignature);
     let (out, _) = env.approve_json("make deploy", &["--fail-open"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
 }
@@ -280,9 +345,17 @@ async fn status_unpair_and_logout() {
     assert_eq!(status["authMethod"], "pat");
     assert_eq!(status["paired"], true);
     assert_eq!(status["gatewayUrl"], env.gateway_url.as_str());
-    assert_eq!(status["pairing"]["fingerprint"], env.sandbox().approver().public_key().fingerprint());
+    assert_eq!(
+        status["pairing"]["fingerprint"],
+        env.sandbox().approver().public_key().fingerprint()
+    );
     let out = env.run(&["pair"]).await;
-    assert_eq!(out.status.code(), Some(7), "already paired: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "already paired: {}",
+        describe(&out)
+    );
 
     env.ok(&["unpair"]).await;
     let (out, json) = env.approve_json("ls", &[]).await;
@@ -296,7 +369,12 @@ async fn status_unpair_and_logout() {
     assert_eq!(status["authMethod"], serde_json::Value::Null);
     assert_eq!(status["paired"], false);
     let out = env.run(&["pair"]).await;
-    assert_eq!(out.status.code(), Some(5), "not signed in: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "not signed in: {}",
+        describe(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -305,11 +383,16 @@ async fn unpair_tolerates_a_stale_routing_token() {
     // A routing token the gateway does not know (forgotten, or from an older gateway).
     let dir = env.dir.path().to_owned();
     let path = dir.join("pairing.json");
-    let mut stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     stored["routingToken"] = "rt-stale-token".into();
     std::fs::write(&path, serde_json::to_vec(&stored).unwrap()).unwrap();
     let out = env.ok(&["unpair"]).await;
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no longer knows"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no longer knows"),
+        "{}",
+        describe(&out)
+    );
     assert!(!path.exists());
 }
 
@@ -321,14 +404,22 @@ async fn login_refuses_a_bad_pat_and_device_login_works() {
     assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
     let out = env.ok(&["login", "--device"]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("/idp/device") && stderr.contains("enter the code "), "{stderr}");
+    assert!(
+        stderr.contains("/idp/device") && stderr.contains("enter the code "),
+        "{stderr}"
+    );
     let out = env.ok(&["status", "--json"]).await;
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["authMethod"], "oauth");
     // The OAuth identity drives the gate too.
     env.ok(&["approve", "--command", "ls"]).await;
     let out = env.run(&["login"]).await;
-    assert_eq!(out.status.code(), Some(64), "--pat or --device is required: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "--pat or --device is required: {}",
+        describe(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,7 +441,10 @@ async fn sigterm_while_waiting_withdraws_and_exits_130() {
     }
     assert_eq!(pending.len(), 1, "the request reached the approver");
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
@@ -359,6 +453,9 @@ async fn sigterm_while_waiting_withdraws_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(json["outcome"], "interrupted");
-    let state = env.sandbox().exchange(&pending[0].request_id).map(|e| e.state);
+    let state = env
+        .sandbox()
+        .exchange(&pending[0].request_id)
+        .map(|e| e.state);
     assert_eq!(state, Some(airlock::types::ExchangeState::Withdrawn));
 }

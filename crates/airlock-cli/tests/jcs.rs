@@ -69,7 +69,12 @@ fn invalid_json_exits_65_with_the_offset_on_stderr() {
         assert_eq!(out.status.code(), Some(65), "{sub}: {}", describe(&out));
         assert!(out.stdout.is_empty(), "{sub}: stdout stays clean");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.starts_with("airlock: <stdin> is not canonicalizable JSON: invalid JSON at byte 15"), "{stderr}");
+        assert!(
+            stderr.starts_with(
+                "airlock: <stdin> is not canonicalizable JSON: invalid JSON at byte 15"
+            ),
+            "{stderr}"
+        );
         assert!(stderr.contains("(line 2, column 7)"), "{stderr}");
     }
 }
@@ -77,7 +82,10 @@ fn invalid_json_exits_65_with_the_offset_on_stderr() {
 #[test]
 fn rfc8785_violations_are_refused() {
     let cases: [(&[u8], &str); 4] = [
-        (b"{\"a\":1,\"a\":2}", "duplicate member name \"a\" at byte 7"),
+        (
+            b"{\"a\":1,\"a\":2}",
+            "duplicate member name \"a\" at byte 7",
+        ),
         (b"\"\\ud800\"", "lone UTF-16 surrogate escape at byte 1"),
         (b"1e400", "outside the range of an IEEE-754 double"),
         (b"{} x", "unexpected data after the JSON value at byte 3"),
@@ -87,7 +95,11 @@ fn rfc8785_violations_are_refused() {
         cmd.arg("hash");
         let out = run_with_stdin(cmd, input);
         assert_eq!(out.status.code(), Some(65), "{}", describe(&out));
-        assert!(String::from_utf8_lossy(&out.stderr).contains(message), "{}", describe(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(message),
+            "{}",
+            describe(&out)
+        );
     }
 }
 
@@ -107,7 +119,10 @@ fn a_missing_file_exits_66() {
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(66), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot read") && stderr.contains("does-not-exist.json"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("does-not-exist.json"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 

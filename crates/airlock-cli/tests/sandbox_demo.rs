@@ -34,12 +34,25 @@ fn demo_walks_every_step_and_exits_0() {
         "15. Sign out",
         "All 15 steps behaved as expected.",
     ] {
-        assert!(stdout.contains(step), "missing {step:?}\n{}", describe(&out));
+        assert!(
+            stdout.contains(step),
+            "missing {step:?}\n{}",
+            describe(&out)
+        );
     }
     assert!(!stdout.contains('✗'), "{}", describe(&out));
-    assert!(stdout.contains("and enter the code "), "the device code is shown");
-    assert!(stdout.contains("approver key fingerprint "), "the fingerprint is shown");
-    assert!(stdout.contains("HARP_ERR_SIGNATURE_INVALID"), "the forgery is named");
+    assert!(
+        stdout.contains("and enter the code "),
+        "the device code is shown"
+    );
+    assert!(
+        stdout.contains("approver key fingerprint "),
+        "the fingerprint is shown"
+    );
+    assert!(
+        stdout.contains("HARP_ERR_SIGNATURE_INVALID"),
+        "the forgery is named"
+    );
 }
 
 /// A child process killed when the test ends, whatever happens.
@@ -55,38 +68,66 @@ impl Drop for Child {
 fn http_get(base: &str, path: &str) -> String {
     let authority = base.strip_prefix("http://").expect("http URL");
     let mut stream = TcpStream::connect(authority).expect("connect to the sandbox");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the response");
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
     response
 }
 
 #[test]
 fn sandbox_json_prints_its_info_first_serves_and_stops_on_sigterm() {
     let mut cmd: Command = airlock();
-    cmd.args(["sandbox", "--json", "--approver", "manual", "--tamper", "replay", "--consent", "required"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "sandbox",
+        "--json",
+        "--approver",
+        "manual",
+        "--tamper",
+        "replay",
+        "--consent",
+        "required",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = Child(cmd.spawn().expect("spawn airlock sandbox"));
     let stdout = child.0.stdout.take().expect("stdout");
     let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first).expect("read the first line");
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("read the first line");
     let info: serde_json::Value = serde_json::from_str(&first).expect("the first line is JSON");
     for key in ["gatewayUrl", "issuerUrl", "clientId", "clientSecret", "pat"] {
-        assert!(info[key].as_str().is_some_and(|v| !v.is_empty()), "{key} in {first}");
+        assert!(
+            info[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} in {first}"
+        );
     }
     let gateway = info["gatewayUrl"].as_str().unwrap();
     assert!(gateway.starts_with("http://127.0.0.1:"), "{gateway}");
-    assert_eq!(info["issuerUrl"].as_str().unwrap(), format!("{gateway}/idp"));
+    assert_eq!(
+        info["issuerUrl"].as_str().unwrap(),
+        format!("{gateway}/idp")
+    );
 
     let echo = http_get(gateway, "/echo");
     assert!(echo.starts_with("HTTP/1.1 200"), "{echo}");
     assert!(echo.contains("\"utc\""), "{echo}");
 
     let pid = child.0.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("run kill");
     assert!(killed.success());
     // Bounded wait for the exit (at most 20 s).
     let mut status = None;
@@ -99,7 +140,13 @@ fn sandbox_json_prints_its_info_first_serves_and_stops_on_sigterm() {
     }
     let status = status.expect("the sandbox stops on SIGTERM");
     let mut stderr = String::new();
-    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("policy manual, tamper replay"), "{stderr}");
     assert!(stderr.contains("Received SIGTERM"), "{stderr}");

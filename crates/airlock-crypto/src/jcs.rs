@@ -307,9 +307,9 @@ pub fn canonicalize_str(json: &str) -> Result<String, CanonicalizeError> {
 ///
 /// serde_json's default float parser may be off by one unit in the last
 /// place for long decimals (e.g. `333333333.33333329`); a `Value` parsed that
-/// way then canonicalizes differently from the text. Canonicalize the text
-/// with [`canonicalize`] where you have it, or enable serde_json's
-/// `float_roundtrip` feature.
+/// way would canonicalize differently from the text. This crate therefore
+/// turns on serde_json's `float_roundtrip` feature, which Cargo applies to
+/// every `Value` parsed in the same program, so text and `Value` agree.
 pub fn canonicalize_value(value: &serde_json::Value) -> Result<Vec<u8>, CanonicalizeError> {
     Canonicalizer::new().canonicalize_value(value)
 }

@@ -43,6 +43,14 @@ pub enum PairingError {
     /// The signature is malformed or does not verify.
     #[error("pairing response signature refused")]
     Signature(#[source] SignatureError),
+    /// A field of the signed message contains `|`, the separator of the signed message, so
+    /// the signature would not pin down where one field ends and the next begins (a relay
+    /// could, for example, fold `x25519PublicKey` into `timestamp`).
+    #[error("pairing response field `{field}` contains `|`, the signed message separator")]
+    AmbiguousField {
+        /// The field's wire name: `signerKeyId`, `pairingNonce` or `timestamp`.
+        field: &'static str,
+    },
 }
 
 impl PairingError {
@@ -53,7 +61,9 @@ impl PairingError {
         match self {
             Self::Malformed(_) | Self::InvalidX25519Key(_) => Code::Unsupported,
             Self::NonceMismatch => Code::Replay,
-            Self::InvalidSigningKey(_) | Self::Signature(_) => Code::SignatureInvalid,
+            Self::InvalidSigningKey(_) | Self::Signature(_) | Self::AmbiguousField { .. } => {
+                Code::SignatureInvalid
+            }
         }
     }
 }
@@ -90,8 +100,10 @@ fn signed_message(doc: &PairingDocument<'_>, x25519: Option<&str>) -> String {
 /// Verifies the pairing `responseJson` of a completed pairing session.
 ///
 /// Checks, in order: the document parses (`signerKeyId`, `publicKey`, `pairingNonce`,
-/// `timestamp`, `signature` strings; `x25519PublicKey` optional); `pairingNonce` equals
-/// `expected_nonce` (constant time); `publicKey` is a valid Ed25519 key; the signature
+/// `timestamp`, `signature` strings; `x25519PublicKey` optional; no field twice);
+/// `pairingNonce` equals `expected_nonce` (constant time); no free-text field of the
+/// signed message (`signerKeyId`, `pairingNonce`, `timestamp`) contains the separator `|`
+/// (the key fields cannot: they must be base64); `publicKey` is a valid Ed25519 key; the signature
 /// by `publicKey` verifies over `signerKeyId|publicKey|pairingNonce|timestamp|x25519PublicKey`
 /// (the strings exactly as sent), or over the four-field form when `x25519PublicKey` is
 /// absent, `null` or empty; `x25519PublicKey` is a valid 32-byte key.
@@ -112,6 +124,15 @@ pub fn verify_pairing_response(
         .into();
     if !nonce_matches {
         return Err(PairingError::NonceMismatch);
+    }
+    for (field, text) in [
+        ("signerKeyId", &doc.signer_key_id),
+        ("pairingNonce", &doc.pairing_nonce),
+        ("timestamp", &doc.timestamp),
+    ] {
+        if text.contains('|') {
+            return Err(PairingError::AmbiguousField { field });
+        }
     }
     let signing_key =
         Ed25519PublicKey::parse(&doc.public_key).map_err(PairingError::InvalidSigningKey)?;

@@ -1,9 +1,10 @@
 //! Pairing-response verification, in the 4- and 5-field forms.
 
 use airlock_crypto::{
-    Ed25519PublicKey, Ed25519SigningKey, PairingError, SignatureError, X25519SecretKey,
-    sign_pairing_response, verify_pairing_response,
+    Ed25519PublicKey, Ed25519SigningKey, PairingError, SignatureError, X25519PublicKey,
+    X25519SecretKey, sign_pairing_response, verify_pairing_response,
 };
+use airlock_types::HarpErrorCode;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -153,6 +154,54 @@ fn a_bad_x25519_key_is_refused_even_when_signed() {
     ));
 }
 
+/// The signed message joins fields with `|`, so a `|` inside a field could move a field
+/// boundary: a relay could turn a signed five-field response into a four-field one (its
+/// `x25519PublicKey` folded into `timestamp`, or into a `|`-bearing pairing nonce it chose)
+/// that verifies with the same signature. Fields holding `|` are refused.
+#[test]
+fn pipe_in_a_field_cannot_shift_field_boundaries() {
+    let key = Ed25519SigningKey::generate();
+    let x25519 = X25519SecretKey::generate().public_key().to_base64url();
+    let json = sign_pairing_response(
+        &key,
+        "k",
+        NONCE,
+        TIMESTAMP,
+        Some(&X25519PublicKey::parse(&x25519).unwrap()),
+    );
+    let honest: Value = serde_json::from_str(&json).unwrap();
+
+    // The x25519 key folded into the timestamp: same signed bytes, four-field form.
+    let mut folded = honest.clone();
+    folded.as_object_mut().unwrap().remove("x25519PublicKey");
+    folded["timestamp"] = Value::String(format!("{TIMESTAMP}|{x25519}"));
+    let err = verify_pairing_response(&folded.to_string(), NONCE).unwrap_err();
+    assert!(
+        matches!(err, PairingError::AmbiguousField { field: "timestamp" }),
+        "{err:?}"
+    );
+    assert_eq!(err.harp_code(), HarpErrorCode::SignatureInvalid);
+
+    // A relay-chosen nonce holding `|` that swallows the timestamp.
+    let mut shifted = honest.clone();
+    let nonce = format!("{NONCE}|{TIMESTAMP}");
+    shifted.as_object_mut().unwrap().remove("x25519PublicKey");
+    shifted["pairingNonce"] = Value::String(nonce.clone());
+    shifted["timestamp"] = Value::String(x25519.clone());
+    let err = verify_pairing_response(&shifted.to_string(), &nonce).unwrap_err();
+    assert!(
+        matches!(err, PairingError::AmbiguousField { field: "pairingNonce" }),
+        "{err:?}"
+    );
+
+    // A signer key id with `|`, even honestly signed, is refused.
+    let json = sign_pairing_response(&key, "a|b", NONCE, TIMESTAMP, None);
+    assert!(matches!(
+        verify_pairing_response(&json, NONCE),
+        Err(PairingError::AmbiguousField { field: "signerKeyId" })
+    ));
+}
+
 const FIELDS: [&str; 6] = [
     "signerKeyId",
     "publicKey",
@@ -175,9 +224,11 @@ proptest! {
     #[test]
     fn both_forms_verify_and_any_field_change_is_refused(
         seed in any::<[u8; 32]>(),
-        signer in "[a-zA-Z0-9_|-]{1,24}",
-        nonce in "[a-zA-Z0-9|-]{1,24}",
-        timestamp in "[0-9TZ:|.-]{1,30}",
+        // `|` is refused in these fields (see `pipe_in_a_field_cannot_shift_field_boundaries`);
+        // the replacement below may still add one.
+        signer in "[a-zA-Z0-9_ -]{1,24}",
+        nonce in "[a-zA-Z0-9-]{1,24}",
+        timestamp in "[0-9TZ:.+-]{1,30}",
         with_x25519 in any::<bool>(),
         field in 0usize..6,
         replacement in "[a-zA-Z0-9|]{1,8}",

@@ -325,14 +325,17 @@ fn report(command: &str, ruling: &Result<Ruling, GatewayError>) {
     };
     let detail = match ruling {
         Ok(Ruling::Asked {
+            request_id,
             outcome: DecisionOutcome::Approved(d),
-            ..
-        }) => format!("approved, signature by {} verified", d.signer_key_id),
+        }) => format!("{request_id} approved, signature by {} verified", d.signer_key_id),
         Ok(Ruling::Asked {
+            request_id,
             outcome: DecisionOutcome::Rejected(d),
-            ..
-        }) => format!("rejected, signature by {} verified", d.signer_key_id),
-        Ok(Ruling::Asked { outcome, .. }) => format!("{outcome:?}"),
+        }) => format!("{request_id} rejected, signature by {} verified", d.signer_key_id),
+        Ok(Ruling::Asked {
+            request_id,
+            outcome,
+        }) => format!("{request_id}: {outcome:?}"),
         Ok(Ruling::Policy(verdict)) => format!("decided by a DND policy: {verdict:?}"),
         Err(e) => e.to_string(),
     };
@@ -353,6 +356,10 @@ async fn run(identity_arg: Option<&str>) -> Result<(), BoxError> {
     let enforcer = Enforcer::start(sandbox_settings(&sandbox, identity, state.path()), show).await?;
     let phone = sandbox.approver().public_key().fingerprint();
     println!("   the approver app shows fingerprint {phone}: compare before trusting");
+    println!(
+        "   decisions are trusted from signer {} only",
+        enforcer.pairing().signer_key_id()
+    );
 
     println!("2. An approved command");
     let command = "cargo publish -p airlock";
@@ -379,6 +386,8 @@ async fn run(identity_arg: Option<&str>) -> Result<(), BoxError> {
         .set_tamper(airlock_sandbox::TamperMode::None);
 
     println!("5. Stop: unpair, sign out");
+    let heartbeats = enforcer.heartbeat().status().sent;
+    println!("   {heartbeats} presence heartbeat(s) sent while running");
     match enforcer.stop().await? {
         Some(revocation) => println!("   unpaired; signed out ({revocation:?})"),
         None => println!("   unpaired (a PAT stays valid until you revoke it in the app)"),

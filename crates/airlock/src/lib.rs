@@ -65,3 +65,8 @@ pub mod prelude {
     #[cfg(any(feature = "gateway", feature = "auth"))]
     pub use airlock_http::{HyperTransport, SecretToken};
 }
+
+/// Compiles the README's example as a doc test.
+#[cfg(all(doctest, feature = "gateway"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

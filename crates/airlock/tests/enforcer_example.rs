@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use airlock::auth::RevocationOutcome;
 use airlock::gateway::DndVerdict;
 use airlock::prelude::*;
 use airlock::types::{ActionSelector, DndPolicy, ExchangeState, PolicyMode, Timestamp};
@@ -104,10 +105,16 @@ async fn device_grant_lifecycle_from_discovery_to_sign_out() {
 
     // Stop: the pairing is revoked and forgotten, the tokens revoked and forgotten.
     let revocation = enforcer.stop().await.unwrap();
-    assert!(
-        matches!(revocation, Some(airlock::auth::RevocationOutcome::Revoked)),
-        "{revocation:?}"
-    );
+    // The sandbox IdP is plain `http` on loopback, and RFC 7009 §2 (enforced by `oauth2`)
+    // forbids revocation over `http`: that refusal, and only that, is tolerated here.
+    match revocation {
+        Some(RevocationOutcome::Revoked) => {}
+        Some(RevocationOutcome::Failed(failures))
+            if failures
+                .iter()
+                .all(|(_, e)| matches!(e, AuthError::InvalidConfig { .. })) => {}
+        other => panic!("sign-out: {other:?}"),
+    }
     assert!(!state.path().join("pairing.json").exists());
     let tokens = std::fs::read_to_string(state.path().join("tokens.json")).unwrap_or_default();
     assert!(!tokens.contains("access"), "tokens left on disk: {tokens}");

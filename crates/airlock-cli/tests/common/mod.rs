@@ -21,7 +21,10 @@ pub fn airlock() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("AIRLOCK_CONFIG_DIR", std::env::temp_dir().join("airlock-cli-tests-unset"));
+    cmd.env(
+        "AIRLOCK_CONFIG_DIR",
+        std::env::temp_dir().join("airlock-cli-tests-unset"),
+    );
     cmd
 }
 
@@ -49,7 +52,9 @@ pub fn run(mut cmd: Command) -> Output {
 
 /// The test data folder.
 pub fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 /// Stdout and stderr as text, for assertion messages.

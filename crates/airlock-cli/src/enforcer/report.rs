@@ -1,0 +1,141 @@
+//! What the user reads about outcomes and failures: pure functions from SDK results to lines.
+
+use std::time::Duration;
+
+use airlock::gateway::{DecisionOutcome, Error as GatewayError};
+use airlock::types::ConsentStatusResponse;
+
+use crate::exit::chain;
+
+/// Guidance for a consent failure (`app_consent_required` / `_pending` / `_denied`), with
+/// the consent URL when the gateway gave one; `None` for any other error.
+pub(crate) fn consent_guidance(e: &GatewayError) -> Option<Vec<String>> {
+    let details = e.consent()?;
+    let app = details.app_name.as_deref().unwrap_or("this enforcer app");
+    let mut lines = vec![if e.is_consent_denied() {
+        format!("Consent for {app} was denied: the app may not act for you until it is granted.")
+    } else if e.is_consent_pending() {
+        format!("Consent for {app} is pending: approve the request (in the Airlock app or portal).")
+    } else {
+        format!("Consent required: {app} has not been granted access to your account yet.")
+    }];
+    match &details.consent_url {
+        Some(url) => lines.push(format!("Open {url} to grant it, then try again.")),
+        None => lines.push("Grant it in the Airlock app or portal, then try again.".to_owned()),
+    }
+    Some(lines)
+}
+
+/// What a consent check found, as lines for the user.
+pub(crate) fn consent_report(result: &Result<ConsentStatusResponse, GatewayError>) -> Vec<String> {
+    match result {
+        Ok(status) if status.status.is_allowed() => vec!["Consent: granted.".to_owned()],
+        Ok(status) => {
+            let mut lines = vec![format!("Consent: {}.", status.status)];
+            if let Some(url) = &status.consent_url {
+                lines.push(format!("Open {url} to grant it."));
+            }
+            lines
+        }
+        Err(e) => gateway_error(&format!("Consent check failed"), e),
+    }
+}
+
+/// A gateway failure while doing `what`, with guidance where there is some.
+pub(crate) fn gateway_error(what: &str, e: &GatewayError) -> Vec<String> {
+    if let Some(lines) = consent_guidance(e) {
+        return lines;
+    }
+    let mut lines = vec![format!("{what}: {}", chain(e))];
+    if e.is_unauthorized() {
+        lines.push("The gateway refused the sign-in: set the personal access token again or sign in again.".to_owned());
+    } else if e.is_pairing_revoked() {
+        lines.push("The pairing was revoked: unpair, then pair again.".to_owned());
+    } else if e.is_quota_exceeded() {
+        lines.push("A quota is exhausted: wait, or free a workspace in the Airlock app.".to_owned());
+    } else if e.is_retryable() || matches!(e, GatewayError::Transport(_)) {
+        lines.push("The gateway cannot be reached right now: check the URL and your connection, then try again.".to_owned());
+    }
+    lines
+}
+
+/// The end of a wait for a decision, as lines for the user. Only a verified approval reads
+/// as approved.
+pub(crate) fn outcome(result: &Result<DecisionOutcome, GatewayError>, timeout: Duration) -> Vec<String> {
+    let with_reason = |mut lines: Vec<String>, reason: &Option<String>| {
+        if let Some(r) = reason.as_deref().filter(|r| !r.is_empty()) {
+            lines.push(format!("  reason: {r}"));
+        }
+        lines
+    };
+    match result {
+        Ok(DecisionOutcome::Approved(d)) => with_reason(
+            vec![
+                "✔ APPROVED: the decision's signature verified.".to_owned(),
+                format!("  signer: {}", d.signer_key_id),
+            ],
+            &d.reason,
+        ),
+        Ok(DecisionOutcome::Rejected(d)) => with_reason(
+            vec![
+                "✘ REJECTED: the decision's signature verified.".to_owned(),
+                format!("  signer: {}", d.signer_key_id),
+            ],
+            &d.reason,
+        ),
+        Ok(DecisionOutcome::Expired) => vec!["The request expired without a decision.".to_owned()],
+        Ok(DecisionOutcome::Withdrawn) => vec!["The request was withdrawn.".to_owned()],
+        Ok(DecisionOutcome::Cancelled) => vec!["The request was cancelled.".to_owned()],
+        Ok(other) => vec![format!("The request ended without a decision ({other:?}).")],
+        Err(GatewayError::Verification(v)) => vec![
+            format!("✘ BLOCKED: the decision failed verification ({}).", v.harp_code()),
+            format!("  {}", chain(v.as_ref())),
+            "  It was refused: a forged, replayed or mismatched decision never counts.".to_owned(),
+        ],
+        Err(e) if e.is_timeout() => vec![format!(
+            "No decision within {}s: the request was withdrawn.",
+            timeout.as_secs()
+        )],
+        Err(e) if e.is_conflict() => vec![format!("The request was closed: {}", chain(e))],
+        Err(e) => gateway_error("Waiting for the decision failed", e),
+    }
+}
+
+/// `seconds` as the user typed it: a whole number from 1 to 86400.
+pub(crate) fn parse_seconds(text: &str) -> Option<Duration> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| (1..=86_400).contains(s))
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_and_other_ends_are_explained() {
+        let timeout = Err(GatewayError::Timeout { after: Duration::from_secs(5) });
+        assert_eq!(outcome(&timeout, Duration::from_secs(5)), ["No decision within 5s: the request was withdrawn."]);
+        assert_eq!(outcome(&Ok(DecisionOutcome::Expired), Duration::ZERO), ["The request expired without a decision."]);
+        assert_eq!(outcome(&Ok(DecisionOutcome::Withdrawn), Duration::ZERO), ["The request was withdrawn."]);
+        let invalid = Err(GatewayError::InvalidInput { message: "bad".to_owned() });
+        assert_eq!(outcome(&invalid, Duration::ZERO), ["Waiting for the decision failed: invalid input: bad"]);
+    }
+
+    #[test]
+    fn a_transport_failure_says_what_to_check() {
+        let e = GatewayError::InvalidInput { message: "x".to_owned() };
+        assert_eq!(gateway_error("Pairing failed", &e), ["Pairing failed: invalid input: x"]);
+        assert!(consent_guidance(&e).is_none());
+    }
+
+    #[test]
+    fn seconds_are_bounded() {
+        assert_eq!(parse_seconds(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(parse_seconds("0"), None);
+        assert_eq!(parse_seconds("86401"), None);
+        assert_eq!(parse_seconds("soon"), None);
+    }
+}
