@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::util::{cargo, have, workspace_root};
@@ -54,37 +54,30 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let mut results = Results::default();
     step("bench/airlock-bench (ours)");
+    // The workspace's own target directory (where `cargo build` puts it).
+    let workspace_target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(|| target.clone(), |dir| root.join(dir));
     results.absorb_run(
         cargo().args(["build", "--release", "--locked", "-p", "airlock-bench"]),
-        run_cmd(
+        bench_process(
             pinned,
-            &["run", "--release", "--locked", "-q", "-p", "airlock-bench"],
+            &workspace_target.join("release").join("airlock-bench"),
             env,
         ),
         OURS_KEYS,
     );
     step("bench/compare (published airlock-gateway 0.4.8)");
     let compare_target = target.join("bench-compare");
-    let manifest_args = |manifest: &Path, target_dir: &Path| {
-        vec![
-            "--manifest-path".to_owned(),
-            manifest.display().to_string(),
-            "--target-dir".to_owned(),
-            target_dir.display().to_string(),
-        ]
-    };
-    let compare_args = manifest_args(&compare, &compare_target);
     results.absorb_run(
         cargo()
-            .args(["build", "--release", "--locked"])
-            .args(&compare_args),
-        run_cmd(
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(&compare)
+            .arg("--target-dir")
+            .arg(&compare_target),
+        bench_process(
             pinned,
-            &[
-                &["run", "--release", "--locked", "-q"][..],
-                &str_refs(&compare_args),
-            ]
-            .concat(),
+            &compare_target.join("release").join("airlock-bench-compare"),
             env,
         ),
         PUBLISHED_KEYS,
@@ -121,21 +114,16 @@ fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
-fn str_refs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
-}
-
-/// `cargo ARGS`, under `taskset -c 0` when pinning works.
-fn run_cmd(pinned: bool, args: &[&str], env: &[(&str, &str)]) -> Command {
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+/// The benchmark binary, under `taskset -c 0` when pinning works.
+fn bench_process(pinned: bool, exe: &Path, env: &[(&str, &str)]) -> Command {
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
-        c.args(["-c", "0"]).arg(cargo_bin);
+        c.args(["-c", "0"]).arg(exe);
         c
     } else {
-        Command::new(cargo_bin)
+        Command::new(exe)
     };
-    cmd.current_dir(workspace_root()).args(args);
+    cmd.current_dir(workspace_root());
     for (k, v) in env {
         cmd.env(k, v);
     }

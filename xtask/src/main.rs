@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod bench;
+mod fuzz;
 mod release;
 mod test;
 mod util;
@@ -24,6 +25,8 @@ commands:
              changelog, cargo publish --dry-run, release commit and tag (dry run: in a clone).
   bench      [--quick]: every benchmark (ours, the raw floors, the published crate) and
              the dependency footprint, in one table of ratios.
+  fuzz       [TARGET] [--seconds N] [--check]: the cargo-fuzz targets of fuzz/ (N s each,
+             default 60); --check runs their bodies as tests on stable Rust instead.
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("release") => release::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -80,7 +80,7 @@ async fn check_identity(client: &GatewayClient) -> Result<(), CliError> {
     }
 }
 
-pub(crate) async fn login(ctx: &mut Context, how: Login) -> Result<(), CliError> {
+pub(crate) async fn login(mut ctx: Context, how: Login) -> Result<(), CliError> {
     match how {
         Login::Pat(pat) => {
             let client = ctx
@@ -89,7 +89,7 @@ pub(crate) async fn login(ctx: &mut Context, how: Login) -> Result<(), CliError>
                 .build()
                 .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
             check_identity(&client).await?;
-            remember_connection(ctx, true)?;
+            remember_connection(&mut ctx, true)?;
             let mut credentials = ctx.state.credentials()?;
             credentials.pat = Some(pat);
             ctx.state.save_credentials(&credentials)?;
@@ -106,7 +106,7 @@ pub(crate) async fn login(ctx: &mut Context, how: Login) -> Result<(), CliError>
 }
 
 async fn login_device(
-    ctx: &mut Context,
+    mut ctx: Context,
     issuer: Option<String>,
     scopes: Vec<String>,
 ) -> Result<(), CliError> {
@@ -187,7 +187,7 @@ async fn login_device(
     let mut credentials = ctx.state.credentials()?;
     credentials.pat = None;
     ctx.state.save_credentials(&credentials)?;
-    remember_connection(ctx, !direct)?;
+    remember_connection(&mut ctx, !direct)?;
     ctx.config.issuer_url = Some(issuer);
     ctx.config.oauth_client_id = Some(oidc_client_id);
     ctx.config.oauth_confidential = confidential;
@@ -204,7 +204,7 @@ async fn login_device(
     Ok(())
 }
 
-pub(crate) async fn logout(ctx: &mut Context) -> Result<(), CliError> {
+pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
     let mut credentials = ctx.state.credentials()?;
     let had_pat = credentials.pat.take().is_some();
     ctx.state.save_credentials(&credentials)?;
@@ -242,7 +242,6 @@ pub(crate) async fn logout(ctx: &mut Context) -> Result<(), CliError> {
     config.oauth_client_id = None;
     config.oauth_confidential = false;
     ctx.state.save_config(&config)?;
-    ctx.config = config;
     eprintln!("Signed out.");
     Ok(())
 }
@@ -295,7 +294,7 @@ pub(crate) fn save_pairing(ctx: &Context, pairing: &Pairing) -> Result<(), CliEr
         .map_err(|e| CliError::gateway("cannot save the pairing", &e))
 }
 
-pub(crate) async fn unpair(ctx: &Context) -> Result<(), CliError> {
+pub(crate) async fn unpair(ctx: Context) -> Result<(), CliError> {
     let Some(pairing) = ctx.state.pairing()? else {
         eprintln!("Not paired.");
         return Ok(());
@@ -320,7 +319,7 @@ pub(crate) async fn unpair(ctx: &Context) -> Result<(), CliError> {
     ctx.state.remove(&ctx.state.pairing_path())
 }
 
-pub(crate) async fn status(ctx: &Context, json: bool) -> Result<(), CliError> {
+pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
     let identity = ctx.identity().await?;
     let method = identity.as_ref().map(Identity::method);
     let pat_from_env = std::env::var(PAT_ENV).is_ok_and(|p| !p.is_empty());

@@ -45,9 +45,6 @@ pub(crate) enum Command {
     Unpair(ConnOnly),
     /// Show the configuration, the sign-in and the pairing.
     Status(StatusArgs),
-    /// The interactive test enforcer: setup wizard (or a local sandbox), sign-in, pairing,
-    /// heartbeat, artifacts with their verified decisions.
-    Enforcer(ConnOnly),
     /// Manage the auto-approve patterns of a workspace (`substring` or `/regex/`).
     #[command(subcommand)]
     Patterns(PatternsCommand),

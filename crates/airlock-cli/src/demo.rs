@@ -153,7 +153,6 @@ fn await_options() -> AwaitOptions {
     AwaitOptions::new(STEP_TIMEOUT).poll_wait(Duration::from_secs(5))
 }
 
-#[allow(clippy::too_many_lines)] // One linear story, step by step.
 async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     steps.begin("Start the local sandbox");
     let config = SandboxConfig::builder()

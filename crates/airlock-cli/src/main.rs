@@ -12,7 +12,6 @@ mod approve;
 mod cli;
 mod connect;
 mod demo;
-mod enforcer;
 mod exit;
 mod jcs_cmd;
 mod sandbox_cmd;
@@ -135,7 +134,7 @@ fn run(command: Command) -> Result<Exit, CliError> {
             Ok(Exit::Child(status))
         }
         Command::Login(args) => {
-            let mut ctx = Context::resolve(&args.conn)?;
+            let ctx = Context::resolve(&args.conn)?;
             let how = match args.pat {
                 Some(pat) => account::Login::Pat(zeroize::Zeroizing::new(pat)),
                 None => account::Login::Device {
@@ -143,12 +142,12 @@ fn run(command: Command) -> Result<Exit, CliError> {
                     scopes: args.scopes,
                 },
             };
-            runtime()?.block_on(account::login(&mut ctx, how))?;
+            runtime()?.block_on(account::login(ctx, how))?;
             Ok(Exit::Success)
         }
         Command::Logout(args) => {
-            let mut ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::logout(&mut ctx))?;
+            let ctx = Context::resolve(&args.conn)?;
+            runtime()?.block_on(account::logout(ctx))?;
             Ok(Exit::Success)
         }
         Command::Pair(args) => {
@@ -165,16 +164,12 @@ fn run(command: Command) -> Result<Exit, CliError> {
         }
         Command::Unpair(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::unpair(&ctx))?;
+            runtime()?.block_on(account::unpair(ctx))?;
             Ok(Exit::Success)
         }
         Command::Status(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::status(&ctx, args.json))?;
-            Ok(Exit::Success)
-        }
-        Command::Enforcer(args) => {
-            runtime()?.block_on(enforcer::run(args.conn))?;
+            runtime()?.block_on(account::status(ctx, args.json))?;
             Ok(Exit::Success)
         }
         Command::Patterns(command) => patterns(command).map(|()| Exit::Success),

@@ -97,11 +97,6 @@ impl StateDir {
             })
     }
 
-    /// A state directory at `root`.
-    pub(crate) fn at(root: PathBuf) -> Self {
-        Self { root }
-    }
-
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }

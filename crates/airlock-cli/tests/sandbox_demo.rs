@@ -160,3 +160,19 @@ fn sandbox_refuses_an_unknown_mode() {
     assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("forge-signature"));
 }
+
+#[test]
+fn sandbox_on_a_busy_port_exits_1() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().unwrap().port().to_string();
+    let mut cmd = airlock();
+    cmd.args(["sandbox", "--port", &port, "--json"]);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(out.stdout.is_empty(), "no JSON line when nothing is served");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot start the sandbox"),
+        "{}",
+        describe(&out)
+    );
+}

@@ -259,7 +259,7 @@ pub enum DecisionError {
         value: String,
     },
     /// The decision is about another artifact.
-    #[error("decision is for artifact {actual}, expected {expected}")]
+    #[error("decision is for artifact {actual:?}, expected {expected:?}")]
     HashMismatch {
         /// The hash the enforcer computed.
         expected: String,
@@ -526,6 +526,42 @@ pub fn verify_decision(
         expires_at,
         form,
     })
+}
+
+/// Nesting allowed in a decision text read by [`verify_decision_json`]: far below
+/// serde_json's own recursion limit (128), so a text that passes RFC 8785 always parses.
+const DECISION_MAX_DEPTH: usize = 64;
+
+/// Verifies a `decision.deliver` body given as JSON text, like [`verify_decision`], after
+/// checking that the text is strict JSON that RFC 8785 accepts.
+///
+/// Prefer this over [`verify_decision`] when you hold the raw body (a verifier service, an
+/// audit pipeline): a text with a member twice (`"decision":"reject", …, "decision":"approve"`),
+/// a lone surrogate or a number out of range is refused, so no other reader of the same bytes
+/// (one that keeps the *first* duplicate, say) can see a different decision than the one
+/// verified. (With a parsed `serde_json::Value`, duplicates are already gone: the last one
+/// won, and the signature is checked over that same value, so they cannot split the
+/// signature from the verdict — they only go unnoticed.)
+///
+/// # Errors
+///
+/// [`DecisionError::Canonicalization`] for text that is not strict JSON (including duplicate
+/// member names and nesting deeper than 64), otherwise as [`verify_decision`].
+pub fn verify_decision_json(
+    body: &[u8],
+    expected: &ExpectedDecision,
+    signers: &TrustedSigners,
+    journal: &dyn ReplayJournal,
+    now: OffsetDateTime,
+) -> Result<VerifiedDecision, DecisionError> {
+    jcs::Canonicalizer::new()
+        .with_max_depth(DECISION_MAX_DEPTH)
+        .canonicalize(body)
+        .map_err(DecisionError::Canonicalization)?;
+    // Strict JSON within serde_json's recursion limit: parsing cannot fail; if it somehow
+    // did, the body is refused all the same.
+    let value: Value = serde_json::from_slice(body).map_err(|_| DecisionError::NotAnObject)?;
+    verify_decision(&value, expected, signers, journal, now)
 }
 
 /// HARP-CORE checks after the signature verified: hash algorithm, expiry, scope.

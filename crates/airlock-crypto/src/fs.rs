@@ -17,9 +17,13 @@ use rand_core::{OsRng, RngCore};
 /// itself is durable. Readers see either the old or the new content, never a mix; after
 /// a crash at most the temporary file is left behind.
 ///
-/// The final file always has mode `0600`, even if an older file at `path` had wider
-/// permissions. On non-Unix platforms the permission and directory-`fsync` steps are
-/// skipped.
+/// The final file always has mode `0600`, whatever the process umask and even if an older
+/// file at `path` had wider permissions. A symlink at `path` is replaced by the new file,
+/// never followed (the file it pointed to is untouched), and the temporary file is created
+/// with `O_EXCL`, so a planted symlink cannot redirect it. Symlinks in the *directory* part
+/// of `path` are followed: keep state in a directory only its owner can write to (the
+/// directories this function creates are `0700`). On non-Unix platforms the permission and
+/// directory-`fsync` steps are skipped.
 ///
 /// # Errors
 ///

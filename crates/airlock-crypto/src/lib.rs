@@ -83,7 +83,8 @@
 //! - [`fs`]: the atomic, owner-only file write used for every state file.
 //! - Keys ([`X25519SecretKey`], [`X25519PublicKey`], [`E2eKey`], [`Ed25519SigningKey`],
 //!   [`Ed25519PublicKey`]), pairing ([`verify_pairing_response`]), decisions
-//!   ([`verify_decision`]) and replay journals ([`ReplayJournal`]) are at the root.
+//!   ([`verify_decision`], or [`verify_decision_json`] from the raw text) and replay
+//!   journals ([`ReplayJournal`]) are at the root.
 
 #![forbid(unsafe_code)]
 
@@ -102,7 +103,7 @@ mod x25519;
 pub use decision::{
     CLOCK_SKEW, DecisionError, ExpectedDecision, MIN_REPLAY_RETENTION, SignatureForm,
     TrustedSigners, Verdict, VerifiedDecision, sign_decision, sign_decision_harp_core,
-    verify_decision,
+    verify_decision, verify_decision_json,
 };
 pub use e2e::{E2E_HKDF_INFO, E2eKey, NONCE_LEN, OpenError, TAG_LEN};
 pub use ed25519::{

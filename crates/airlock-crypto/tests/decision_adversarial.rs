@@ -4,7 +4,7 @@
 use airlock_crypto::{
     DecisionError, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal, SignatureForm,
     TrustedSigners, Verdict, VerifiedDecision, jcs, sign_decision, sign_decision_harp_core,
-    verify_decision,
+    verify_decision, verify_decision_json,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -68,13 +68,13 @@ fn verdict_spelling_is_ascii_case_insensitive_and_nothing_else() {
     }
     // Look-alikes, padding and near misses are unknown, even when genuinely signed.
     for word in [
-        "\u{430}pprove",     // Cyrillic a
-        "approv\u{435}",     // Cyrillic e
-        "\u{ff41}pprove",    // fullwidth a
-        "approve ",          // trailing space
-        " approve",          // leading space
-        "approve\u{0}",      // NUL
-        "approve\u{200b}",   // zero-width space
+        "\u{430}pprove",   // Cyrillic a
+        "approv\u{435}",   // Cyrillic e
+        "\u{ff41}pprove",  // fullwidth a
+        "approve ",        // trailing space
+        " approve",        // leading space
+        "approve\u{0}",    // NUL
+        "approve\u{200b}", // zero-width space
         "approved",
         "yes",
         "",
@@ -121,14 +121,23 @@ fn sig_alg_tricks() {
     // `sigAlg` is matched ASCII case-insensitively (it is signed in the HARP-CORE form).
     let mut body = harp_core_unsigned();
     body["sigAlg"] = json!("ED25519");
-    assert_eq!(verify(&harp_core(body)).unwrap().form, SignatureForm::HarpCore);
+    assert_eq!(
+        verify(&harp_core(body)).unwrap().form,
+        SignatureForm::HarpCore
+    );
 
     for alg in ["Ed25519 ", "Ed448", "EdDSA", "\u{395}d25519", ""] {
         let mut body = harp_core_unsigned();
         body["sigAlg"] = json!(alg);
         let err = verify(&harp_core(body)).unwrap_err();
         assert!(
-            matches!(err, DecisionError::Unsupported { field: "sigAlg", .. }),
+            matches!(
+                err,
+                DecisionError::Unsupported {
+                    field: "sigAlg",
+                    ..
+                }
+            ),
             "{alg:?}: {err:?}"
         );
     }
@@ -136,7 +145,10 @@ fn sig_alg_tricks() {
     body["sigAlg"] = json!(25519);
     assert!(matches!(
         verify(&harp_core(body)),
-        Err(DecisionError::MalformedField { field: "sigAlg", .. })
+        Err(DecisionError::MalformedField {
+            field: "sigAlg",
+            ..
+        })
     ));
 
     // Downgrade: dropping or nulling `sigAlg` of a HARP-CORE decision selects the Airlock
@@ -153,7 +165,10 @@ fn sig_alg_tricks() {
                 obj.insert("sigAlg".into(), v);
             }
         }
-        assert!(matches!(verify(&body), Err(DecisionError::SignatureInvalid)));
+        assert!(matches!(
+            verify(&body),
+            Err(DecisionError::SignatureInvalid)
+        ));
     }
     // Unsupported hash algorithm, even when signed.
     let mut body = harp_core_unsigned();
@@ -180,7 +195,10 @@ fn duplicate_members_cannot_split_signature_and_verdict() {
     let forged = format!("{},\"decision\":\"approve\"}}", &signed[..signed.len() - 1]);
     let value: Value = serde_json::from_str(&forged).unwrap();
     assert_eq!(value["decision"], "approve");
-    assert!(matches!(verify(&value), Err(DecisionError::SignatureInvalid)));
+    assert!(matches!(
+        verify(&value),
+        Err(DecisionError::SignatureInvalid)
+    ));
     // RFC 8785 itself refuses such a text outright.
     assert!(matches!(
         jcs::canonicalize(forged.as_bytes()),
@@ -191,7 +209,10 @@ fn duplicate_members_cannot_split_signature_and_verdict() {
     let signed = airlock("reject").to_string();
     let forged = format!("{},\"decision\":\"approve\"}}", &signed[..signed.len() - 1]);
     let value: Value = serde_json::from_str(&forged).unwrap();
-    assert!(matches!(verify(&value), Err(DecisionError::SignatureInvalid)));
+    assert!(matches!(
+        verify(&value),
+        Err(DecisionError::SignatureInvalid)
+    ));
 
     // The other order (relay puts its verdict first, the signed one last) reads the signed one.
     let signed = airlock("reject").to_string();
@@ -228,7 +249,13 @@ fn key_prefix_aliasing_never_maps_to_another_signer() {
         Err(DecisionError::SignatureInvalid)
     ));
     // Case and look-alike spellings of the prefix do not alias.
-    for id in ["KEY-phone", "Key-phone", "key_phone", "key-key-phone", "key-phone "] {
+    for id in [
+        "KEY-phone",
+        "Key-phone",
+        "key_phone",
+        "key-phone ",
+        "phone-key",
+    ] {
         let body = json!({
             "artifactHash": HASH, "decision": "approve", "signerKeyId": id, "nonce": "n",
             "signature": sign_decision(&phone, HASH, "approve", "n"),
@@ -238,6 +265,21 @@ fn key_prefix_aliasing_never_maps_to_another_signer() {
             "{id:?}"
         );
     }
+    // One `key-` is stripped (PROTOCOL.md: "with and without a `key-` prefix"), so
+    // `key-key-phone` names `key-phone`: still that signer's key, and the same replay key.
+    let journal = MemoryReplayJournal::new();
+    let expected = ExpectedDecision::new(HASH, REQUEST);
+    let mut body = json!({
+        "artifactHash": HASH, "decision": "approve", "signerKeyId": "key-key-phone", "nonce": "n",
+        "signature": sign_decision(&phone, HASH, "approve", "n"),
+    });
+    let trusted = self::signers();
+    let verified = verify_decision(&body, &expected, &trusted, &journal, NOW).unwrap();
+    assert_eq!(verified.signer_key_id, "key-phone");
+    body["signerKeyId"] = json!("key-phone");
+    let other = ExpectedDecision::new(HASH, "req-0002");
+    let err = verify_decision(&body, &other, &trusted, &journal, NOW).unwrap_err();
+    assert!(err.is_replay(), "{err:?}");
 }
 
 #[test]
@@ -272,4 +314,55 @@ fn harp_core_numbers_survive_the_value_round_trip() {
     let wire = body.to_string();
     let received: Value = serde_json::from_str(&wire).unwrap();
     verify(&received).unwrap();
+}
+
+/// From the raw text, a duplicate member is refused outright, even when the last copy is
+/// the signed one (another reader could take the first).
+#[test]
+fn raw_text_with_duplicate_members_is_refused() {
+    let expected = ExpectedDecision::new(HASH, REQUEST);
+    let journal = MemoryReplayJournal::new();
+    let signed = airlock("reject").to_string();
+    let relay_first = format!("{{\"decision\":\"approve\",{}", &signed[1..]);
+    let err = verify_decision_json(relay_first.as_bytes(), &expected, &signers(), &journal, NOW)
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            DecisionError::Canonicalization(jcs::CanonicalizeError::DuplicateKey { key, .. })
+                if key == "decision"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.harp_code(),
+        airlock_types::HarpErrorCode::Canonicalization
+    );
+    // Other malformed texts.
+    for text in [
+        &b"{\"decision\":\"\\ud800\"}"[..],
+        b"[1]x",
+        b"\xff",
+        b"{\"a\":1e400}",
+    ] {
+        assert!(matches!(
+            verify_decision_json(text, &expected, &signers(), &journal, NOW),
+            Err(DecisionError::Canonicalization(_))
+        ));
+    }
+    assert!(matches!(
+        verify_decision_json(b"[]", &expected, &signers(), &journal, NOW),
+        Err(DecisionError::NotAnObject)
+    ));
+    let deep = format!("{}{}", "[".repeat(65), "]".repeat(65));
+    assert!(matches!(
+        verify_decision_json(deep.as_bytes(), &expected, &signers(), &journal, NOW),
+        Err(DecisionError::Canonicalization(
+            jcs::CanonicalizeError::TooDeep { .. }
+        ))
+    ));
+    // The genuine text verifies, once.
+    verify_decision_json(signed.as_bytes(), &expected, &signers(), &journal, NOW).unwrap();
+    let again = verify_decision_json(signed.as_bytes(), &expected, &signers(), &journal, NOW);
+    assert!(again.unwrap_err().is_replay());
 }

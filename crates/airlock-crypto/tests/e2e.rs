@@ -76,6 +76,53 @@ fn tag_appended_to_data_is_accepted() {
 }
 
 #[test]
+fn empty_plaintext_in_both_tag_forms() {
+    let key = key();
+    let sealed = key.seal(b"");
+    assert_eq!(sealed.data, "");
+    assert!(key.open(&sealed).unwrap().is_empty());
+
+    // Tag appended to an empty ciphertext: `data` is exactly the 16-byte tag.
+    let appended = EncryptedPayload::new(sealed.tag.clone().unwrap(), sealed.nonce.clone(), None);
+    assert!(key.open(&appended).unwrap().is_empty());
+
+    // An empty `tag` field is a zero-length tag, not "tag appended": refused by length.
+    let mut empty_tag = sealed.clone();
+    empty_tag.tag = Some(String::new());
+    assert!(matches!(
+        key.open(&empty_tag),
+        Err(OpenError::BadTagLength { actual: 0 })
+    ));
+    // Neither data nor tag: too short for the appended form.
+    let nothing = EncryptedPayload::new(String::new(), sealed.nonce, None);
+    assert!(matches!(
+        key.open(&nothing),
+        Err(OpenError::BadTagLength { actual: 0 })
+    ));
+}
+
+#[test]
+fn a_payload_moved_to_another_key_or_nonce_fails() {
+    let (enforcer, _) = pair();
+    let other = key();
+    let a = enforcer.seal(b"one");
+    let b = enforcer.seal(b"two");
+    // Same key, the nonce of another payload.
+    let mut swapped = a.clone();
+    swapped.nonce = b.nonce.clone();
+    assert!(matches!(enforcer.open(&swapped), Err(OpenError::Decrypt)));
+    // Another pairing's key.
+    assert!(matches!(other.open(&a), Err(OpenError::Decrypt)));
+    // Whitespace in base64 is not tolerated.
+    let mut spaced = a;
+    spaced.data = format!(" {}", spaced.data);
+    assert!(matches!(
+        enforcer.open(&spaced),
+        Err(OpenError::BadBase64 { field: "data", .. })
+    ));
+}
+
+#[test]
 fn url_safe_and_unpadded_base64_are_accepted() {
     let key = key();
     let sealed = key.seal(b"\xff\xfe\xfd any bytes");

@@ -89,6 +89,10 @@ fn generate_with_node(script: &Path, count: u32, seed: u32) -> Result<String, St
 }
 
 #[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped cross-check must say so in the test output"
+)]
 fn live_crosscheck_with_node() {
     let count = std::env::var("AIRLOCK_JCS_CROSSCHECK_COUNT")
         .ok()
@@ -113,5 +117,59 @@ fn live_crosscheck_with_node() {
             );
         }
         Err(why) => eprintln!("skipping the live RFC 8785 cross-check: {why}"),
+    }
+}
+
+/// Number edge cases named by the review brief; expected values printed by Node.js 20
+/// (`canonicalize(JSON.parse(text))`).
+#[test]
+fn number_edge_cases_match_ecmascript() {
+    let cases = [
+        (r#"1E+2"#, r#"100"#),
+        (r#"0.1e1"#, r#"1"#),
+        (r#"1e2"#, r#"100"#),
+        (r#"-0"#, r#"0"#),
+        (
+            r#"[-0.0,{"a":-0e5,"b":[[-0]]}]"#,
+            r#"[0,{"a":0,"b":[[0]]}]"#,
+        ),
+        (r#"5e-324"#, r#"5e-324"#),
+        (r#"4.9406564584124654e-324"#, r#"5e-324"#),
+        (r#"2.2250738585072009e-308"#, r#"2.225073858507201e-308"#),
+        (r#"2.2250738585072014e-308"#, r#"2.2250738585072014e-308"#),
+        (r#"9007199254740991"#, r#"9007199254740991"#),
+        (r#"9007199254740992"#, r#"9007199254740992"#),
+        (r#"9007199254740993"#, r#"9007199254740992"#),
+        (r#"-9007199254740993"#, r#"-9007199254740992"#),
+        (r#"9007199254740995"#, r#"9007199254740996"#),
+        (r#"999999999999999999999"#, r#"1e+21"#),
+        (r#"1e21"#, r#"1e+21"#),
+        (r#"1e+21"#, r#"1e+21"#),
+        (r#"100000000000000000000"#, r#"100000000000000000000"#),
+        (r#"999999999999999900000"#, r#"999999999999999900000"#),
+        (r#"1e-6"#, r#"0.000001"#),
+        (r#"1e-7"#, r#"1e-7"#),
+        (r#"0.0000001"#, r#"1e-7"#),
+        (r#"1.7976931348623157e308"#, r#"1.7976931348623157e+308"#),
+        (r#"2.4703282292062328e-324"#, r#"5e-324"#),
+        (r#"2.4703282292062327e-324"#, r#"0"#),
+        (r#"0.000001000"#, r#"0.000001"#),
+        (r#"123456789012345678901"#, r#"123456789012345680000"#),
+        (r#"1e-400"#, r#"0"#),
+        (r#"-1e-400"#, r#"0"#),
+        (r#"0e99999"#, r#"0"#),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(
+            jcs::canonicalize_str(input).as_deref(),
+            Ok(expected),
+            "{input} (text)"
+        );
+        let value: serde_json::Value = serde_json::from_str(input).unwrap();
+        assert_eq!(
+            jcs::canonicalize_value(&value).map(String::from_utf8),
+            Ok(Ok(expected.to_owned())),
+            "{input} (value)"
+        );
     }
 }

@@ -190,7 +190,12 @@ fn pipe_in_a_field_cannot_shift_field_boundaries() {
     shifted["timestamp"] = Value::String(x25519.clone());
     let err = verify_pairing_response(&shifted.to_string(), &nonce).unwrap_err();
     assert!(
-        matches!(err, PairingError::AmbiguousField { field: "pairingNonce" }),
+        matches!(
+            err,
+            PairingError::AmbiguousField {
+                field: "pairingNonce"
+            }
+        ),
         "{err:?}"
     );
 
@@ -198,7 +203,9 @@ fn pipe_in_a_field_cannot_shift_field_boundaries() {
     let json = sign_pairing_response(&key, "a|b", NONCE, TIMESTAMP, None);
     assert!(matches!(
         verify_pairing_response(&json, NONCE),
-        Err(PairingError::AmbiguousField { field: "signerKeyId" })
+        Err(PairingError::AmbiguousField {
+            field: "signerKeyId"
+        })
     ));
 }
 

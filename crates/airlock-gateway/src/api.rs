@@ -309,14 +309,20 @@ impl GatewayClient {
     }
 
     /// `GET /v1/policy/dnd/effective`: the Do-Not-Disturb policies in force. Evaluate them
-    /// with [`evaluate_dnd`](crate::evaluate_dnd).
+    /// with [`evaluate_dnd`](crate::evaluate_dnd). An empty `query.enforcer_id` means the
+    /// client's default ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
     pub async fn get_effective_dnd_policies(
         &self,
         query: &DndQuery,
     ) -> Result<DndPoliciesResponse, Error> {
-        self.execute_some(endpoint::get_effective_dnd_policies(query)?)
-            .await
-            .map(|j| j.0)
+        let call = if query.enforcer_id.is_empty() {
+            let mut query = query.clone();
+            query.enforcer_id = self.resolve_enforcer_id("")?;
+            endpoint::get_effective_dnd_policies(&query)?
+        } else {
+            endpoint::get_effective_dnd_policies(query)?
+        };
+        self.execute_some(call).await.map(|j| j.0)
     }
 }
 

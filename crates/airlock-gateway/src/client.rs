@@ -131,6 +131,24 @@ impl GatewayClient {
         self.inner.enforcer_id.as_deref()
     }
 
+    /// The enforcer id a call uses: `explicit` when not empty, else the builder's default
+    /// ([`GatewayClientBuilder::enforcer_id`]); [`Error::InvalidInput`] when neither is set.
+    pub(crate) fn resolve_enforcer_id(&self, explicit: &str) -> Result<String, Error> {
+        if !explicit.is_empty() {
+            return Ok(explicit.to_owned());
+        }
+        self.inner
+            .enforcer_id
+            .clone()
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                Error::invalid_input(
+                    "enforcer id must not be empty (name one, or set a default with \
+                     GatewayClientBuilder::enforcer_id)",
+                )
+            })
+    }
+
     /// The replay journal used by [`GatewayClient::await_decision`].
     pub fn replay_journal(&self) -> &Arc<dyn ReplayJournal> {
         &self.inner.journal
@@ -348,7 +366,14 @@ impl GatewayClientBuilder {
         self
     }
 
-    /// The enforcer id used by helpers when a call does not name one.
+    /// The default enforcer id: used wherever a call leaves its enforcer id empty —
+    /// [`PairingRequest::default`](crate::PairingRequest) (or an empty id in
+    /// [`PairingRequest::new`](crate::PairingRequest::new)/`claim`),
+    /// [`GatewayClient::spawn_heartbeat`] with `""`, a [`DndQuery`](airlock_types::DndQuery)
+    /// with an empty `enforcer_id` in [`GatewayClient::get_effective_dnd_policies`] and
+    /// [`GatewayClient::dnd_verdict`], and the ack sender of a pending exchange without one.
+    /// An id given explicitly always wins. Without a default, an empty id is
+    /// [`Error::InvalidInput`].
     pub fn enforcer_id(mut self, enforcer_id: impl Into<String>) -> Self {
         self.enforcer_id = Some(enforcer_id.into());
         self

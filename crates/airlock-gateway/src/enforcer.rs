@@ -246,13 +246,14 @@ impl GatewayClient {
             .with_artifact_type(options.artifact_type)
             .with_expires_at(expires_at);
         body.metadata = metadata;
-        let envelope = Envelope::artifact_submit(request_id.clone(), pairing.enforcer_id(), body);
+        let enforcer_id = self.resolve_enforcer_id(pairing.enforcer_id())?;
+        let envelope = Envelope::artifact_submit(request_id.clone(), enforcer_id.clone(), body);
         let accepted = self.submit_artifact(&envelope).await?;
         Ok(PendingExchange {
             request_id,
             artifact_hash,
             expires_at,
-            enforcer_id: pairing.enforcer_id().to_owned(),
+            enforcer_id,
             signers: pairing.trusted_signers(),
             accepted,
         })
@@ -278,7 +279,11 @@ impl GatewayClient {
     /// Long-polls (each at most 60 s) until the deadline, riding out transient failures
     /// (retryable statuses, connection failures, request timeouts) with backoff. After each
     /// empty poll the exchange status is checked, so an expired, withdrawn or cancelled
-    /// exchange ends the wait at once.
+    /// exchange ends the wait at once. A long-poll answered with `409` or `410` (the exchange
+    /// closed while we waited) also ends it with [`DecisionOutcome::Withdrawn`],
+    /// [`DecisionOutcome::Expired`] or [`DecisionOutcome::Cancelled`]: the exchange status
+    /// decides, else the answer's code (`withdrawn`, `cancelled`, `expired`), else `410`
+    /// means expired. Any other `409` is returned as the error it is.
     ///
     /// A delivered decision is verified with `airlock_crypto::verify_decision` against the
     /// pending exchange's signers, request id and artifact hash and this client's replay
@@ -340,7 +345,14 @@ impl GatewayClient {
                     }
                     tokio::time::sleep_until(min_cycle_end.min(deadline)).await;
                 }
-                Err(e) if e.is_expired() => return Ok(DecisionOutcome::Expired),
+                Err(e) if is_closed_signal(&e) => {
+                    // `409`/`410` from the long-poll: the exchange ended without a decision
+                    // for us (withdrawn, expired, cancelled). Report how, not an error.
+                    return match self.terminal_outcome(pending, &e).await {
+                        Some(outcome) => Ok(outcome),
+                        None => Err(e),
+                    };
+                }
                 Err(e) if is_transient(&e) => {
                     failures = failures.saturating_add(1);
                     let delay = e
@@ -371,6 +383,21 @@ impl GatewayClient {
                 None
             }
         }
+    }
+
+    /// How an exchange ended, after the long-poll answered `409` or `410`: the exchange
+    /// status when it names a terminal state, else the error's service code (`withdrawn`,
+    /// `cancelled`, `expired`), else `410` as expiry. `None` when the answer is an ordinary
+    /// conflict the caller must see.
+    async fn terminal_outcome(
+        &self,
+        pending: &PendingExchange,
+        error: &Error,
+    ) -> Option<DecisionOutcome> {
+        if let Some(outcome) = self.closed_outcome(pending).await {
+            return Some(outcome);
+        }
+        outcome_of_closed_error(error)
     }
 
     async fn on_deadline(
@@ -435,13 +462,18 @@ impl GatewayClient {
             tracing::warn!(harp_code = %e.harp_code(), "decision failed verification; not acknowledged");
             Error::Verification(Box::new(VerificationError::Decision(e)))
         })?;
-        let ack = Envelope::ack(
-            pending.request_id.clone(),
-            pending.enforcer_id.clone(),
-            AckBody::delivered(delivery.msg_id()),
-        );
-        if let Err(e) = self.submit_ack(&ack).await {
-            tracing::warn!(error = %e, "acknowledging the decision failed (the decision stands)");
+        match self.resolve_enforcer_id(&pending.enforcer_id) {
+            Ok(sender) => {
+                let ack = Envelope::ack(
+                    pending.request_id.clone(),
+                    sender,
+                    AckBody::delivered(delivery.msg_id()),
+                );
+                if let Err(e) = self.submit_ack(&ack).await {
+                    tracing::warn!(error = %e, "acknowledging the decision failed (the decision stands)");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "no enforcer id to acknowledge the decision with (the decision stands)"),
         }
         Ok(if verified.is_approved() {
             DecisionOutcome::Approved(verified)
@@ -449,6 +481,22 @@ impl GatewayClient {
             DecisionOutcome::Rejected(verified)
         })
     }
+}
+
+/// A long-poll answer saying the exchange is closed: `409`, `410` or code `expired`.
+fn is_closed_signal(e: &Error) -> bool {
+    e.is_conflict() || e.is_expired()
+}
+
+/// The outcome named by a `409`/`410` answer itself (its service code, or `410`).
+fn outcome_of_closed_error(e: &Error) -> Option<DecisionOutcome> {
+    let code = e.code().map(|c| c.as_str().to_ascii_lowercase());
+    match code.as_deref() {
+        Some("withdrawn") => return Some(DecisionOutcome::Withdrawn),
+        Some("cancelled" | "canceled") => return Some(DecisionOutcome::Cancelled),
+        _ => {}
+    }
+    e.is_expired().then_some(DecisionOutcome::Expired)
 }
 
 /// Failures a waiting loop rides out: retryable statuses, connection failures and

@@ -383,6 +383,12 @@ impl Error {
         self.status() == Some(StatusCode::CONFLICT)
     }
 
+    /// `404 Not Found` or code `not_found`: the gateway does not know the exchange, pairing
+    /// session or route (e.g. a gateway that lost its state, or pruned a closed exchange).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND) || self.code_is(&[ErrorCode::NotFound])
+    }
+
     /// `401 Unauthorized`: the app credentials or the user identity were refused.
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(StatusCode::UNAUTHORIZED)

@@ -122,16 +122,15 @@ impl GatewayClient {
     /// [`HeartbeatHandle::subscribe`] and do not stop the task, except `pairing_revoked`,
     /// which stops it ([`HeartbeatStop::PairingRevoked`]).
     ///
-    /// Fails with [`Error::InvalidInput`] outside a Tokio runtime or with an empty id.
+    /// An empty `enforcer_id` means the client's default
+    /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
+    /// Fails with [`Error::InvalidInput`] outside a Tokio runtime or when no id is known.
     pub fn spawn_heartbeat(
         &self,
         enforcer_id: impl Into<String>,
         options: HeartbeatOptions,
     ) -> Result<HeartbeatHandle, Error> {
-        let enforcer_id = enforcer_id.into();
-        if enforcer_id.is_empty() {
-            return Err(Error::invalid_input("enforcer id must not be empty"));
-        }
+        let enforcer_id = self.resolve_enforcer_id(&enforcer_id.into())?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::invalid_input("spawn_heartbeat needs a Tokio runtime"))?;
         let mut request = HeartbeatRequest::new(enforcer_id);

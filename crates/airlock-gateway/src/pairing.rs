@@ -39,7 +39,8 @@ pub enum PairingMode {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PairingRequest {
-    /// The enforcer's id.
+    /// The enforcer's id; empty means the client's default
+    /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
     pub enforcer_id: String,
     /// A label shown to the approver (default: the enforcer id when claiming).
     pub label: Option<String>,
@@ -55,8 +56,16 @@ pub struct PairingRequest {
     pub poll_interval: Duration,
 }
 
+impl Default for PairingRequest {
+    /// A new pairing session for the client's default enforcer id
+    /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
+    fn default() -> Self {
+        Self::new(String::new())
+    }
+}
+
 impl PairingRequest {
-    /// A new pairing session for `enforcer_id`.
+    /// A new pairing session for `enforcer_id` (empty: the client's default).
     pub fn new(enforcer_id: impl Into<String>) -> Self {
         Self {
             enforcer_id: enforcer_id.into(),
@@ -252,10 +261,11 @@ impl GatewayClient {
     /// Starts pairing: generates this enforcer's X25519 key, then initiates a session (or
     /// claims the approver's code). Show [`PairingSession::code`] to the user, then call
     /// [`PairingSession::wait`].
-    pub async fn start_pairing(&self, request: PairingRequest) -> Result<PairingSession, Error> {
-        if request.enforcer_id.is_empty() {
-            return Err(Error::invalid_input("enforcer id must not be empty"));
-        }
+    pub async fn start_pairing(
+        &self,
+        mut request: PairingRequest,
+    ) -> Result<PairingSession, Error> {
+        request.enforcer_id = self.resolve_enforcer_id(&request.enforcer_id)?;
         let secret = X25519SecretKey::generate();
         let public = secret.public_key().to_base64url();
         let device_id = request

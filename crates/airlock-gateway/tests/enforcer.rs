@@ -3,286 +3,30 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use airlock_crypto::{
-    E2eKey, Ed25519SigningKey, X25519PublicKey, X25519SecretKey, sign_decision,
-    sign_decision_harp_core, sign_pairing_response,
-};
+use airlock_crypto::E2eKey;
 use airlock_gateway::{
     AwaitOptions, DecisionOutcome, Error, GatewayClient, HeartbeatOptions, HeartbeatStop, Pairing,
-    PairingEnd, PairingRequest, SubmitOptions,
+    PairingEnd, PairingRequest, RetryPolicy, SubmitOptions,
 };
 use airlock_types::HarpErrorCode;
-use serde_json::{Value, json};
-use support::{Recorded, Reply, TestServer, fast_retries};
-
-/// How the scripted approver answers.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Answer {
-    None,
-    Approve,
-    Reject,
-    Forged,
-    WrongHash,
-    UnknownSigner,
-    /// 503 twice, then approve.
-    FlakyThenApprove,
-    /// A correctly signed approval inside an envelope of another exchange.
-    OtherExchange,
-    /// A HARP-CORE approval (canonical JSON signature, bound to the request id).
-    HarpCore,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum PairingScript {
-    Good,
-    WrongNonce,
-    BadSignature,
-    Expired,
-    NoX25519,
-}
-
-struct Approver {
-    signing: Ed25519SigningKey,
-    x25519: X25519SecretKey,
-    enforcer_x25519: Mutex<Option<X25519PublicKey>>,
-    pairing: Mutex<PairingScript>,
-    status_polls: AtomicUsize,
-    answer: Mutex<Answer>,
-    exchange_state: Mutex<&'static str>,
-    withdraw_status: Mutex<u16>,
-    flaky: AtomicUsize,
-    artifacts: Mutex<Vec<Value>>,
-}
-
-impl Approver {
-    fn new() -> Arc<Self> {
-        Arc::new(Self {
-            signing: Ed25519SigningKey::generate(),
-            x25519: X25519SecretKey::generate(),
-            enforcer_x25519: Mutex::new(None),
-            pairing: Mutex::new(PairingScript::Good),
-            status_polls: AtomicUsize::new(0),
-            answer: Mutex::new(Answer::None),
-            exchange_state: Mutex::new("Pending"),
-            withdraw_status: Mutex::new(200),
-            flaky: AtomicUsize::new(0),
-            artifacts: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn handle(&self, r: &Recorded) -> Reply {
-        let segs = r.decoded_segments();
-        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
-        match (r.method.as_str(), segs.as_slice()) {
-            ("POST", ["v1", "pairing", "initiate" | "claim"]) => {
-                let body = r.json();
-                let pk = body["x25519PublicKey"].as_str().unwrap();
-                *self.enforcer_x25519.lock().unwrap() = Some(X25519PublicKey::parse(pk).unwrap());
-                if segs[2] == "claim" {
-                    Reply::json(
-                        200,
-                        json!({"pairingNonce": "pn-claim", "expiresAt": "2030-01-01T00:00:00Z", "routingToken": "rt-claim"}),
-                    )
-                } else {
-                    Reply::json(
-                        200,
-                        json!({"pairingNonce": "pn-1", "pairingCode": "ABC123", "expiresAt": "2030-01-01T00:00:00Z"}),
-                    )
-                }
-            }
-            ("GET", ["v1", "pairing", nonce, "status"]) => {
-                let script = *self.pairing.lock().unwrap();
-                if self.status_polls.fetch_add(1, Ordering::SeqCst) == 0 {
-                    return Reply::json(200, json!({"pairingNonce": nonce, "state": "Pending"}));
-                }
-                if script == PairingScript::Expired {
-                    return Reply::json(200, json!({"pairingNonce": nonce, "state": "Expired"}));
-                }
-                let signed_nonce = if script == PairingScript::WrongNonce {
-                    "pn-other"
-                } else {
-                    nonce
-                };
-                let x = self.x25519.public_key();
-                let mut doc = sign_pairing_response(
-                    &self.signing,
-                    "key-phone-1",
-                    signed_nonce,
-                    "2026-02-24T10:00:00Z",
-                    (script != PairingScript::NoX25519).then_some(&x),
-                );
-                if script == PairingScript::BadSignature {
-                    let mut v: Value = serde_json::from_str(&doc).unwrap();
-                    v["signerKeyId"] = json!("key-evil");
-                    doc = v.to_string();
-                }
-                let mut status =
-                    json!({"pairingNonce": nonce, "state": "Completed", "responseJson": doc});
-                if *nonce == "pn-1" {
-                    status["routingToken"] = json!("rt-1");
-                }
-                Reply::json(200, status)
-            }
-            ("POST", ["v1", "artifacts"]) => {
-                let body = r.json();
-                self.artifacts.lock().unwrap().push(body.clone());
-                let id = body["requestId"].as_str().unwrap().to_owned();
-                Reply::json(
-                    202,
-                    json!({"msgId": "msg-acc", "msgType": "artifact.accepted", "requestId": id,
-                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Pending"}}),
-                )
-            }
-            ("GET", ["v1", "exchanges", id, "wait"]) => self.deliver(id),
-            ("GET", ["v1", "exchanges", id]) => {
-                let state = *self.exchange_state.lock().unwrap();
-                Reply::json(
-                    200,
-                    json!({"msgId": "msg-st", "msgType": "exchange.status", "requestId": id,
-                    "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": state}}),
-                )
-            }
-            ("POST", ["v1", "exchanges", id, "withdraw"]) => {
-                let status = *self.withdraw_status.lock().unwrap();
-                if status == 200 {
-                    Reply::json(
-                        200,
-                        json!({"msgId": "msg-w", "msgType": "exchange.withdrawn", "requestId": id,
-                        "createdAt": "2026-02-24T10:00:00Z", "body": {"requestId": id, "state": "Withdrawn"}}),
-                    )
-                } else {
-                    Reply::json(
-                        status,
-                        json!({"msgType": "error", "body": {"code": "conflict"}}),
-                    )
-                }
-            }
-            ("POST", ["v1", "acks"]) => Reply::json(200, json!({})),
-            ("POST", ["v1", "presence", "heartbeat"]) => Reply::empty(200),
-            _ => Reply::json(404, json!({"error": "not_found"})),
-        }
-    }
-
-    fn deliver(&self, request_id: &str) -> Reply {
-        let answer = *self.answer.lock().unwrap();
-        let hash = {
-            let artifacts = self.artifacts.lock().unwrap();
-            artifacts
-                .iter()
-                .rev()
-                .find(|a| a["requestId"] == request_id)
-                .map(|a| a["body"]["artifactHash"].as_str().unwrap().to_owned())
-        };
-        let Some(hash) = hash else {
-            return Reply::json(404, json!({"error": "not_found"}));
-        };
-        if answer == Answer::HarpCore {
-            let mut body = json!({
-                "artifactHash": hash, "artifactHashAlg": "SHA-256", "decision": "approve",
-                "expiresAt": "2099-01-01T00:00:00Z", "nonce": format!("hc-{request_id}"),
-                "requestId": request_id, "scope": "once", "sigAlg": "Ed25519",
-                "signerKeyId": "key-phone-1",
-            });
-            body["signature"] = json!(sign_decision_harp_core(&self.signing, &body).unwrap());
-            return Reply::json(
-                200,
-                json!({"msgId": "msg-hc", "msgType": "decision.deliver", "requestId": request_id,
-                "createdAt": "2026-02-24T10:00:00Z", "body": body}),
-            );
-        }
-        let (verdict, key, signer, signed_hash) = match answer {
-            Answer::HarpCore => unreachable!(),
-            Answer::None => return Reply::empty(204).delayed(Duration::from_millis(100)),
-            Answer::FlakyThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
-                return Reply::text(503, "upstream busy");
-            }
-            Answer::Approve | Answer::FlakyThenApprove | Answer::OtherExchange => {
-                ("approve", None, "key-phone-1", hash.clone())
-            }
-            Answer::Reject => ("reject", None, "key-phone-1", hash.clone()),
-            Answer::Forged => (
-                "approve",
-                Some(Ed25519SigningKey::generate()),
-                "key-phone-1",
-                hash.clone(),
-            ),
-            Answer::WrongHash => ("approve", None, "key-phone-1", "0".repeat(64)),
-            Answer::UnknownSigner => ("approve", None, "key-tablet-9", hash.clone()),
-        };
-        let key = key.as_ref().unwrap_or(&self.signing);
-        let nonce = format!("n-{request_id}");
-        let body = json!({
-            "artifactHash": signed_hash,
-            "decision": verdict,
-            "reason": "looks fine",
-            "signerKeyId": signer,
-            "nonce": nonce,
-            "signature": sign_decision(key, &signed_hash, verdict, &nonce),
-        });
-        let envelope_id = if answer == Answer::OtherExchange {
-            "req-other"
-        } else {
-            request_id
-        };
-        Reply::json(
-            200,
-            json!({"msgId": format!("msg-dec-{request_id}"), "msgType": "decision.deliver", "requestId": envelope_id,
-            "createdAt": "2026-02-24T10:00:00Z", "sender": {"approverId": "appr-1"}, "body": body}),
-        )
-    }
-}
-
-async fn setup() -> (TestServer, GatewayClient, Arc<Approver>) {
-    let approver = Approver::new();
-    let a = approver.clone();
-    let server = TestServer::start(move |r| a.handle(r)).await;
-    let client = GatewayClient::builder(server.url())
-        .pat(airlock_gateway::SecretToken::new("airpat_SECRET_PAT"))
-        .retry_policy(fast_retries(3))
-        .transport(Arc::new(airlock_http::HyperTransport::new()))
-        .build()
-        .unwrap();
-    (server, client, approver)
-}
-
-fn fast_pairing(req: PairingRequest) -> PairingRequest {
-    req.poll_interval(Duration::from_millis(5))
-}
-
-async fn paired() -> (TestServer, GatewayClient, Arc<Approver>, Pairing) {
-    let (server, client, approver) = setup().await;
-    let mut code = None;
-    let pairing = client
-        .pair(
-            fast_pairing(
-                PairingRequest::new("enf-1")
-                    .label("Laptop")
-                    .workspace("acme"),
-            ),
-            Duration::from_secs(5),
-            |session| code = session.code().map(str::to_owned),
-        )
-        .await
-        .unwrap();
-    assert_eq!(code.as_deref(), Some("ABC123"));
-    (server, client, approver, pairing)
-}
-
-fn acks(server: &TestServer) -> Vec<Recorded> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/v1/acks")
-        .collect()
-}
+use serde_json::json;
+use support::scripted::{
+    Answer, Paired, PairingScript, fast_pairing, plain_client, setup, ten_seconds,
+};
+use support::{Reply, TestServer};
 
 #[tokio::test]
 async fn pairing_verifies_the_response_and_derives_the_e2e_key() {
-    let (server, _client, approver, pairing) = paired().await;
+    let Paired {
+        server,
+        approver,
+        pairing,
+        ..
+    } = Paired::new().await;
     assert_eq!(pairing.routing_token(), "rt-1");
     assert_eq!(pairing.enforcer_id(), "enf-1");
     assert_eq!(pairing.signer_key_id(), "key-phone-1");
@@ -318,7 +62,7 @@ async fn pairing_verifies_the_response_and_derives_the_e2e_key() {
 
 #[tokio::test]
 async fn pairing_save_and_load_round_trip() {
-    let (_server, _client, _approver, pairing) = paired().await;
+    let pairing = Paired::new().await.pairing;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state").join("pairing.json");
     pairing.save(&path).unwrap();
@@ -372,49 +116,41 @@ async fn pairing_refuses_bad_responses() {
         (PairingScript::WrongNonce, HarpErrorCode::Replay),
         (PairingScript::BadSignature, HarpErrorCode::SignatureInvalid),
     ] {
-        let (_server, client, approver) = setup().await;
-        *approver.pairing.lock().unwrap() = script;
-        let e = client
-            .pair(
-                fast_pairing(PairingRequest::new("enf-1")),
-                Duration::from_secs(5),
-                |_| {},
-            )
-            .await
-            .unwrap_err();
+        let e = pairing_failure(script).await;
         let Error::Verification(v) = &e else {
             panic!("{script:?}: {e:?}")
         };
         assert_eq!(v.harp_code(), check, "{script:?}");
     }
-    let (_server, client, approver) = setup().await;
-    *approver.pairing.lock().unwrap() = PairingScript::Expired;
-    let e = client
-        .pair(
-            fast_pairing(PairingRequest::new("enf-1")),
-            Duration::from_secs(5),
-            |_| {},
-        )
-        .await
-        .unwrap_err();
+    let e = pairing_failure(PairingScript::Expired).await;
     assert!(matches!(e, Error::PairingEnded(PairingEnd::Expired)) && e.is_expired());
 
+    let e = pairing_failure(PairingScript::NoX25519).await;
+    assert!(e.is_verification(), "{e:?}");
+}
+
+/// Pairs as `enf-1` against an approver following `script`; the pairing must fail.
+async fn pairing_failure(script: PairingScript) -> Error {
     let (_server, client, approver) = setup().await;
-    *approver.pairing.lock().unwrap() = PairingScript::NoX25519;
-    let e = client
+    *approver.pairing.lock().unwrap() = script;
+    client
         .pair(
             fast_pairing(PairingRequest::new("enf-1")),
             Duration::from_secs(5),
             |_| {},
         )
         .await
-        .unwrap_err();
-    assert!(e.is_verification(), "{e:?}");
+        .unwrap_err()
 }
 
 #[tokio::test]
 async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
-    let (_server, client, approver, pairing) = paired().await;
+    let Paired {
+        client,
+        approver,
+        pairing,
+        ..
+    } = Paired::new().await;
     let plaintext =
         json!({"commandText": "rm -rf build", "actionType": "command", "cwd": "/w", "n": 1.0});
     let pending = client
@@ -464,26 +200,15 @@ async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
 
 #[tokio::test]
 async fn a_signed_approval_is_verified_acked_and_approved() {
-    let (server, client, approver, pairing) = paired().await;
-    *approver.answer.lock().unwrap() = Answer::Approve;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    let outcome = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let paired = Paired::answering(Answer::Approve).await;
+    let pending = paired.submit().await;
+    let outcome = paired.outcome(&pending).await.unwrap();
     let DecisionOutcome::Approved(d) = &outcome else {
         panic!("{outcome:?}")
     };
     assert!(outcome.is_approved());
     assert_eq!(d.signer_key_id, "key-phone-1");
-    let acks = acks(&server);
+    let acks = paired.acks();
     assert_eq!(acks.len(), 1);
     let ack = acks[0].json();
     assert_eq!(ack["requestId"], pending.request_id());
@@ -494,37 +219,19 @@ async fn a_signed_approval_is_verified_acked_and_approved() {
     assert_eq!(ack["body"]["status"], "delivered");
 
     // The same decision delivered again is a replay, never a second approval.
-    let e = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap_err();
+    let e = paired.outcome(&pending).await.unwrap_err();
     let Error::Verification(v) = &e else {
         panic!("{e:?}")
     };
     assert_eq!(v.harp_code(), HarpErrorCode::Replay);
-    assert_eq!(acks_len(&server), 1, "a refused decision is not acked");
-}
-
-fn acks_len(server: &TestServer) -> usize {
-    acks(server).len()
+    assert_eq!(paired.acks().len(), 1, "a refused decision is not acked");
 }
 
 #[tokio::test]
 async fn a_signed_rejection_is_rejected() {
-    let (_server, client, approver, pairing) = paired().await;
-    *approver.answer.lock().unwrap() = Answer::Reject;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    let outcome = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let paired = Paired::answering(Answer::Reject).await;
+    let pending = paired.submit().await;
+    let outcome = paired.outcome(&pending).await.unwrap();
     assert!(matches!(outcome, DecisionOutcome::Rejected(_)));
     assert!(!outcome.is_approved());
 }
@@ -537,27 +244,15 @@ async fn forged_or_mismatched_decisions_are_typed_errors_never_approved() {
         (Answer::UnknownSigner, HarpErrorCode::SignatureInvalid),
         (Answer::OtherExchange, HarpErrorCode::Scope),
     ] {
-        let (server, client, approver, pairing) = paired().await;
-        *approver.answer.lock().unwrap() = answer;
-        let pending = client
-            .encrypt_and_submit(
-                &pairing,
-                &json!({"commandText": "ls"}),
-                SubmitOptions::new(),
-            )
-            .await
-            .unwrap();
-        let e = client
-            .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-            .await
-            .unwrap_err();
+        let paired = Paired::answering(answer).await;
+        let pending = paired.submit().await;
+        let e = paired.outcome(&pending).await.unwrap_err();
         let Error::Verification(v) = &e else {
             panic!("{answer:?}: {e:?}")
         };
         assert_eq!(v.harp_code(), code, "{answer:?}: {e}");
-        assert_eq!(
-            acks_len(&server),
-            0,
+        assert!(
+            paired.acks().is_empty(),
             "{answer:?}: forged decisions are not acked"
         );
     }
@@ -565,63 +260,33 @@ async fn forged_or_mismatched_decisions_are_typed_errors_never_approved() {
 
 #[tokio::test]
 async fn transient_failures_are_ridden_out() {
-    let (_server, client, approver, pairing) = paired().await;
-    *approver.answer.lock().unwrap() = Answer::FlakyThenApprove;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
+    let paired = Paired::answering(Answer::FlakyThenApprove).await;
+    let pending = paired.submit().await;
     // The client's own retries are off, so the waiting loop must ride out the 503s.
-    let client = GatewayClient::builder(client.base_url())
-        .retry_policy(
-            airlock_gateway::RetryPolicy::none()
-                .with_base_delay(Duration::from_millis(1))
-                .with_max_delay(Duration::from_millis(5)),
-        )
-        .transport(Arc::new(airlock_http::HyperTransport::new()))
-        .build()
-        .unwrap();
-    let outcome = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let client = plain_client(
+        &paired.client.base_url(),
+        RetryPolicy::none()
+            .with_base_delay(Duration::from_millis(1))
+            .with_max_delay(Duration::from_millis(5)),
+    );
+    let outcome = client.await_decision(&pending, ten_seconds()).await.unwrap();
     assert!(outcome.is_approved());
 }
 
 #[tokio::test]
 async fn an_expired_exchange_ends_the_wait() {
-    let (_server, client, approver, pairing) = paired().await;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    *approver.exchange_state.lock().unwrap() = "Expired";
-    let outcome = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let paired = Paired::new().await;
+    let pending = paired.submit().await;
+    *paired.approver.exchange_state.lock().unwrap() = "Expired";
+    let outcome = paired.outcome(&pending).await.unwrap();
     assert_eq!(outcome, DecisionOutcome::Expired);
 }
 
 #[tokio::test]
 async fn the_deadline_is_a_timeout_with_optional_withdraw() {
-    let (server, client, _approver, pairing) = paired().await;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
+    let paired = Paired::new().await;
+    let client = &paired.client;
+    let pending = paired.submit().await;
     let e = client
         .await_decision(
             &pending,
@@ -630,12 +295,7 @@ async fn the_deadline_is_a_timeout_with_optional_withdraw() {
         .await
         .unwrap_err();
     assert!(e.is_timeout());
-    assert!(
-        !server
-            .requests()
-            .iter()
-            .any(|r| r.path.ends_with("/withdraw"))
-    );
+    assert!(paired.requests_ending("/withdraw").is_empty());
     let e = client
         .await_decision(
             &pending,
@@ -644,11 +304,7 @@ async fn the_deadline_is_a_timeout_with_optional_withdraw() {
         .await
         .unwrap_err();
     assert!(e.is_timeout());
-    let withdraws: Vec<_> = server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/withdraw"))
-        .collect();
+    let withdraws = paired.requests_ending("/withdraw");
     assert_eq!(withdraws.len(), 1);
     assert_eq!(
         withdraws[0].path,
@@ -658,21 +314,14 @@ async fn the_deadline_is_a_timeout_with_optional_withdraw() {
 
 #[tokio::test]
 async fn a_decision_racing_the_withdrawal_is_still_verified() {
-    let (_server, client, approver, pairing) = paired().await;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    *approver.withdraw_status.lock().unwrap() = 409;
-    let a = approver.clone();
+    let paired = Paired::new().await;
+    let pending = paired.submit().await;
+    *paired.approver.withdraw_status.lock().unwrap() = 409;
+    let a = paired.approver.clone();
     // The decision lands just as the deadline passes: withdraw answers 409, the final poll
     // fetches it.
     let e_or_o = {
-        let wait = client.await_decision(
+        let wait = paired.client.await_decision(
             &pending,
             AwaitOptions::new(Duration::from_millis(250)).withdraw_on_timeout(true),
         );
@@ -701,11 +350,7 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
         }
     })
     .await;
-    let client = GatewayClient::builder(server.url())
-        .retry_policy(airlock_gateway::RetryPolicy::none())
-        .transport(Arc::new(airlock_http::HyperTransport::new()))
-        .build()
-        .unwrap();
+    let client = plain_client(&server.url(), RetryPolicy::none());
     let handle = client
         .spawn_heartbeat(
             "enf-1",
@@ -741,10 +386,7 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
 
     // Cancel stops a running task.
     let server = TestServer::start(|_| Reply::empty(200)).await;
-    let client = GatewayClient::builder(server.url())
-        .transport(Arc::new(airlock_http::HyperTransport::new()))
-        .build()
-        .unwrap();
+    let client = plain_client(&server.url(), RetryPolicy::default());
     let handle = client
         .spawn_heartbeat(
             "enf-1",
@@ -768,11 +410,7 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
 #[tokio::test]
 async fn a_failed_dnd_fetch_means_no_policy() {
     let server = TestServer::start(|_| Reply::text(500, "down")).await;
-    let client = GatewayClient::builder(server.url())
-        .retry_policy(airlock_gateway::RetryPolicy::none())
-        .transport(Arc::new(airlock_http::HyperTransport::new()))
-        .build()
-        .unwrap();
+    let client = plain_client(&server.url(), RetryPolicy::none());
     let verdict = client
         .dnd_verdict(&airlock_types::DndQuery::new("enf-1", "ws-1"), "git push")
         .await;
@@ -800,20 +438,9 @@ fn futures_are_send(
 
 #[tokio::test]
 async fn a_harp_core_approval_is_verified() {
-    let (_server, client, approver, pairing) = paired().await;
-    *approver.answer.lock().unwrap() = Answer::HarpCore;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({"commandText": "ls"}),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    let outcome = client
-        .await_decision(&pending, AwaitOptions::new(Duration::from_secs(10)))
-        .await
-        .unwrap();
+    let paired = Paired::answering(Answer::HarpCore).await;
+    let pending = paired.submit().await;
+    let outcome = paired.outcome(&pending).await.unwrap();
     let DecisionOutcome::Approved(d) = outcome else {
         panic!("{outcome:?}")
     };
@@ -823,12 +450,11 @@ async fn a_harp_core_approval_is_verified() {
 
 #[tokio::test]
 async fn a_file_replay_journal_catches_replays_across_restarts() {
-    let (server, _client, approver, pairing) = paired().await;
-    *approver.answer.lock().unwrap() = Answer::Approve;
+    let paired = Paired::answering(Answer::Approve).await;
     let dir = tempfile::tempdir().unwrap();
     let journal_path = dir.path().join("replay.journal");
     let client_with_journal = || {
-        GatewayClient::builder(server.url())
+        GatewayClient::builder(paired.server.url())
             .replay_journal(Arc::new(
                 airlock_crypto::FileReplayJournal::open(&journal_path).unwrap(),
             ))
@@ -839,13 +465,13 @@ async fn a_file_replay_journal_catches_replays_across_restarts() {
     let first = client_with_journal();
     let pending = first
         .encrypt_and_submit(
-            &pairing,
+            &paired.pairing,
             &json!({"commandText": "ls"}),
             SubmitOptions::new(),
         )
         .await
         .unwrap();
-    let options = AwaitOptions::new(Duration::from_secs(10));
+    let options = ten_seconds();
     assert!(
         first
             .await_decision(&pending, options.clone())
@@ -861,4 +487,133 @@ async fn a_file_replay_journal_catches_replays_across_restarts() {
         panic!("{e:?}")
     };
     assert_eq!(v.harp_code(), HarpErrorCode::Replay);
+}
+
+#[tokio::test]
+async fn a_closed_exchange_during_the_wait_is_an_outcome_not_an_error() {
+    // (long-poll answer, exchange status, expected outcome): the status decides when it
+    // names a terminal state, else the answer's code, else 410 = expired.
+    for (status, code, state, expected) in [
+        (409, "withdrawn", "Withdrawn", DecisionOutcome::Withdrawn),
+        (409, "conflict", "Withdrawn", DecisionOutcome::Withdrawn),
+        (409, "withdrawn", "Pending", DecisionOutcome::Withdrawn),
+        (409, "cancelled", "Pending", DecisionOutcome::Cancelled),
+        (409, "conflict", "Cancelled", DecisionOutcome::Cancelled),
+        (410, "expired", "Expired", DecisionOutcome::Expired),
+        (410, "gone", "Pending", DecisionOutcome::Expired),
+    ] {
+        let paired = Paired::answering(Answer::Closed { status, code }).await;
+        *paired.approver.exchange_state.lock().unwrap() = state;
+        let pending = paired.submit().await;
+        let outcome = paired.outcome(&pending).await;
+        assert_eq!(
+            outcome.as_ref().ok(),
+            Some(&expected),
+            "{status} {code} / {state}: {outcome:?}"
+        );
+        assert!(paired.acks().is_empty());
+    }
+    // A 409 that names no closed state stays the conflict it is.
+    let paired = Paired::answering(Answer::Closed {
+        status: 409,
+        code: "conflict",
+    })
+    .await;
+    let pending = paired.submit().await;
+    let e = paired.outcome(&pending).await.unwrap_err();
+    assert!(e.is_conflict(), "{e:?}");
+}
+
+#[tokio::test]
+async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
+    let server = TestServer::start(support::happy_gateway).await;
+    let with_default = |id: Option<&str>| {
+        let mut b = GatewayClient::builder(server.url())
+            .retry_policy(RetryPolicy::none())
+            .transport(Arc::new(airlock_http::HyperTransport::new()));
+        if let Some(id) = id {
+            b = b.enforcer_id(id);
+        }
+        b.build().unwrap()
+    };
+    let client = with_default(Some("enf-default"));
+    assert_eq!(client.enforcer_id(), Some("enf-default"));
+    let last_json = |path: &str| {
+        server
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.path == path)
+            .unwrap()
+            .json()
+    };
+
+    // Pairing: `PairingRequest::default()` (or an empty id) uses the default.
+    let session = client
+        .start_pairing(PairingRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(last_json("/v1/pairing/initiate")["enforcerId"], "enf-default");
+    assert_eq!(last_json("/v1/pairing/initiate")["deviceId"], "enf-default");
+    drop(session);
+    client
+        .start_pairing(PairingRequest::claim("", "XYZ-999"))
+        .await
+        .unwrap();
+    assert_eq!(last_json("/v1/pairing/claim")["enforcerId"], "enf-default");
+    client
+        .start_pairing(PairingRequest::new("enf-explicit"))
+        .await
+        .unwrap();
+    assert_eq!(last_json("/v1/pairing/initiate")["enforcerId"], "enf-explicit");
+
+    // DND: an empty enforcer id in the query is filled in; an explicit one is kept.
+    client
+        .get_effective_dnd_policies(&airlock_types::DndQuery::new("", "ws-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last().query.as_deref(),
+        Some("enforcerId=enf-default&workspaceId=ws-1")
+    );
+    client
+        .dnd_verdict(&airlock_types::DndQuery::new("enf-x", "ws-1"), "ls")
+        .await;
+    assert_eq!(
+        server.last().query.as_deref(),
+        Some("enforcerId=enf-x&workspaceId=ws-1")
+    );
+
+    // Heartbeat: `""` uses the default.
+    let handle = client
+        .spawn_heartbeat("", HeartbeatOptions::new().interval(Duration::from_secs(60)))
+        .unwrap();
+    let mut rx = handle.subscribe();
+    while rx.borrow_and_update().sent == 0 {
+        rx.changed().await.unwrap();
+    }
+    assert_eq!(
+        last_json("/v1/presence/heartbeat"),
+        json!({"enforcerId": "enf-default"})
+    );
+    drop(handle);
+
+    // Without a default, an empty id is refused before anything is sent.
+    let bare = with_default(None);
+    let before = server.count();
+    let e = bare
+        .start_pairing(PairingRequest::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert!(matches!(
+        bare.spawn_heartbeat("", HeartbeatOptions::new()),
+        Err(Error::InvalidInput { .. })
+    ));
+    let e = bare
+        .get_effective_dnd_policies(&airlock_types::DndQuery::new("", "ws-1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert_eq!(server.count(), before);
 }

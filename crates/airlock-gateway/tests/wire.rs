@@ -263,6 +263,7 @@ async fn both_error_shapes_html_and_empty_bodies() {
         "/v1/exchanges/revoked" => Reply::json(403, json!({"error": "pairing_revoked"})),
         "/v1/exchanges/conflict" => Reply::json(409, json!({"msgType": "error", "body": {"code": "conflict"}})),
         "/v1/exchanges/unauth" => Reply::json(401, json!({"error": "unauthorized", "message": "bad PAT"})),
+        "/v1/exchanges/unknown" => Reply::json(404, json!({"msgType": "error", "body": {"code": "not_found", "message": "no such exchange"}})),
         _ => Reply::empty(404),
     })
     .await;
@@ -335,8 +336,11 @@ async fn both_error_shapes_html_and_empty_bodies() {
             .unwrap_err()
             .is_conflict()
     );
+    let e = client.get_exchange_status("unknown").await.unwrap_err();
+    assert!(e.is_not_found() && !e.is_conflict() && !e.is_retryable(), "{e:?}");
+    assert_eq!(e.code(), Some(&ErrorCode::NotFound));
     let e = client.get_exchange_status("unauth").await.unwrap_err();
-    assert!(e.is_unauthorized());
+    assert!(e.is_unauthorized() && !e.is_not_found());
     assert_no_secret(&format!("{e} {e:?}"));
 
     // Invalid ids never reach the server.

@@ -1,11 +1,15 @@
-//! A connector wrapper that bounds the whole connection setup (DNS, TCP, TLS handshake).
+//! Connection setup: a connector wrapper that bounds the whole of it (DNS, TCP, TLS
+//! handshake), and the resolver that pins `localhost` to the loopback addresses.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
 use http::Uri;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -53,5 +57,98 @@ where
                 Err(_elapsed) => Err(Box::new(ConnectTimeout(timeout)) as BoxError),
             }
         })
+    }
+}
+
+/// Resolves host names for the connector: `localhost` (any case, with or without a trailing
+/// dot) to `127.0.0.1` and `::1` directly, every other name through the system resolver
+/// (`getaddrinfo` on a blocking thread).
+///
+/// Plain `http` is allowed to `localhost` because it is the local machine; answering that
+/// name here (as browsers do, RFC 6761 §6.3) makes that true whatever `/etc/hosts` or a DNS
+/// server would say, so a bearer token can never travel in clear to a remote host that a
+/// resolver mapped `localhost` to.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalhostResolver {
+    system: GaiResolver,
+}
+
+impl LocalhostResolver {
+    pub(crate) fn new() -> Self {
+        Self {
+            system: GaiResolver::new(),
+        }
+    }
+}
+
+/// The loopback addresses `localhost` resolves to (the port is set by the connector).
+fn localhost_addrs() -> Vec<SocketAddr> {
+    vec![
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+    ]
+}
+
+fn is_localhost_name(name: &str) -> bool {
+    name.strip_suffix('.')
+        .unwrap_or(name)
+        .eq_ignore_ascii_case("localhost")
+}
+
+impl Service<Name> for LocalhostResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future =
+        Pin<Box<dyn Future<Output = Result<Self::Response, std::io::Error>> + Send + 'static>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.system.poll_ready(cx)
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        if is_localhost_name(name.as_str()) {
+            return Box::pin(std::future::ready(Ok(localhost_addrs().into_iter())));
+        }
+        let resolving = self.system.call(name);
+        Box::pin(async move { Ok(resolving.await?.collect::<Vec<_>>().into_iter()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr as _;
+
+    use super::*;
+
+    fn resolve(name: &str) -> Vec<SocketAddr> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let name = Name::from_str(name).unwrap();
+        runtime
+            .block_on(async { LocalhostResolver::new().call(name).await })
+            .unwrap()
+            .collect()
+    }
+
+    #[test]
+    fn localhost_is_answered_without_the_system_resolver() {
+        for name in ["localhost", "LocalHost", "localhost."] {
+            let addrs = resolve(name);
+            assert_eq!(addrs, localhost_addrs(), "{name}");
+            assert!(addrs.iter().all(|a| a.ip().is_loopback()));
+        }
+        assert!(!is_localhost_name("localhost.example.com"));
+        assert!(!is_localhost_name("foo.localhost"));
+        assert!(!is_localhost_name("localhost.."));
+    }
+
+    #[test]
+    fn other_names_go_to_the_system_resolver() {
+        // An IP literal resolves to itself through getaddrinfo, without any network access.
+        assert_eq!(
+            resolve("192.0.2.7"),
+            vec![SocketAddr::from((Ipv4Addr::new(192, 0, 2, 7), 0))]
+        );
     }
 }

@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tracing::Instrument;
 
 use crate::body::{declared_length, read_limited};
-use crate::connect::TimeoutConnector;
+use crate::connect::{LocalhostResolver, TimeoutConnector};
 use crate::error::summarize;
 use crate::tls::{CustomRoot, RootOptions};
 use crate::uri::check_uri;
@@ -23,7 +23,7 @@ use crate::{
     BoxFuture, BuildError, HttpClient, MaxResponseBody, RequestTimeout, TransportError, USER_AGENT,
 };
 
-type Connector = TimeoutConnector<HttpsConnector<HttpConnector>>;
+type Connector = TimeoutConnector<HttpsConnector<HttpConnector<LocalhostResolver>>>;
 
 /// The production [`HttpClient`]: a pooled hyper 1 client over rustls, HTTP/1.1 and HTTP/2
 /// negotiated by ALPN.
@@ -421,7 +421,7 @@ impl HyperTransportBuilder {
         // hyper-rustls sets ALPN from the enabled protocols and insists on an empty list.
         tls.alpn_protocols.clear();
 
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(LocalhostResolver::new());
         http.enforce_http(false);
         http.set_nodelay(true);
         let https = HttpsConnectorBuilder::new()

@@ -142,6 +142,46 @@ mod tests {
         assert!(check("http://gateway.example.com/", true).is_ok());
     }
 
+    /// Spellings that try to pass a remote host off as loopback, or to smuggle plain http.
+    #[test]
+    fn loopback_bypass_attempts_are_refused() {
+        for uri in [
+            "http://127.0.0.1.nip.io/",
+            "http://localhost.evil.example/",
+            "http://evil.example#@127.0.0.1/",
+            "http://localhost@evil.example/",
+            "http://127.0.0.1:80@evil.example/",
+            "http://user:pw@localhost/",
+            "HTTP://gateway.example.com/",
+            "Http://192.0.2.1/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://[::ffff:c000:201]/",
+            "http://[::]/",
+            "http://0.0.0.0/",
+            "http://%6cocalhost/",
+            "http://xn--lcalhost-9za/",
+        ] {
+            let Ok(parsed) = uri.parse::<http::Uri>() else {
+                continue; // not even a URI: nothing can be sent to it
+            };
+            let err = check_uri(&parsed, false).expect_err(uri);
+            assert!(err.is_invalid_request(), "{uri}: {err}");
+        }
+        // Genuine loopback spellings, any case of scheme and host.
+        for uri in [
+            "HTTP://LOCALHOST:8080/",
+            "http://[::ffff:7f00:1]/",
+            "http://[0:0:0:0:0:0:0:1]/",
+            "http://127.0.0.2/",
+        ] {
+            assert!(check(uri, false).is_ok(), "{uri}");
+        }
+        assert!(check("HTTPS://gateway.example.com/", false).is_ok());
+    }
+
     #[test]
     fn relative_foreign_scheme_and_userinfo_are_refused() {
         for (uri, allow) in [

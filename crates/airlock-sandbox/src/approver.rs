@@ -142,8 +142,9 @@ impl Approver {
         tamper: TamperMode,
         auto_pair: bool,
         decision_delay: Duration,
+        signing_key: Ed25519SigningKey,
+        x25519: X25519SecretKey,
     ) -> Arc<Self> {
-        let signing_key = Ed25519SigningKey::generate();
         let fp = hex_prefix(&signing_key.public_key().to_bytes());
         Arc::new(Self {
             gateway,
@@ -151,7 +152,7 @@ impl Approver {
             signer_key_id: format!("key-sandbox-{fp}"),
             signing_key,
             forger: Ed25519SigningKey::generate(),
-            x25519: X25519SecretKey::generate(),
+            x25519,
             decision_delay,
             state: Mutex::new(State {
                 policy,
@@ -161,6 +162,40 @@ impl Approver {
             }),
             changed: watch::Sender::new(0),
         })
+    }
+
+    /// Forgets the artifacts whose exchanges the gateway no longer holds (their decisions
+    /// kept for replays go with them, except the very first decision) and failed pairing
+    /// codes that are no longer pending. Returns how many artifacts went.
+    pub(crate) fn prune(&self) -> usize {
+        let pending_codes: HashSet<String> = self
+            .gateway
+            .pending_pairing_codes(&self.approver_id)
+            .into_iter()
+            .collect();
+        let mut state = self.lock();
+        state.failed_codes.retain(|c| pending_codes.contains(c));
+        let (keep, gone): (Vec<SeenArtifact>, Vec<SeenArtifact>) = std::mem::take(&mut state.seen)
+            .into_iter()
+            .partition(|a| self.gateway.has_exchange(&a.request_id));
+        state.seen = keep;
+        for artifact in &gone {
+            state.seen_ids.remove(&artifact.request_id);
+            state.waiting.retain(|r| *r != artifact.request_id);
+            let hash = normalize_hash(&artifact.artifact_hash);
+            if !state
+                .seen
+                .iter()
+                .any(|a| normalize_hash(&a.artifact_hash) == hash)
+            {
+                state.by_hash.remove(&hash);
+            }
+        }
+        drop(state);
+        if !gone.is_empty() {
+            self.bump();
+        }
+        gone.len()
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -450,6 +485,11 @@ fn random_nonce() -> String {
 impl ApproverControl {
     pub(crate) fn new(inner: Arc<Approver>) -> Self {
         Self { inner }
+    }
+
+    /// See [`Approver::prune`].
+    pub(crate) fn prune(&self) -> usize {
+        self.inner.prune()
     }
 
     /// The approver's id at the gateway.

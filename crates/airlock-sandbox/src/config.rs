@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::identity::SandboxIdentity;
+
 /// How the simulated approver decides the artifacts it receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -206,6 +208,18 @@ pub struct SandboxConfig {
     pub device_poll_interval: Duration,
     /// How long a heartbeat keeps an enforcer online (default 90 s).
     pub presence_ttl: Duration,
+    /// How long closed state stays in memory before pruning (default 10 minutes):
+    /// exchanges after they were delivered, withdrawn or expired (their status stays
+    /// readable until then), pairing sessions after their expiry, device codes after
+    /// theirs. Expired pairing codes, tokens, authorization codes and presence go at the
+    /// first sweep after they expire. See [`crate::Sandbox::prune`].
+    pub retention: Duration,
+    /// How often the sandbox sweeps its memory (default 30 s); `None` sweeps only when
+    /// [`crate::Sandbox::prune`] is called.
+    pub prune_interval: Option<Duration>,
+    /// The credentials and keys (default: random). Reuse one to restart a sandbox that
+    /// accepts the same clients and keeps its approver keys.
+    pub identity: Option<SandboxIdentity>,
 }
 
 impl Default for SandboxConfig {
@@ -226,6 +240,9 @@ impl Default for SandboxConfig {
             device_code_ttl: Duration::from_secs(600),
             device_poll_interval: Duration::from_secs(1),
             presence_ttl: Duration::from_secs(90),
+            retention: Duration::from_secs(600),
+            prune_interval: Some(Duration::from_secs(30)),
+            identity: None,
         }
     }
 }
@@ -283,6 +300,16 @@ impl SandboxConfigBuilder {
         device_poll_interval: Duration,
         /// How long a heartbeat keeps an enforcer online.
         presence_ttl: Duration,
+        /// How long closed state stays in memory before pruning.
+        retention: Duration,
+        /// How often memory is swept (`None`: only on [`crate::Sandbox::prune`]).
+        prune_interval: Option<Duration>,
+    }
+
+    /// Fixed credentials and keys (see [`SandboxIdentity`]).
+    pub fn identity(mut self, identity: SandboxIdentity) -> Self {
+        self.0.identity = Some(identity);
+        self
     }
 
     /// The configuration.

@@ -93,6 +93,8 @@ struct Exchange {
     state: ExchangeState,
     decision: Option<StoredDecision>,
     withdrawn_at: Option<OffsetDateTime>,
+    /// When the enforcer acknowledged the decision.
+    delivered_at: Option<OffsetDateTime>,
     deliveries: u32,
     /// Bumped on every state change; long-polls wait on it.
     changed: watch::Sender<u64>,
@@ -106,6 +108,19 @@ struct StoredDecision {
 }
 
 impl Exchange {
+    /// When the exchange stopped needing the gateway: delivered (acked), withdrawn, or past
+    /// its expiry (expired, or decided but never acknowledged). `None` while it is live.
+    fn closed_at(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        match self.state {
+            ExchangeState::Delivered => self.delivered_at.or(Some(self.expires_at)),
+            ExchangeState::Withdrawn => self.withdrawn_at.or(Some(self.expires_at)),
+            ExchangeState::Expired => Some(self.expires_at),
+            ExchangeState::Decided | ExchangeState::Pending => {
+                (now >= self.expires_at).then_some(self.expires_at)
+            }
+        }
+    }
+
     /// Moves a pending exchange past its `expiresAt` to `Expired`.
     fn refresh(&mut self, now: OffsetDateTime) {
         if self.state == ExchangeState::Pending && now >= self.expires_at {
@@ -174,6 +189,15 @@ struct State {
     consent: HashMap<(String, String), ConsentState>,
     dnd: Vec<DndPolicy>,
     rate: HashMap<String, VecDeque<Instant>>,
+}
+
+/// What one [`Gateway::prune`] removed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct GatewayPruned {
+    pub(crate) exchanges: usize,
+    pub(crate) pairings: usize,
+    pub(crate) codes: usize,
+    pub(crate) presence: usize,
 }
 
 /// Settings the gateway reads.
@@ -740,6 +764,7 @@ impl Gateway {
             state: ExchangeState::Pending,
             decision: None,
             withdrawn_at: None,
+            delivered_at: None,
             deliveries: 0,
             changed: watch::Sender::new(0),
         };
@@ -882,6 +907,7 @@ impl Gateway {
         }
         if ex.state == ExchangeState::Decided {
             ex.state = ExchangeState::Delivered;
+            ex.delivered_at = Some(clock::now());
             ex.changed.send_modify(|v| *v += 1);
         }
         let out = json!({
@@ -1331,6 +1357,81 @@ impl Gateway {
             .collect();
         let out = DndPoliciesResponse::new(airlock_types::new_request_id(), policies);
         web::json(StatusCode::OK, &out)
+    }
+
+    // -- pruning --------------------------------------------------------------------------
+
+    /// Forgets what no client can use any more, as of `now`:
+    ///
+    /// - exchanges closed (delivered, withdrawn, expired, or decided but past their expiry)
+    ///   for at least `retention` — until then their status and terminal answers stay
+    ///   available;
+    /// - pairing sessions no longer pending whose expiry is at least `retention` ago, and
+    ///   every code of a session that is no longer pending;
+    /// - pre-generated codes past their expiry;
+    /// - presence past its TTL, expired DND policies, and empty rate-limit windows.
+    ///
+    /// Routes (routing tokens) are kept: a revoked pairing must keep answering
+    /// `pairing_revoked`.
+    pub(crate) fn prune(&self, now: OffsetDateTime, retention: Duration) -> GatewayPruned {
+        let cutoff = |t: OffsetDateTime| clock::plus(t, retention) <= now;
+        let mut state = self.lock();
+        let mut out = GatewayPruned::default();
+
+        let before = state.exchanges.len();
+        state.exchanges.retain(|_, ex| {
+            ex.refresh(now);
+            !ex.closed_at(now).is_some_and(cutoff)
+        });
+        out.exchanges = before - state.exchanges.len();
+
+        let before = state.pairings.len();
+        state.pairings.retain(|_, p| {
+            p.refresh(now);
+            p.state == PairingState::Pending || !cutoff(p.expires_at)
+        });
+        out.pairings = before - state.pairings.len();
+
+        let State {
+            codes,
+            pairings,
+            pre_codes,
+            presence,
+            dnd,
+            rate,
+            ..
+        } = &mut *state;
+        let before = codes.len() + pre_codes.len();
+        codes.retain(|_, nonce| {
+            pairings
+                .get(nonce)
+                .is_some_and(|p| p.state == PairingState::Pending)
+        });
+        pre_codes.retain(|_, pre| now < pre.expires_at);
+        out.codes = before - codes.len() - pre_codes.len();
+
+        let ttl = self.settings.presence_ttl;
+        let before = presence.len();
+        presence.retain(|_, p| clock::plus(p.last_seen, ttl) > now);
+        out.presence = before - presence.len();
+
+        let stamp = Timestamp::from_offset_date_time(now).unwrap_or(Timestamp::MAX);
+        dnd.retain(|p| p.expires_at.is_none_or(|t| t > stamp));
+        if let Some(limit) = self.settings.rate_limit {
+            let instant = Instant::now();
+            rate.retain(|_, window| {
+                window.retain(|t| instant.duration_since(*t) < limit.per);
+                !window.is_empty()
+            });
+        } else {
+            rate.clear();
+        }
+        out
+    }
+
+    /// Whether the gateway still holds the exchange.
+    pub(crate) fn has_exchange(&self, request_id: &str) -> bool {
+        self.lock().exchanges.contains_key(request_id)
     }
 
     // -- sandbox inspection ---------------------------------------------------------------

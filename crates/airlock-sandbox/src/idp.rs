@@ -150,6 +150,22 @@ impl Idp {
             .map(|t| t.user_id.clone())
     }
 
+    /// Forgets device authorizations expired for at least `retention` (until then a poll
+    /// still gets `expired_token`), and expired authorization codes, access and refresh
+    /// tokens. Returns how many entries went.
+    pub(crate) fn prune(&self, now: OffsetDateTime, retention: Duration) -> usize {
+        let mut state = self.lock();
+        let before =
+            state.devices.len() + state.codes.len() + state.access.len() + state.refresh.len();
+        state
+            .devices
+            .retain(|_, d| clock::plus(d.expires_at, retention) > now);
+        state.codes.retain(|_, c| c.expires_at > now);
+        state.access.retain(|_, t| t.expires_at > now);
+        state.refresh.retain(|_, t| t.expires_at > now);
+        before - (state.devices.len() + state.codes.len() + state.access.len() + state.refresh.len())
+    }
+
     /// Approves (or denies) a pending device authorization by its user code.
     pub(crate) fn set_device_approval(&self, user_code: &str, approve: bool) -> bool {
         let code = user_code.trim().to_ascii_uppercase();

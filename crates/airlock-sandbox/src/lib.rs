@@ -90,6 +90,7 @@ mod config;
 mod control;
 mod error;
 mod gateway;
+mod identity;
 mod idp;
 mod server;
 mod web;
@@ -108,6 +109,7 @@ pub use config::{
     SandboxConfigBuilder, TamperMode,
 };
 pub use error::SandboxError;
+pub use identity::SandboxIdentity;
 
 use gateway::{App, Gateway, GatewaySettings};
 use idp::{Idp, IdpSettings};
@@ -200,6 +202,78 @@ pub(crate) struct Platform {
     pub(crate) approver: ApproverControl,
     pub(crate) info: SandboxInfo,
     pub(crate) control_token: Zeroizing<String>,
+    pub(crate) identity: SandboxIdentity,
+    pub(crate) retention: std::time::Duration,
+}
+
+impl Platform {
+    /// One sweep of every part's memory (see [`Sandbox::prune`]).
+    fn prune(&self) -> PruneReport {
+        let now = time::OffsetDateTime::now_utc();
+        let gateway = self.gateway.prune(now, self.retention);
+        let idp = self.idp.prune(now, self.retention);
+        let approver = self.approver.prune();
+        let report = PruneReport {
+            exchanges: gateway.exchanges,
+            pairing_sessions: gateway.pairings,
+            pairing_codes: gateway.codes,
+            presence: gateway.presence,
+            idp_grants: idp,
+            approver_artifacts: approver,
+        };
+        if report.total() > 0 {
+            tracing::debug!(?report, "sandbox pruned its memory");
+        }
+        report
+    }
+}
+
+/// Sweeps the platform's memory every `every` until shutdown.
+async fn sweep(
+    platform: Arc<Platform>,
+    every: std::time::Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticker = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await; // the first tick is immediate: nothing to prune yet
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => { platform.prune(); }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// What one [`Sandbox::prune`] removed from memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PruneReport {
+    /// Exchanges closed for longer than the retention.
+    pub exchanges: usize,
+    /// Pairing sessions (completed, expired or revoked) past their expiry plus retention.
+    pub pairing_sessions: usize,
+    /// Pairing codes no longer usable (used, expired, or pre-generated and expired).
+    pub pairing_codes: usize,
+    /// Enforcers whose presence TTL ran out.
+    pub presence: usize,
+    /// IdP device codes (expired longer than the retention), expired authorization codes
+    /// and expired access and refresh tokens.
+    pub idp_grants: usize,
+    /// Artifacts the simulated approver remembered for exchanges that are gone.
+    pub approver_artifacts: usize,
+}
+
+impl PruneReport {
+    /// Everything removed.
+    pub fn total(&self) -> usize {
+        self.exchanges
+            + self.pairing_sessions
+            + self.pairing_codes
+            + self.presence
+            + self.idp_grants
+            + self.approver_artifacts
+    }
 }
 
 impl std::fmt::Debug for Platform {
@@ -220,6 +294,7 @@ pub struct Sandbox {
     shutdown: watch::Sender<bool>,
     server: Option<JoinHandle<()>>,
     approver_task: Option<JoinHandle<()>>,
+    sweeper: Option<JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -243,10 +318,14 @@ impl Sandbox {
         })?;
         let base = format!("http://127.0.0.1:{}", addr.port());
         let issuer = format!("{base}/idp");
-        let client_secret = web::random_token("sbx_secret_");
-        let pat = web::random_token("airpat_sbx_");
-        let approver_token = web::random_token("sbx_approver_");
-        let control_token = web::random_token("sbx_control_");
+        let identity = config
+            .identity
+            .clone()
+            .unwrap_or_else(SandboxIdentity::generate);
+        let client_secret: String = identity.client_secret.as_str().to_owned();
+        let pat: String = identity.pat.as_str().to_owned();
+        let approver_token: String = identity.approver_token.as_str().to_owned();
+        let control_token: String = identity.control_token.as_str().to_owned();
 
         let idp = Arc::new(Idp::new(IdpSettings {
             issuer: issuer.clone(),
@@ -292,6 +371,8 @@ impl Sandbox {
             config.tamper,
             config.auto_pair,
             config.decision_delay,
+            airlock_crypto::Ed25519SigningKey::from_bytes(*identity.approver_signing_seed),
+            airlock_crypto::X25519SecretKey::from_bytes(*identity.approver_x25519),
         );
         let control = ApproverControl::new(Arc::clone(&approver));
         let info = SandboxInfo {
@@ -312,6 +393,8 @@ impl Sandbox {
             approver: control,
             info,
             control_token: Zeroizing::new(control_token),
+            identity,
+            retention: config.retention,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(
@@ -319,7 +402,10 @@ impl Sandbox {
             Arc::clone(&platform),
             shutdown_rx.clone(),
         ));
-        let approver_task = tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx));
+        let approver_task = tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx.clone()));
+        let sweeper = config
+            .prune_interval
+            .map(|every| tokio::spawn(sweep(Arc::clone(&platform), every, shutdown_rx)));
         tracing::info!(%addr, "airlock sandbox listening");
         Ok(Self {
             platform,
@@ -327,6 +413,7 @@ impl Sandbox {
             shutdown,
             server: Some(server),
             approver_task: Some(approver_task),
+            sweeper,
         })
     }
 
@@ -337,6 +424,22 @@ impl Sandbox {
     /// As [`Sandbox::start`].
     pub async fn start_default() -> Result<Self, SandboxError> {
         Self::start(SandboxConfig::default()).await
+    }
+
+    /// The credentials and keys in use; give them to
+    /// [`SandboxConfigBuilder::identity`] to restart a sandbox the same clients still reach.
+    pub fn identity(&self) -> &SandboxIdentity {
+        &self.platform.identity
+    }
+
+    /// Sweeps memory now (the sandbox also does so every
+    /// [`SandboxConfig::prune_interval`]): forgets exchanges closed — delivered, withdrawn or
+    /// expired — for longer than [`SandboxConfig::retention`], pairing sessions past their
+    /// expiry plus the retention, unusable pairing codes, presence past its TTL, expired DND
+    /// policies, expired IdP codes and tokens, and what the simulated approver kept about
+    /// forgotten exchanges. A forgotten exchange is `404 not_found` to its enforcer.
+    pub fn prune(&self) -> PruneReport {
+        self.platform.prune()
     }
 
     /// The listening address.
@@ -483,7 +586,10 @@ impl Sandbox {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        if let Some(task) = self.approver_task.take() {
+        for task in [self.approver_task.take(), self.sweeper.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = task.await;
         }
     }
@@ -492,7 +598,11 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        for task in [self.server.take(), self.approver_task.take()]
+        for task in [
+            self.server.take(),
+            self.approver_task.take(),
+            self.sweeper.take(),
+        ]
             .into_iter()
             .flatten()
         {

@@ -1,58 +1,17 @@
 //! The SDK (`airlock-gateway`'s `GatewayClient`) against the sandbox: the full lifecycle,
 //! 200 concurrent enforcers, a restart in the middle of a wait, expiry, withdraw racing a
-//! decision, and every tamper mode refused by `await_decision`.
+//! decision, every tamper mode refused by `await_decision`, and memory pruning.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_gateway::{
-    AwaitOptions, DecisionOutcome, Error, GatewayClient, HttpClient, Pairing, PairingRequest,
-    SecretToken, SubmitOptions,
-};
-use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig, TamperMode};
-use airlock_types::{Decision, HeartbeatRequest};
+use airlock_gateway::{DecisionOutcome, Error, HttpClient, SubmitOptions};
+use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig, SandboxIdentity, TamperMode};
+use airlock_types::{Decision, ErrorCode, HeartbeatRequest};
+use common::sdk::{SdkEnforcer, pair, quick, sandbox, sdk_client};
 use serde_json::json;
-
-fn sdk_client(sandbox: &Sandbox, transport: Option<Arc<dyn HttpClient>>) -> GatewayClient {
-    let mut builder = GatewayClient::builder(sandbox.gateway_url())
-        .client_credentials(
-            sandbox.client_id(),
-            SecretToken::new(sandbox.client_secret()),
-        )
-        .pat(SecretToken::new(sandbox.pat()));
-    if let Some(t) = transport {
-        builder = builder.transport(t);
-    }
-    builder.build().expect("client builds")
-}
-
-async fn pair(client: &GatewayClient, enforcer_id: &str) -> Pairing {
-    let session = client
-        .start_pairing(
-            PairingRequest::new(enforcer_id)
-                .label("sdk test")
-                .workspace("ws")
-                .poll_interval(Duration::from_millis(20)),
-        )
-        .await
-        .expect("pairing starts");
-    session
-        .wait(Duration::from_secs(20))
-        .await
-        .expect("pairing completes")
-}
-
-fn quick() -> AwaitOptions {
-    AwaitOptions::new(Duration::from_secs(20)).poll_wait(Duration::from_secs(5))
-}
-
-async fn sandbox(config: airlock_sandbox::SandboxConfigBuilder) -> Sandbox {
-    Sandbox::start(config.rate_limit(None).build())
-        .await
-        .expect("sandbox starts")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_lifecycle() {
@@ -88,40 +47,38 @@ async fn full_lifecycle() {
         .unwrap();
     assert_eq!(seen.plaintext.as_ref(), Some(&plaintext));
     // The SDK acked: the exchange is delivered.
-    assert_eq!(
-        sandbox
-            .exchange(pending.request_id())
-            .unwrap()
-            .state
-            .as_str(),
-        "Delivered"
-    );
+    assert_eq!(state_of(&sandbox, pending.request_id()), "Delivered");
 
     sandbox.approver().set_policy(ApproverPolicy::Reject);
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({ "commandText": "rm -rf ~" }),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
-    let outcome = client.await_decision(&pending, quick()).await.unwrap();
+    let enforcer = SdkEnforcer { client, pairing };
+    let pending = enforcer.submit("rm -rf ~").await;
+    let outcome = enforcer.outcome(&pending).await.unwrap();
     assert!(
         matches!(outcome, DecisionOutcome::Rejected(_)),
         "{outcome:?}"
     );
 
-    client.unpair(&pairing).await.unwrap();
-    let err = client
+    enforcer.client.unpair(&enforcer.pairing).await.unwrap();
+    let err = enforcer
+        .client
         .encrypt_and_submit(
-            &pairing,
+            &enforcer.pairing,
             &json!({ "commandText": "ls" }),
             SubmitOptions::new(),
         )
         .await
         .unwrap_err();
     assert!(err.is_pairing_revoked(), "{err:?}");
+}
+
+/// The sandbox's state of an exchange, as its wire name.
+fn state_of(sandbox: &Sandbox, request_id: &str) -> String {
+    sandbox
+        .exchange(request_id)
+        .expect("exchange known")
+        .state
+        .as_str()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,11 +92,9 @@ async fn two_hundred_concurrent_enforcers() {
         tasks.spawn(async move {
             let enforcer_id = format!("enf-{i}");
             let pairing = pair(&client, &enforcer_id).await;
-            let plaintext = json!({ "commandText": format!("echo {i}") });
-            let pending = client
-                .encrypt_and_submit(&pairing, &plaintext, SubmitOptions::new())
-                .await?;
-            client.await_decision(&pending, quick()).await
+            let enforcer = SdkEnforcer { client, pairing };
+            let pending = enforcer.submit(&format!("echo {i}")).await;
+            enforcer.outcome(&pending).await
         });
     }
     let mut approved = 0;
@@ -157,74 +112,76 @@ async fn two_hundred_concurrent_enforcers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sandbox_restarted_in_the_middle_of_a_wait() {
-    let first = sandbox(SandboxConfig::builder().approver_policy(ApproverPolicy::Manual)).await;
+    let identity = SandboxIdentity::generate();
+    let config = || {
+        SandboxConfig::builder()
+            .approver_policy(ApproverPolicy::Manual)
+            .identity(identity.clone())
+    };
+    let first = sandbox(config()).await;
     let port = first.local_addr().port();
-    let client = sdk_client(&first, None);
-    let pairing = pair(&client, "enf-restart").await;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({ "commandText": "sleep" }),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
+    let enforcer = SdkEnforcer::paired(&first, "enf-restart").await;
+    let pending = enforcer.submit("sleep").await;
     first
         .approver()
         .wait_for_artifact(pending.request_id(), Duration::from_secs(5))
         .await
         .unwrap();
+    let approver_key = first.approver().public_key().to_bytes();
+    let signer_key_id = first.approver().signer_key_id().to_owned();
     let waiter = {
-        let client = client.clone();
+        let client = enforcer.client.clone();
         tokio::spawn(async move { client.await_decision(&pending, quick()).await })
     };
-    // Let the long-poll reach the server, then restart on the same port (state is gone).
+    // Let the long-poll reach the server, then restart on the same port with the same
+    // identity: the credentials and approver keys survive, the exchange does not.
     tokio::time::sleep(Duration::from_millis(300)).await;
     first.shutdown().await;
-    let second = Sandbox::start(SandboxConfig::builder().port(port).rate_limit(None).build())
-        .await
-        .unwrap();
+    let second = sandbox(config().port(port)).await;
     let result = tokio::time::timeout(Duration::from_secs(30), waiter)
         .await
         .expect("no hang")
         .unwrap();
-    // The new platform knows neither the old credentials nor the exchange: a typed failure.
+    // The client rode out the restart (its app credentials and PAT are still accepted) and
+    // got the typed answer for an exchange the new platform does not know.
     let err = result.expect_err("cannot be decided by a platform that lost it");
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(err.code(), Some(&ErrorCode::NotFound), "{err:?}");
+    assert!(matches!(err, Error::Service(_)), "{err:?}");
+
+    // Same client, same PAT, same approver keys.
     assert!(
-        err.is_unauthorized() || err.status() == Some(http::StatusCode::NOT_FOUND),
-        "{err:?}"
+        enforcer
+            .client
+            .check_consent()
+            .await
+            .unwrap()
+            .status
+            .is_allowed()
     );
-    drop(second);
+    assert_eq!(second.approver().public_key().to_bytes(), approver_key);
+    assert_eq!(second.approver().signer_key_id(), signer_key_id);
+    // Re-pairing gives the same signer: a stored pairing's trust stays valid.
+    let again = pair(&enforcer.client, "enf-restart").await;
+    assert_eq!(again.signer_public_key().to_bytes(), approver_key);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_ends_the_wait() {
     let sandbox = sandbox(SandboxConfig::builder().approver_policy(ApproverPolicy::Manual)).await;
-    let client = sdk_client(&sandbox, None);
-    let pairing = pair(&client, "enf-expiry").await;
+    let enforcer = SdkEnforcer::paired(&sandbox, "enf-expiry").await;
     let options = SubmitOptions::new().expires_in(Duration::from_secs(2));
-    let pending = client
-        .encrypt_and_submit(&pairing, &json!({ "commandText": "x" }), options)
-        .await
-        .unwrap();
-    let outcome = client.await_decision(&pending, quick()).await.unwrap();
+    let pending = enforcer.submit_with("x", options).await;
+    let outcome = enforcer.outcome(&pending).await.unwrap();
     assert_eq!(outcome, DecisionOutcome::Expired);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdraw_racing_a_decision() {
     let sandbox = sandbox(SandboxConfig::builder().approver_policy(ApproverPolicy::Manual)).await;
-    let client = sdk_client(&sandbox, None);
-    let pairing = pair(&client, "enf-race").await;
+    let enforcer = SdkEnforcer::paired(&sandbox, "enf-race").await;
     for round in 0..10 {
-        let pending = client
-            .encrypt_and_submit(
-                &pairing,
-                &json!({ "commandText": format!("race {round}") }),
-                SubmitOptions::new(),
-            )
-            .await
-            .unwrap();
+        let pending = enforcer.submit(&format!("race {round}")).await;
         let id = pending.request_id().to_owned();
         sandbox
             .approver()
@@ -236,7 +193,7 @@ async fn withdraw_racing_a_decision() {
             let id = id.clone();
             move || approver.decide(&id, Decision::Approve, None)
         });
-        let withdraw = client.withdraw_exchange(&id).await;
+        let withdraw = enforcer.client.withdraw_exchange(&id).await;
         let decided = decide.await.unwrap();
         // Exactly one of them wins.
         assert_ne!(
@@ -244,69 +201,45 @@ async fn withdraw_racing_a_decision() {
             decided.is_ok(),
             "round {round}: {withdraw:?} / {decided:?}"
         );
-        let outcome = client.await_decision(&pending, quick()).await;
-        if let Err(refused) = decided {
-            assert_eq!(refused.status(), Some(409));
-            match outcome {
-                Ok(DecisionOutcome::Withdrawn) => {}
-                Err(e) if e.is_conflict() => {}
-                other => panic!("round {round}: a withdrawn exchange ended as {other:?}"),
+        // The wait ends as exactly the winner says: withdrawn, or a verified approval of
+        // this artifact — never an error.
+        let outcome = enforcer.outcome(&pending).await;
+        match (&decided, outcome) {
+            (Err(refused), Ok(DecisionOutcome::Withdrawn)) => {
+                assert_eq!(refused.status(), Some(409));
             }
-        } else {
-            assert!(withdraw.unwrap_err().is_conflict());
-            assert!(outcome.unwrap().is_approved());
+            (Ok(()), Ok(DecisionOutcome::Approved(verified))) => {
+                assert!(withdraw.as_ref().unwrap_err().is_conflict());
+                assert_eq!(verified.artifact_hash, pending.artifact_hash());
+                assert_eq!(verified.verdict, airlock_crypto::Verdict::Approve);
+            }
+            (decided, other) => {
+                panic!("round {round}: decided {decided:?}, withdraw {withdraw:?}, outcome {other:?}")
+            }
         }
     }
 }
 
 async fn refused(tamper: TamperMode) -> Error {
     let sandbox = sandbox(SandboxConfig::builder().tamper(tamper)).await;
-    let client = sdk_client(&sandbox, None);
-    let pairing = pair(&client, "enf-tamper").await;
-    let pending = client
-        .encrypt_and_submit(
-            &pairing,
-            &json!({ "commandText": "same" }),
-            SubmitOptions::new(),
-        )
-        .await
-        .unwrap();
+    let enforcer = SdkEnforcer::paired(&sandbox, "enf-tamper").await;
+    let pending = enforcer.submit("same").await;
     if tamper == TamperMode::Replay {
         // The first decision is honest (nothing to replay yet); the same content again
         // gets that decision replayed.
-        assert!(
-            client
-                .await_decision(&pending, quick())
-                .await
-                .unwrap()
-                .is_approved()
-        );
-        let again = client
-            .encrypt_and_submit(
-                &pairing,
-                &json!({ "commandText": "same" }),
-                SubmitOptions::new(),
-            )
-            .await
-            .unwrap();
-        return client
-            .await_decision(&again, quick())
+        assert!(enforcer.outcome(&pending).await.unwrap().is_approved());
+        let again = enforcer.submit("same").await;
+        return enforcer
+            .outcome(&again)
             .await
             .expect_err("replay refused");
     }
-    let err = client
-        .await_decision(&pending, quick())
+    let err = enforcer
+        .outcome(&pending)
         .await
         .expect_err("tampered decision refused");
     // Refused decisions are not acked.
-    assert_eq!(
-        sandbox
-            .exchange(pending.request_id())
-            .unwrap()
-            .state
-            .as_str(),
-        "Decided"
-    );
+    assert_eq!(state_of(&sandbox, pending.request_id()), "Decided");
     err
 }
 
@@ -321,4 +254,115 @@ async fn every_tamper_mode_is_refused_by_await_decision() {
         let err = refused(mode).await;
         assert!(err.is_verification(), "{mode:?}: {err:?}");
     }
+}
+
+/// Submits `command`, waits until the approver holds it, and returns the pending exchange.
+async fn submitted(
+    sandbox: &Sandbox,
+    enforcer: &SdkEnforcer,
+    command: &str,
+) -> airlock_gateway::PendingExchange {
+    let pending = enforcer.submit(command).await;
+    sandbox
+        .approver()
+        .wait_for_artifact(pending.request_id(), Duration::from_secs(5))
+        .await
+        .unwrap();
+    pending
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_state_is_pruned_after_the_retention() {
+    // Retention zero and no periodic sweep: what is closed goes at the sweep the test calls.
+    let sandbox = sandbox(
+        SandboxConfig::builder()
+            .approver_policy(ApproverPolicy::Manual)
+            .retention(Duration::ZERO)
+            .prune_interval(None)
+            .presence_ttl(Duration::ZERO)
+            .pregenerated_code_ttl(Duration::ZERO)
+            .device_code_ttl(Duration::ZERO),
+    )
+    .await;
+    let enforcer = SdkEnforcer::paired(&sandbox, "enf-prune").await;
+    let delivered = submitted(&sandbox, &enforcer, "delivered").await;
+    sandbox
+        .approver()
+        .decide(delivered.request_id(), Decision::Approve, None)
+        .unwrap();
+    assert!(enforcer.outcome(&delivered).await.unwrap().is_approved());
+    let withdrawn = submitted(&sandbox, &enforcer, "withdrawn").await;
+    enforcer
+        .client
+        .withdraw_exchange(withdrawn.request_id())
+        .await
+        .unwrap();
+    let live = submitted(&sandbox, &enforcer, "still pending").await;
+    enforcer
+        .client
+        .send_heartbeat(&HeartbeatRequest::new("enf-prune"))
+        .await
+        .unwrap();
+    sandbox.approver().pre_generate_code().unwrap();
+    let device = common::send(
+        &common::client(),
+        http::Method::POST,
+        &format!("{}/device", sandbox.issuer_url()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(format!("client_id={}&scope=openid", sandbox.idp_client_id()).into_bytes()),
+    )
+    .await;
+    assert_eq!(device.status, http::StatusCode::OK);
+
+    let report = sandbox.prune();
+    assert_eq!(report.exchanges, 2, "{report:?}");
+    assert_eq!(report.approver_artifacts, 2, "{report:?}");
+    assert_eq!(report.presence, 1, "{report:?}");
+    assert!(report.pairing_codes >= 1, "{report:?}");
+    assert_eq!(report.idp_grants, 1, "{report:?}");
+    for gone in [&delivered, &withdrawn] {
+        assert!(sandbox.exchange(gone.request_id()).is_none());
+        assert!(sandbox.approver().seen_artifact(gone.request_id()).is_none());
+        let e = enforcer
+            .client
+            .get_exchange_status(gone.request_id())
+            .await
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e:?}");
+    }
+    // The live exchange and the pairing stay.
+    assert_eq!(state_of(&sandbox, live.request_id()), "Pending");
+    assert!(sandbox.approver().seen_artifact(live.request_id()).is_some());
+    enforcer
+        .client
+        .withdraw_exchange(live.request_id())
+        .await
+        .unwrap();
+    assert_eq!(sandbox.prune().exchanges, 1);
+    assert_eq!(sandbox.prune(), airlock_sandbox::PruneReport::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_exchanges_stay_readable_within_the_retention() {
+    let sandbox = sandbox(
+        SandboxConfig::builder()
+            .approver_policy(ApproverPolicy::Manual)
+            .prune_interval(Some(Duration::from_millis(10))),
+    )
+    .await;
+    let enforcer = SdkEnforcer::paired(&sandbox, "enf-retained").await;
+    let withdrawn = submitted(&sandbox, &enforcer, "withdrawn").await;
+    enforcer
+        .client
+        .withdraw_exchange(withdrawn.request_id())
+        .await
+        .unwrap();
+    // Default retention (10 minutes): neither an explicit sweep nor the periodic one
+    // forgets it.
+    assert_eq!(sandbox.prune().exchanges, 0);
+    assert_eq!(state_of(&sandbox, withdrawn.request_id()), "Withdrawn");
+    assert_eq!(
+        enforcer.outcome(&withdrawn).await.unwrap(),
+        DecisionOutcome::Withdrawn
+    );
 }

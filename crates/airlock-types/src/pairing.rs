@@ -321,13 +321,20 @@ impl PairingResponseDocument {
 
     /// The exact UTF-8 string the signature covers:
     /// `signerKeyId|publicKey|pairingNonce|timestamp|x25519PublicKey`, or the first four
-    /// fields when there is no X25519 key.
+    /// fields when there is no X25519 key (absent or empty, as the verifier reads it).
+    ///
+    /// `|` is the separator, so no field may contain one: `airlock_crypto`'s verifier refuses
+    /// such a document, since a `|` inside a field would let a relay move field boundaries
+    /// under the same signature.
     ///
     /// ```
     /// use airlock_types::PairingResponseDocument;
     ///
     /// let doc = PairingResponseDocument::new("k1", "PUB", "n1", "2026-02-24T10:00:00Z", Some("X".into()));
     /// assert_eq!(doc.signed_message(), "k1|PUB|n1|2026-02-24T10:00:00Z|X");
+    ///
+    /// let four = PairingResponseDocument::new("k1", "PUB", "n1", "2026-02-24T10:00:00Z", Some(String::new()));
+    /// assert_eq!(four.signed_message(), "k1|PUB|n1|2026-02-24T10:00:00Z");
     /// ```
     #[must_use]
     pub fn signed_message(&self) -> String {
@@ -337,7 +344,7 @@ impl PairingResponseDocument {
             self.pairing_nonce.as_str(),
             self.timestamp.as_str(),
         ];
-        if let Some(x25519) = &self.x25519_public_key {
+        if let Some(x25519) = self.x25519_public_key.as_deref().filter(|x| !x.is_empty()) {
             parts.push(x25519);
         }
         parts.join("|")

@@ -24,7 +24,7 @@ use std::time::Duration;
 use airlock::auth::{FileTokenStore, RevocationOutcome};
 use airlock::gateway::{DndVerdict, HeartbeatHandle, dnd_audit_artifact};
 use airlock::prelude::*;
-use airlock::types::{DndQuery, metadata_key};
+use airlock::types::{DndQuery, metadata_key, new_request_id};
 
 /// Every failure of the example, boxed: the SDK's errors are all `Send + Sync + 'static`.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -235,7 +235,13 @@ impl Enforcer {
     /// `Err` (a timeout, a decision that failed verification, an unreachable gateway)
     /// means the command must not run, exactly like a rejection.
     pub(crate) async fn guard(&self, command: &str) -> Result<Ruling, GatewayError> {
+        // The request id goes into the plaintext too, so that every artifact hash is unique:
+        // an Airlock-form decision signs only `artifactHash|decision|nonce`, and a relay
+        // could otherwise replay an old approval of the same command once the replay
+        // journal has forgotten it.
+        let request_id = new_request_id();
         let artifact = serde_json::json!({
+            "requestId": request_id,
             "actionType": "command",
             "commandText": command,
             "workspace": self.settings.workspace,
@@ -257,8 +263,9 @@ impl Enforcer {
             return Ok(Ruling::Policy(verdict));
         }
 
-        let options =
-            SubmitOptions::new().metadata(metadata_key::WORKSPACE_NAME, &self.settings.workspace);
+        let options = SubmitOptions::new()
+            .request_id(request_id)
+            .metadata(metadata_key::WORKSPACE_NAME, &self.settings.workspace);
         let pending = self
             .client
             .encrypt_and_submit(&self.pairing, &artifact, options)
@@ -327,11 +334,17 @@ fn report(command: &str, ruling: &Result<Ruling, GatewayError>) {
         Ok(Ruling::Asked {
             request_id,
             outcome: DecisionOutcome::Approved(d),
-        }) => format!("{request_id} approved, signature by {} verified", d.signer_key_id),
+        }) => format!(
+            "{request_id} approved, signature by {} verified",
+            d.signer_key_id
+        ),
         Ok(Ruling::Asked {
             request_id,
             outcome: DecisionOutcome::Rejected(d),
-        }) => format!("{request_id} rejected, signature by {} verified", d.signer_key_id),
+        }) => format!(
+            "{request_id} rejected, signature by {} verified",
+            d.signer_key_id
+        ),
         Ok(Ruling::Asked {
             request_id,
             outcome,
@@ -353,7 +366,8 @@ async fn run(identity_arg: Option<&str>) -> Result<(), BoxError> {
     let state = tempfile::tempdir()?;
 
     println!("1. Start: discovery, sign-in, consent, pairing, heartbeat");
-    let enforcer = Enforcer::start(sandbox_settings(&sandbox, identity, state.path()), show).await?;
+    let enforcer =
+        Enforcer::start(sandbox_settings(&sandbox, identity, state.path()), show).await?;
     let phone = sandbox.approver().public_key().fingerprint();
     println!("   the approver app shows fingerprint {phone}: compare before trusting");
     println!(

@@ -39,6 +39,9 @@ use crate::state::StateDir;
 /// The enforcer's own settings file in the config directory (next to `config.json`).
 const SETTINGS_FILE: &str = "enforcer.json";
 
+/// How much longer than the wait for its decision an artifact lives.
+const EXPIRY_GRACE: Duration = Duration::from_secs(10);
+
 /// How long a pairing code is waited for at most.
 const MAX_PAIRING_WAIT: Duration = Duration::from_secs(30 * 60);
 
@@ -454,7 +457,7 @@ impl App {
         .poll_interval(Duration::from_secs(1));
         let session = match client.start_pairing(request).await {
             Ok(session) => session,
-            Err(e) => return Ok(self.show(term, report::gateway_error("Cannot start pairing", &e))),
+            Err(e) => return Ok(explain(term, report::gateway_error("Cannot start pairing", &e))),
         };
         match session.code() {
             Some(code) => {
@@ -480,7 +483,7 @@ impl App {
                 term.print("Pairing cancelled.");
                 return Ok(Ok(()));
             }
-            Some(Err(e)) => return Ok(self.show(term, report::gateway_error("Pairing failed", &e))),
+            Some(Err(e)) => return Ok(explain(term, report::gateway_error("Pairing failed", &e))),
             Some(Ok(pairing)) => pairing,
         };
         term.print(&format!("The approver's signing key: {}", pairing.signer_key_id()));
@@ -567,10 +570,12 @@ impl App {
         let options = SubmitOptions::new()
             .metadata("workspaceName", ctx.workspace.clone())
             .metadata("requestLabel", label())
-            .expires_in(timeout);
+            // The artifact outlives the wait a little, so it is withdrawn at the deadline rather
+            // than expiring under the wait (expiry times have whole seconds).
+            .expires_in(timeout + EXPIRY_GRACE);
         let pending = match client.encrypt_and_submit(&pairing, &artifact, options).await {
             Ok(pending) => pending,
-            Err(e) => return Ok(self.show(term, report::gateway_error("Cannot submit the artifact", &e))),
+            Err(e) => return Ok(explain(term, report::gateway_error("Cannot submit the artifact", &e))),
         };
         term.print(&format!("Submitted request {}", pending.request_id()));
         term.print(&format!("  artifact hash {}", pending.artifact_hash()));
@@ -585,8 +590,9 @@ impl App {
         };
         match outcome {
             Some(outcome) => {
-                let lines = report::outcome(&outcome, timeout);
-                self.show(term, lines);
+                for line in report::outcome(&outcome, timeout) {
+                    term.print(&line);
+                }
                 term.print(&format!("  after {:.1} s", started.elapsed().as_secs_f64()));
                 self.pending = None;
             }
@@ -620,7 +626,7 @@ impl App {
             Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
                 term.print(&format!("The gateway does not know request {id}."));
             }
-            Err(e) => return Ok(self.show(term, report::gateway_error("Cannot withdraw", &e))),
+            Err(e) => return Ok(explain(term, report::gateway_error("Cannot withdraw", &e))),
         }
         if default.as_deref() == Some(id.as_str()) {
             self.pending = None;
@@ -663,13 +669,14 @@ impl App {
         Ok(())
     }
 
-    /// Shows `lines`; the action is over (its failure already explained).
-    fn show(&self, term: &mut impl Terminal, lines: Vec<String>) -> Result<(), CliError> {
-        for line in lines {
-            term.print(&line);
-        }
-        Ok(())
+}
+
+/// Shows why an action failed, with guidance; the failure is then handled (`Ok`).
+fn explain(term: &mut impl Terminal, lines: Vec<String>) -> Result<(), CliError> {
+    for line in lines {
+        term.print(&line);
     }
+    Ok(())
 }
 
 /// The stored (or default) values, as the wizard's defaults.

@@ -17,6 +17,8 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod scripted;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Recorded {

@@ -1,0 +1,220 @@
+//! `airlock enforcer` driven in a pseudo-terminal, end to end against the sandbox.
+//!
+//! Every expectation has a bound (rexpect's timeout); nothing sleeps to assert.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use airlock::types::ExchangeState;
+use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+use rexpect::reader::Options;
+use rexpect::session::{PtySession, spawn_with_options};
+
+/// The bound of each expectation.
+const EXPECT_MS: u64 = 20_000;
+
+/// `airlock enforcer` in a pseudo-terminal, with its config in `dir`.
+fn enforcer(dir: &Path) -> PtySession {
+    let mut cmd = common::airlock();
+    cmd.env("AIRLOCK_CONFIG_DIR", dir).env("TERM", "dumb").arg("enforcer");
+    cmd.current_dir(dir);
+    let options = Options::new()
+        .timeout_ms(Some(EXPECT_MS))
+        .strip_ansi_escape_codes(true);
+    spawn_with_options(cmd, options).expect("spawn airlock enforcer")
+}
+
+/// Waits for `needle`, with what was seen on failure.
+fn expect(p: &mut PtySession, needle: &str) -> String {
+    match p.exp_string(needle) {
+        Ok(before) => before,
+        Err(e) => panic!("expected {needle:?}: {e}"),
+    }
+}
+
+/// Waits for the menu titled `title` and picks `choice`.
+fn menu(p: &mut PtySession, title: &str, choice: &str) {
+    expect(p, title);
+    expect(p, "Choose 1-");
+    p.send_line(choice).expect("send a menu choice");
+}
+
+/// Answers the prompt ending in `prompt`.
+fn answer(p: &mut PtySession, prompt: &str, text: &str) {
+    expect(p, prompt);
+    p.send_line(text).expect("send an answer");
+}
+
+/// Waits for the exit and checks it is a success.
+fn exits_cleanly(mut p: PtySession) {
+    p.exp_eof().expect("the enforcer exits");
+    let status = p.process().wait().expect("wait for the enforcer");
+    assert!(format!("{status:?}").ends_with(", 0)"), "exit status {status:?}");
+}
+
+/// The request id printed after "Submitted request ".
+fn submitted_request(p: &mut PtySession) -> String {
+    expect(p, "Submitted request ");
+    let (_, id) = p.exp_regex(r"req-[0-9a-zA-Z-]+").expect("a request id");
+    id
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+const SIGNED_OUT: &str = "Menu: not signed in, not paired";
+const SIGNED_IN: &str = "Menu: signed in (personal access token), not paired";
+const PAIRED: &str = "Menu: signed in (personal access token), paired";
+
+#[test]
+fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = enforcer(dir.path());
+    expect(&mut p, "No configuration yet");
+    answer(&mut p, "Choose 1-2: ", "1");
+    answer(&mut p, "Enforcer ID [", "enf-pty-1");
+    answer(&mut p, "Workspace name [", "ws-pty-1");
+    expect(&mut p, "Embedded sandbox running at http://127.0.0.1:");
+    expect(&mut p, "Not signed in.");
+
+    // Menu without a sign-in: set PAT (1), device (2), reconfigure (3), status (4), sandbox (5), exit (6).
+    menu(&mut p, SIGNED_OUT, "1");
+    answer(&mut p, "[Enter uses the embedded sandbox's token]: ", "");
+    expect(&mut p, "Signed in with a personal access token");
+
+    menu(&mut p, SIGNED_IN, "1");
+    expect(&mut p, "Pairing code: ");
+    expect(&mut p, "Fingerprint: ");
+    answer(&mut p, "Does the Airlock app show the same fingerprint? [Y/n]: ", "y");
+    expect(&mut p, "Paired with signer ");
+    expect(&mut p, "Presence heartbeat started");
+
+    // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), sandbox (6), exit (7).
+    menu(&mut p, PAIRED, "1");
+    answer(&mut p, "Command to approve [", "echo approved-by-pty");
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "");
+    submitted_request(&mut p);
+    expect(&mut p, "APPROVED: the decision's signature verified.");
+    expect(&mut p, "signer: ");
+
+    menu(&mut p, PAIRED, "6");
+    answer(&mut p, "Choose 1-3: ", "2");
+    expect(&mut p, "The sandbox approver's policy is now reject.");
+
+    menu(&mut p, PAIRED, "1");
+    answer(&mut p, "Command to approve [", "rm -rf /");
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "30");
+    submitted_request(&mut p);
+    expect(&mut p, "REJECTED: the decision's signature verified.");
+    expect(&mut p, "signer: ");
+
+    menu(&mut p, PAIRED, "4");
+    expect(&mut p, "signed in    yes (personal access token)");
+    expect(&mut p, "heartbeat    ");
+    expect(&mut p, "sandbox      embedded at http://127.0.0.1:");
+
+    menu(&mut p, PAIRED, "5");
+    expect(&mut p, "Signed out.");
+    // Signed out, still paired: the pairing waits for the next sign-in.
+    menu(&mut p, "Menu: not signed in, paired", "6");
+    expect(&mut p, "Bye.");
+    exits_cleanly(p);
+
+    // Saved owner-only; the session is gone, the configuration stays.
+    use std::os::unix::fs::PermissionsExt as _;
+    for file in ["config.json", "credentials.json", "pairing.json", "enforcer.json"] {
+        let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let credentials = std::fs::read_to_string(dir.path().join("credentials.json")).unwrap();
+    assert!(!credentials.contains("airpat_"), "the PAT is forgotten at sign-out");
+    let config = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
+    assert!(config.contains("enf-pty-1") && config.contains("ws-pty-1"), "{config}");
+}
+
+#[test]
+fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_unpaired() {
+    let rt = runtime();
+    let config = SandboxConfig::builder()
+        .approver_policy(ApproverPolicy::Manual)
+        .build();
+    let sandbox = rt.block_on(Sandbox::start(config)).expect("start the sandbox");
+    let dir = tempfile::tempdir().unwrap();
+
+    // First start: the wizard with a gateway, a typed PAT, and a code the app generated.
+    let mut p = enforcer(dir.path());
+    answer(&mut p, "Choose 1-2: ", "2");
+    answer(&mut p, "Gateway URL [https://igw.airlocks.io]: ", sandbox.gateway_url());
+    answer(&mut p, "Client ID: ", sandbox.client_id());
+    answer(&mut p, "Client secret: ", sandbox.client_secret());
+    answer(&mut p, "Enforcer ID [", "enf-pty-2");
+    answer(&mut p, "Workspace name [", "ws-pty-2");
+    expect(&mut p, "Saved the configuration");
+    expect(&mut p, "Not signed in.");
+    // Without an embedded sandbox: set PAT (1), device (2), reconfigure (3), status (4), exit (5).
+    menu(&mut p, SIGNED_OUT, "1");
+    answer(&mut p, "Personal access token (airpat_...): ", sandbox.pat());
+    expect(&mut p, "Signed in with a personal access token");
+    let code = sandbox.approver().pre_generate_code().expect("pre-generate a code");
+    menu(&mut p, SIGNED_IN, "2");
+    answer(&mut p, "Pairing code shown by the Airlock app: ", &code.pairing_code);
+    expect(&mut p, "Code claimed");
+    answer(&mut p, "[Y/n]: ", "");
+    expect(&mut p, "Paired with signer ");
+    // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), exit (6).
+    menu(&mut p, PAIRED, "6");
+    exits_cleanly(p);
+
+    // Second start: restored from disk, heartbeat resumed.
+    let mut p = enforcer(dir.path());
+    expect(&mut p, "Restored the session: personal access token.");
+    expect(&mut p, "Consent: granted.");
+    expect(&mut p, "Paired with signer ");
+    expect(&mut p, "Presence heartbeat started");
+
+    // Nobody decides: withdrawn automatically at the deadline.
+    menu(&mut p, PAIRED, "1");
+    answer(&mut p, "Command to approve [", "sleep 1");
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "2");
+    let id = submitted_request(&mut p);
+    expect(&mut p, "No decision within 2s: the request was withdrawn.");
+    let state = sandbox.exchange(&id).expect("the exchange").state;
+    assert_eq!(state, ExchangeState::Withdrawn);
+    assert!(sandbox.presence("enf-pty-2").is_some(), "the heartbeat reached the gateway");
+
+    // Stop waiting, then withdraw by hand (the pending request is the default).
+    menu(&mut p, PAIRED, "1");
+    answer(&mut p, "Command to approve [", "make deploy");
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "60");
+    let id = submitted_request(&mut p);
+    rt.block_on(sandbox.approver().wait_for_artifact(&id, Duration::from_secs(10)))
+        .expect("the approver received the request");
+    p.send_line("").expect("press Enter");
+    expect(&mut p, "Stopped waiting: request ");
+    menu(&mut p, PAIRED, "2");
+    answer(&mut p, &format!("Request id to withdraw [{id}]: "), "");
+    expect(&mut p, &format!("Request {id} withdrawn."));
+    let state = sandbox.exchange(&id).expect("the exchange").state;
+    assert_eq!(state, ExchangeState::Withdrawn);
+
+    // The gateway no longer knows the stored routing token: unpair still clears the pairing.
+    let path = dir.path().join("pairing.json");
+    let mut pairing: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    pairing["routingToken"] = "rt-unknown-to-the-gateway".into();
+    std::fs::write(&path, serde_json::to_vec(&pairing).unwrap()).unwrap();
+    menu(&mut p, PAIRED, "3");
+    expect(&mut p, "removing it locally");
+    menu(&mut p, SIGNED_IN, "5");
+    exits_cleanly(p);
+    assert!(!path.exists(), "the stale pairing is gone");
+    rt.block_on(sandbox.shutdown());
+}
