@@ -16,9 +16,9 @@
 use std::sync::OnceLock;
 
 use airlock_crypto::{
-    ArtifactHash, E2eKey, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal,
-    TrustedSigners, X25519SecretKey, jcs, sign_decision, sign_decision_harp_core,
-    sign_pairing_response, verify_decision, verify_pairing_response,
+    ArtifactHash, E2eKey, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal, TrustedSigners,
+    X25519SecretKey, jcs, sign_decision, sign_decision_harp_core, sign_pairing_response,
+    verify_decision, verify_pairing_response,
 };
 use airlock_types as t;
 use base64::Engine as _;
@@ -249,8 +249,15 @@ pub fn pairing_response(data: &[u8]) {
     };
     let text = String::from_utf8_lossy(&text);
     if let Ok(approver) = verify_pairing_response(&text, PAIRING_NONCE) {
-        assert_eq!(approver.signer_key_id, SIGNER, "accepted a changed signer id");
-        assert_eq!(approver.signing_key.to_bytes(), f.signing_public, "accepted another signing key");
+        assert_eq!(
+            approver.signer_key_id, SIGNER,
+            "accepted a changed signer id"
+        );
+        assert_eq!(
+            approver.signing_key.to_bytes(),
+            f.signing_public,
+            "accepted another signing key"
+        );
         assert_eq!(
             approver.x25519_public_key.map(|k| k.to_bytes()),
             Some(f.x25519_public),
@@ -353,7 +360,14 @@ pub fn fixture_is_accepted(target: &str, seed: &[u8]) -> bool {
             .is_ok_and(|text| verify_pairing_response(text, PAIRING_NONCE).is_ok()),
         "decision" => serde_json::from_slice::<Value>(rest).is_ok_and(|body| {
             let expected = ExpectedDecision::new(f.artifact_hash.as_str(), REQUEST_ID);
-            verify_decision(&body, &expected, &f.signers, &MemoryReplayJournal::new(), now).is_ok()
+            verify_decision(
+                &body,
+                &expected,
+                &f.signers,
+                &MemoryReplayJournal::new(),
+                now,
+            )
+            .is_ok()
         }),
         "aes_gcm_open" => serde_json::from_slice::<t::EncryptedPayload>(rest)
             .is_ok_and(|payload| f.key.open(&payload).is_ok_and(|p| &p[..] == PLAINTEXT)),

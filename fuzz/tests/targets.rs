@@ -3,7 +3,7 @@
 //! crashes found by fuzzing, kept forever), the signed/sealed fixtures, and a bounded
 //! number of deterministic pseudo-random inputs and edits of those seeds.
 //!
-//! `AIRLOCK_FUZZ_CASES` sets the number of generated inputs per target (default 2000).
+//! `AIRLOCK_FUZZ_CASES` sets the number of generated inputs per target (default 1000).
 
 use std::path::Path;
 
@@ -55,10 +55,36 @@ impl Rng {
 /// JSON-ish bytes: random picks from JSON tokens, so that parsers get past the first byte.
 fn json_ish(rng: &mut Rng) -> Vec<u8> {
     const TOKENS: &[&str] = &[
-        "{", "}", "[", "]", ",", ":", "\"a\"", "\"\\u00e9\"", "\"\\ud83d\\ude00\"", "\"\\ud800\"",
-        "1", "-0", "1e400", "0.1", "1E+21", "123456789012345678901234567890", "true", "null",
-        "\"msgType\"", "\"body\"", "\"state\"", "\"Pending\"", "\"decision\"", "\"approve\"",
-        "\"expiresAt\"", "\"2026-02-24T10:00:00+02:00\"", "\"error\"", "\"code\"", " ", "\"",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        "\"a\"",
+        "\"\\u00e9\"",
+        "\"\\ud83d\\ude00\"",
+        "\"\\ud800\"",
+        "1",
+        "-0",
+        "1e400",
+        "0.1",
+        "1E+21",
+        "123456789012345678901234567890",
+        "true",
+        "null",
+        "\"msgType\"",
+        "\"body\"",
+        "\"state\"",
+        "\"Pending\"",
+        "\"decision\"",
+        "\"approve\"",
+        "\"expiresAt\"",
+        "\"2026-02-24T10:00:00+02:00\"",
+        "\"error\"",
+        "\"code\"",
+        " ",
+        "\"",
     ];
     let n = (rng.next() % 24) as usize;
     let mut out = Vec::new();
@@ -72,7 +98,7 @@ fn cases() -> usize {
     std::env::var("AIRLOCK_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+        .unwrap_or(1000)
 }
 
 fn run_target(name: &str, target: Target) {
@@ -165,8 +191,15 @@ fn mutate_edits() {
 fn every_target_has_a_test_and_a_binary() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for (name, _) in TARGETS {
-        assert!(root.join("fuzz_targets").join(format!("{name}.rs")).is_file(), "{name}");
+        assert!(
+            root.join("fuzz_targets")
+                .join(format!("{name}.rs"))
+                .is_file(),
+            "{name}"
+        );
     }
-    let bins = std::fs::read_dir(root.join("fuzz_targets")).unwrap().count();
+    let bins = std::fs::read_dir(root.join("fuzz_targets"))
+        .unwrap()
+        .count();
     assert_eq!(bins, TARGETS.len(), "a fuzz target without a test");
 }

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::util::{cargo, have, workspace_root};
@@ -54,15 +54,23 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     let mut results = Results::default();
     step("bench/airlock-bench (ours)");
-    // The workspace's own target directory (where `cargo build` puts it).
-    let workspace_target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map_or_else(|| target.clone(), |dir| root.join(dir));
+    // A target directory of its own: release builds of other packages in the shared one
+    // (other feature sets) would otherwise rebuild the dependencies between runs.
+    let ours_target = target.join("bench");
     results.absorb_run(
-        cargo().args(["build", "--release", "--locked", "-p", "airlock-bench"]),
+        cargo()
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "airlock-bench",
+                "--target-dir",
+            ])
+            .arg(&ours_target),
         bench_process(
             pinned,
-            &workspace_target.join("release").join("airlock-bench"),
+            &ours_target.join("release").join("airlock-bench"),
             env,
         ),
         OURS_KEYS,
@@ -235,8 +243,9 @@ fn parse_results(text: &str) -> Vec<(String, Measure)> {
     out
 }
 
-/// The number of distinct crates in the normal dependency graph of a package (itself
-/// excluded): `cargo tree -e normal --prefix none`.
+/// The number of distinct crates in the normal dependency graph of a package, itself
+/// included (`cargo tree -e normal --prefix none`, deduplicated): counted this way the
+/// published crate has the 157 that issue 3 states.
 fn crate_count(manifest: &Path, package: Option<&str>) -> Measure {
     let mut cmd = cargo();
     cmd.args([
@@ -266,13 +275,12 @@ fn crate_count(manifest: &Path, package: Option<&str>) -> Measure {
     Ok(count_crates(&String::from_utf8_lossy(&out.stdout)) as f64)
 }
 
-/// Distinct `name vX.Y.Z` entries of `cargo tree --prefix none` output, less the root.
+/// Distinct `name vX.Y.Z` entries of `cargo tree --prefix none` output.
 fn count_crates(tree: &str) -> usize {
-    let mut lines = tree.lines().filter(|l| !l.trim().is_empty());
-    let root = lines.next().map(crate_id);
-    let mut seen: Vec<String> = lines
+    let mut seen: Vec<String> = tree
+        .lines()
+        .filter(|l| !l.trim().is_empty())
         .map(crate_id)
-        .filter(|id| Some(id) != root.as_ref())
         .collect();
     seen.sort();
     seen.dedup();
@@ -609,8 +617,8 @@ mod tests {
     #[test]
     fn crate_counting() {
         let tree = "airlock-pat-enforcer v0.0.0 (/x)\nairlock-gateway v0.1.0 (/y)\nserde v1.0.1\nserde_derive v1.0.1 (proc-macro)\nserde v1.0.1\nbytes v1.1.0 (*)\nbytes v1.1.0\nsyn v2.0.0\nsyn v1.0.0\n";
-        // gateway, serde, serde_derive, bytes, syn 2, syn 1.
-        assert_eq!(count_crates(tree), 6);
+        // enforcer, gateway, serde, serde_derive, bytes, syn 2, syn 1.
+        assert_eq!(count_crates(tree), 7);
         assert_eq!(count_crates(""), 0);
     }
 

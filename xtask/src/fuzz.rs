@@ -10,7 +10,7 @@
 //!   run it from then on: commit it with the fix.
 //! - `--check`: no libFuzzer, stable Rust: `cargo test` of `fuzz/` runs every target's
 //!   body over its seeds, every regression input and deterministic edits of the seeds
-//!   (`AIRLOCK_FUZZ_CASES` per target, default 2000).
+//!   (`AIRLOCK_FUZZ_CASES` per target, default 1000).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -61,8 +61,8 @@ async fn measure_all() -> Result<(), String> {
     let (canonical, hash) =
         ArtifactHash::of_json(&small_command()).map_err(|e| format!("canonicalize: {e}"))?;
     let expires = Timestamp::now().saturating_add_std(Duration::from_secs(600));
-    let mut body = ArtifactSubmitBody::new(hash.as_str(), key.seal(&canonical))
-        .with_expires_at(expires);
+    let mut body =
+        ArtifactSubmitBody::new(hash.as_str(), key.seal(&canonical)).with_expires_at(expires);
     body.metadata
         .insert("routingToken".into(), "rt-bench-routing-token".into());
 
@@ -88,7 +88,9 @@ async fn measure_all() -> Result<(), String> {
     submit().await?;
     status().await?;
     let captured_submit = server.captured_submit().ok_or("no submission captured")?;
-    let captured_status = server.captured_status().ok_or("no status request captured")?;
+    let captured_status = server
+        .captured_status()
+        .ok_or("no status request captured")?;
 
     let raw: Client<HttpConnector, Full<Bytes>> = {
         let mut connector = HttpConnector::new();

@@ -8,7 +8,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use airlock_gateway::{AwaitOptions, DecisionOutcome, GatewayClient, Pairing, SecretToken, SubmitOptions};
+use airlock_gateway::{
+    AwaitOptions, DecisionOutcome, GatewayClient, Pairing, SecretToken, SubmitOptions,
+};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,7 +22,10 @@ fn main() -> ExitCode {
         eprintln!("usage: airlock-pat-enforcer PAIRING_FILE COMMAND...");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("blocked: {e}");
@@ -39,13 +44,20 @@ fn main() -> ExitCode {
 
 async fn gate(pairing_file: &str, command: &str) -> Result<bool, Box<dyn std::error::Error>> {
     let env = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
-    let url = std::env::var("AIRLOCK_GATEWAY_URL").unwrap_or_else(|_| "https://igw.airlocks.io".into());
+    let url =
+        std::env::var("AIRLOCK_GATEWAY_URL").unwrap_or_else(|_| "https://igw.airlocks.io".into());
     let client = GatewayClient::builder(url)
-        .client_credentials(env("AIRLOCK_CLIENT_ID")?, SecretToken::new(env("AIRLOCK_CLIENT_SECRET")?))
+        .client_credentials(
+            env("AIRLOCK_CLIENT_ID")?,
+            SecretToken::new(env("AIRLOCK_CLIENT_SECRET")?),
+        )
         .pat(SecretToken::new(env("AIRLOCK_PAT")?))
         .build()?;
     let pairing = Pairing::load(pairing_file)?;
-    let action = format!(r#"{{"actionType":"command","commandText":{}}}"#, json_string(command));
+    let action = format!(
+        r#"{{"actionType":"command","commandText":{}}}"#,
+        json_string(command)
+    );
     let pending = client
         .encrypt_and_submit_json(&pairing, action.as_bytes(), SubmitOptions::new())
         .await?;

@@ -22,6 +22,9 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Walk the whole enforcer lifecycle against an in-process sandbox (no account needed).
     Demo,
+    /// The interactive test enforcer: setup wizard (or an embedded sandbox), sign-in,
+    /// pairing, heartbeat, submit and withdraw, unpair, sign-out.
+    Enforcer,
     /// Serve the local Airlock platform (gateway, OIDC provider, simulated approver) until
     /// Ctrl-C or SIGTERM.
     Sandbox(SandboxArgs),

@@ -12,6 +12,7 @@ mod approve;
 mod cli;
 mod connect;
 mod demo;
+mod enforcer;
 mod exit;
 mod jcs_cmd;
 mod sandbox_cmd;
@@ -96,6 +97,7 @@ fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
 fn run(command: Command) -> Result<Exit, CliError> {
     match command {
         Command::Demo => runtime()?.block_on(demo::run()).map(|()| Exit::Success),
+        Command::Enforcer => runtime()?.block_on(enforcer::run()).map(|()| Exit::Success),
         Command::Sandbox(args) => runtime()?
             .block_on(sandbox_cmd::run(args.into_options()))
             .map(|()| Exit::Success),

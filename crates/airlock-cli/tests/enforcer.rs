@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use airlock::types::ExchangeState;
-use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
+use airlock_sandbox::{ApproverPolicy, ConsentState, Sandbox, SandboxConfig, TamperMode};
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
 
@@ -20,7 +20,9 @@ const EXPECT_MS: u64 = 20_000;
 /// `airlock enforcer` in a pseudo-terminal, with its config in `dir`.
 fn enforcer(dir: &Path) -> PtySession {
     let mut cmd = common::airlock();
-    cmd.env("AIRLOCK_CONFIG_DIR", dir).env("TERM", "dumb").arg("enforcer");
+    cmd.env("AIRLOCK_CONFIG_DIR", dir)
+        .env("TERM", "dumb")
+        .arg("enforcer");
     cmd.current_dir(dir);
     let options = Options::new()
         .timeout_ms(Some(EXPECT_MS))
@@ -53,7 +55,10 @@ fn answer(p: &mut PtySession, prompt: &str, text: &str) {
 fn exits_cleanly(mut p: PtySession) {
     p.exp_eof().expect("the enforcer exits");
     let status = p.process().wait().expect("wait for the enforcer");
-    assert!(format!("{status:?}").ends_with(", 0)"), "exit status {status:?}");
+    assert!(
+        format!("{status:?}").ends_with(", 0)"),
+        "exit status {status:?}"
+    );
 }
 
 /// The request id printed after "Submitted request ".
@@ -94,7 +99,11 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     menu(&mut p, SIGNED_IN, "1");
     expect(&mut p, "Pairing code: ");
     expect(&mut p, "Fingerprint: ");
-    answer(&mut p, "Does the Airlock app show the same fingerprint? [Y/n]: ", "y");
+    answer(
+        &mut p,
+        "Does the Airlock app show the same fingerprint? [Y/n]: ",
+        "y",
+    );
     expect(&mut p, "Paired with signer ");
     expect(&mut p, "Presence heartbeat started");
 
@@ -131,14 +140,28 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
 
     // Saved owner-only; the session is gone, the configuration stays.
     use std::os::unix::fs::PermissionsExt as _;
-    for file in ["config.json", "credentials.json", "pairing.json", "enforcer.json"] {
-        let mode = std::fs::metadata(dir.path().join(file)).unwrap().permissions().mode();
+    for file in [
+        "config.json",
+        "credentials.json",
+        "pairing.json",
+        "enforcer.json",
+    ] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}");
     }
     let credentials = std::fs::read_to_string(dir.path().join("credentials.json")).unwrap();
-    assert!(!credentials.contains("airpat_"), "the PAT is forgotten at sign-out");
+    assert!(
+        !credentials.contains("airpat_"),
+        "the PAT is forgotten at sign-out"
+    );
     let config = std::fs::read_to_string(dir.path().join("config.json")).unwrap();
-    assert!(config.contains("enf-pty-1") && config.contains("ws-pty-1"), "{config}");
+    assert!(
+        config.contains("enf-pty-1") && config.contains("ws-pty-1"),
+        "{config}"
+    );
 }
 
 #[test]
@@ -147,13 +170,19 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     let config = SandboxConfig::builder()
         .approver_policy(ApproverPolicy::Manual)
         .build();
-    let sandbox = rt.block_on(Sandbox::start(config)).expect("start the sandbox");
+    let sandbox = rt
+        .block_on(Sandbox::start(config))
+        .expect("start the sandbox");
     let dir = tempfile::tempdir().unwrap();
 
     // First start: the wizard with a gateway, a typed PAT, and a code the app generated.
     let mut p = enforcer(dir.path());
     answer(&mut p, "Choose 1-2: ", "2");
-    answer(&mut p, "Gateway URL [https://igw.airlocks.io]: ", sandbox.gateway_url());
+    answer(
+        &mut p,
+        "Gateway URL [https://igw.airlocks.io]: ",
+        sandbox.gateway_url(),
+    );
     answer(&mut p, "Client ID: ", sandbox.client_id());
     answer(&mut p, "Client secret: ", sandbox.client_secret());
     answer(&mut p, "Enforcer ID [", "enf-pty-2");
@@ -162,11 +191,32 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     expect(&mut p, "Not signed in.");
     // Without an embedded sandbox: set PAT (1), device (2), reconfigure (3), status (4), exit (5).
     menu(&mut p, SIGNED_OUT, "1");
-    answer(&mut p, "Personal access token (airpat_...): ", sandbox.pat());
+    answer(
+        &mut p,
+        "Personal access token (airpat_...): ",
+        sandbox.pat(),
+    );
     expect(&mut p, "Signed in with a personal access token");
-    let code = sandbox.approver().pre_generate_code().expect("pre-generate a code");
+    // A fingerprint the user does not recognise: nothing is kept.
+    menu(&mut p, SIGNED_IN, "1");
+    expect(&mut p, "Pairing code: ");
+    answer(
+        &mut p,
+        "Does the Airlock app show the same fingerprint? [Y/n]: ",
+        "n",
+    );
+    expect(&mut p, "Pairing discarded: nothing was saved.");
+    assert!(!dir.path().join("pairing.json").exists());
+    let code = sandbox
+        .approver()
+        .pre_generate_code()
+        .expect("pre-generate a code");
     menu(&mut p, SIGNED_IN, "2");
-    answer(&mut p, "Pairing code shown by the Airlock app: ", &code.pairing_code);
+    answer(
+        &mut p,
+        "Pairing code shown by the Airlock app: ",
+        &code.pairing_code,
+    );
     expect(&mut p, "Code claimed");
     answer(&mut p, "[Y/n]: ", "");
     expect(&mut p, "Paired with signer ");
@@ -189,15 +239,22 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     expect(&mut p, "No decision within 2s: the request was withdrawn.");
     let state = sandbox.exchange(&id).expect("the exchange").state;
     assert_eq!(state, ExchangeState::Withdrawn);
-    assert!(sandbox.presence("enf-pty-2").is_some(), "the heartbeat reached the gateway");
+    assert!(
+        sandbox.presence("enf-pty-2").is_some(),
+        "the heartbeat reached the gateway"
+    );
 
     // Stop waiting, then withdraw by hand (the pending request is the default).
     menu(&mut p, PAIRED, "1");
     answer(&mut p, "Command to approve [", "make deploy");
     answer(&mut p, "Seconds to wait for a decision [120]: ", "60");
     let id = submitted_request(&mut p);
-    rt.block_on(sandbox.approver().wait_for_artifact(&id, Duration::from_secs(10)))
-        .expect("the approver received the request");
+    rt.block_on(
+        sandbox
+            .approver()
+            .wait_for_artifact(&id, Duration::from_secs(10)),
+    )
+    .expect("the approver received the request");
     p.send_line("").expect("press Enter");
     expect(&mut p, "Stopped waiting: request ");
     menu(&mut p, PAIRED, "2");
@@ -206,9 +263,48 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     let state = sandbox.exchange(&id).expect("the exchange").state;
     assert_eq!(state, ExchangeState::Withdrawn);
 
+    // A compromised relay forges the decision: blocked, never approved.
+    sandbox.approver().set_policy(ApproverPolicy::Approve);
+    sandbox.approver().set_tamper(TamperMode::ForgeSignature);
+    menu(&mut p, PAIRED, "1");
+    answer(
+        &mut p,
+        "Command to approve [",
+        "curl https://example.com | sh",
+    );
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "30");
+    submitted_request(&mut p);
+    expect(
+        &mut p,
+        "BLOCKED: the decision failed verification (HARP_ERR_SIGNATURE_INVALID)",
+    );
+    sandbox.approver().set_tamper(TamperMode::None);
+
+    // Ctrl-C while waiting: the request is withdrawn, then the enforcer exits.
+    sandbox.approver().set_policy(ApproverPolicy::Manual);
+    menu(&mut p, PAIRED, "1");
+    answer(&mut p, "Command to approve [", "terraform destroy");
+    answer(&mut p, "Seconds to wait for a decision [120]: ", "60");
+    let id = submitted_request(&mut p);
+    rt.block_on(
+        sandbox
+            .approver()
+            .wait_for_artifact(&id, Duration::from_secs(10)),
+    )
+    .expect("the approver received the request");
+    p.send_control('c').expect("press Ctrl-C");
+    expect(&mut p, "Interrupted (Ctrl-C).");
+    expect(&mut p, &format!("Withdrew request {id}."));
+    exits_cleanly(p);
+    let state = sandbox.exchange(&id).expect("the exchange").state;
+    assert_eq!(state, ExchangeState::Withdrawn);
+
+    let mut p = enforcer(dir.path());
+    expect(&mut p, "Restored the session: personal access token.");
     // The gateway no longer knows the stored routing token: unpair still clears the pairing.
     let path = dir.path().join("pairing.json");
-    let mut pairing: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut pairing: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     pairing["routingToken"] = "rt-unknown-to-the-gateway".into();
     std::fs::write(&path, serde_json::to_vec(&pairing).unwrap()).unwrap();
     menu(&mut p, PAIRED, "3");
@@ -216,5 +312,56 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     menu(&mut p, SIGNED_IN, "5");
     exits_cleanly(p);
     assert!(!path.exists(), "the stale pairing is gone");
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Answers the wizard for `sandbox` as a remote gateway.
+fn configure_gateway(p: &mut PtySession, sandbox: &Sandbox, enforcer_id: &str) {
+    answer(p, "Choose 1-2: ", "2");
+    answer(
+        p,
+        "Gateway URL [https://igw.airlocks.io]: ",
+        sandbox.gateway_url(),
+    );
+    answer(p, "Client ID: ", sandbox.client_id());
+    answer(p, "Client secret: ", sandbox.client_secret());
+    answer(p, "Enforcer ID [", enforcer_id);
+    answer(p, "Workspace name [", "ws-pty");
+    expect(p, "Saved the configuration");
+}
+
+#[test]
+fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(SandboxConfig::default()))
+        .expect("start the sandbox");
+    let dir = tempfile::tempdir().unwrap();
+    const OAUTH: &str = "Menu: signed in (OAuth), not paired";
+
+    let mut p = enforcer(dir.path());
+    configure_gateway(&mut p, &sandbox, "enf-pty-3");
+    menu(&mut p, SIGNED_OUT, "2");
+    expect(&mut p, "and enter the code ");
+    expect(&mut p, "Signed in (OAuth device grant).");
+    // Signed in: pair (1), pair with a code (2), status (3), sign out (4), exit (5).
+    menu(&mut p, OAUTH, "5");
+    exits_cleanly(p);
+    assert!(dir.path().join("tokens.json").exists());
+
+    // The next start refreshes the stored session; consent was withdrawn meanwhile.
+    sandbox.set_consent(None, ConsentState::Denied);
+    let mut p = enforcer(dir.path());
+    expect(&mut p, "Restored the OAuth session (tokens refreshed).");
+    expect(&mut p, "was denied");
+    expect(&mut p, "to grant it, then try again.");
+    menu(&mut p, OAUTH, "4");
+    expect(&mut p, "Signed out.");
+    menu(&mut p, SIGNED_OUT, "5");
+    exits_cleanly(p);
+    assert!(
+        !dir.path().join("tokens.json").exists(),
+        "sign-out forgets the tokens"
+    );
     rt.block_on(sandbox.shutdown());
 }

@@ -408,6 +408,17 @@ fn airlock_signable(artifact_hash: &str, decision: &str, nonce: &str) -> Vec<u8>
 /// A decision therefore verifies once: delivering the same decision again is
 /// [`DecisionError::Replay`].
 ///
+/// # Security: make every artifact unique
+///
+/// An Airlock-form signature covers only `artifactHash|decision|nonce`, not the exchange.
+/// If the enforcer submits the *same* plaintext again after the journal forgot the first
+/// decision (10 minutes by default), a relay can replay the old approval for the new
+/// exchange: same hash, a signature that verifies, a nonce no longer remembered. Put
+/// something unique to the submission in the plaintext (the `requestId`, a timestamp or a
+/// random nonce) so that every artifact hash is new, or keep used decisions longer with
+/// [`ExpectedDecision::with_min_retention`]. HARP-CORE decisions sign `requestId` and are
+/// bound to their exchange.
+///
 /// # Errors
 ///
 /// A typed [`DecisionError`]; [`DecisionError::harp_code`] gives its `HARP_ERR_*` code.
@@ -542,6 +553,34 @@ const DECISION_MAX_DEPTH: usize = 64;
 /// verified. (With a parsed `serde_json::Value`, duplicates are already gone: the last one
 /// won, and the signature is checked over that same value, so they cannot split the
 /// signature from the verdict — they only go unnoticed.)
+///
+/// ```
+/// use airlock_crypto::{
+///     DecisionError, Ed25519SigningKey, ExpectedDecision, MemoryReplayJournal, TrustedSigners,
+///     sign_decision, verify_decision_json,
+/// };
+///
+/// let approver = Ed25519SigningKey::generate();
+/// let signers = TrustedSigners::new().with("key-1", approver.public_key());
+/// let hash = "8e326e1f69e5859a3b5b12965f06b5829f09b12d1748aa2fddb609fb44f831c1";
+/// let expected = ExpectedDecision::new(hash, "req-1");
+/// let journal = MemoryReplayJournal::new();
+/// let now = time::OffsetDateTime::now_utc();
+///
+/// let signature = sign_decision(&approver, hash, "reject", "n-1");
+/// let body = format!(
+///     r#"{{"artifactHash":"{hash}","decision":"reject","signerKeyId":"key-1","nonce":"n-1","signature":"{signature}"}}"#
+/// );
+/// // A relay slips in a second `decision`: refused before any signature check.
+/// let tampered = body.replacen('{', r#"{"decision":"approve","#, 1);
+/// assert!(matches!(
+///     verify_decision_json(tampered.as_bytes(), &expected, &signers, &journal, now),
+///     Err(DecisionError::Canonicalization(_))
+/// ));
+/// let decision = verify_decision_json(body.as_bytes(), &expected, &signers, &journal, now)?;
+/// assert!(!decision.is_approved());
+/// # Ok::<(), DecisionError>(())
+/// ```
 ///
 /// # Errors
 ///

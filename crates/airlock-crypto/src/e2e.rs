@@ -87,6 +87,11 @@ impl E2eKey {
     /// The result is the wire form: `alg` `AES-256-GCM`, `data`/`nonce`/`tag` in standard
     /// padded base64, the 16-byte tag separate.
     ///
+    /// Every call draws its nonce from the operating system's random number generator; there
+    /// is no counter to get wrong, so clones of a key (or keys restored from storage) never
+    /// coordinate. Random 96-bit nonces keep the chance of a repeat negligible for up to
+    /// 2^32 messages under one key (NIST SP 800-38D), far beyond one pairing's traffic.
+    ///
     /// # Panics
     ///
     /// Only if `plaintext` exceeds AES-GCM's limit of 2^36 − 32 bytes (64 GiB).

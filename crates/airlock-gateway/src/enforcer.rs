@@ -300,7 +300,8 @@ impl GatewayClient {
     ///
     /// At the deadline: [`Error::Timeout`], after withdrawing the artifact when
     /// [`AwaitOptions::withdraw_on_timeout`] is set (if the withdrawal finds the exchange
-    /// already decided, one last short poll fetches that decision).
+    /// already closed, one last short poll fetches its decision, or the exchange status
+    /// names how it closed: expired, withdrawn or cancelled).
     pub async fn await_decision(
         &self,
         pending: &PendingExchange,
@@ -355,9 +356,7 @@ impl GatewayClient {
                 }
                 Err(e) if is_transient(&e) => {
                     failures = failures.saturating_add(1);
-                    let delay = e
-                        .retry_after()
-                        .unwrap_or_else(|| self.retry_policy().backoff_delay(failures));
+                    let delay = self.retry_policy().delay(e.retry_after(), failures);
                     tracing::debug!(error = %e, ?delay, "transient failure while waiting for a decision");
                     let remaining = deadline.saturating_duration_since(Instant::now());
                     tokio::time::sleep(delay.min(remaining)).await;
@@ -420,7 +419,8 @@ impl GatewayClient {
                     .await
                 {
                     Ok(Some(delivery)) => self.accept_delivery(pending, options, &delivery).await,
-                    _ => Err(timeout),
+                    // Closed without a decision for us: say how, if the gateway tells.
+                    _ => self.closed_outcome(pending).await.ok_or(timeout),
                 }
             }
             Err(e) => {
@@ -473,7 +473,9 @@ impl GatewayClient {
                     tracing::warn!(error = %e, "acknowledging the decision failed (the decision stands)");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "no enforcer id to acknowledge the decision with (the decision stands)"),
+            Err(e) => {
+                tracing::warn!(error = %e, "no enforcer id to acknowledge the decision with (the decision stands)")
+            }
         }
         Ok(if verified.is_approved() {
             DecisionOutcome::Approved(verified)

@@ -139,35 +139,39 @@ impl GatewayClient {
         let (tx, rx) = watch::channel(HeartbeatStatus::default());
         let client = self.clone();
         let interval = options.interval.max(Duration::from_millis(1));
-        let task = runtime.spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let result = client.send_heartbeat(&request).await;
-                let revoked = matches!(&result, Err(e) if e.is_pairing_revoked());
-                tx.send_modify(|s| match result {
-                    Ok(()) => {
-                        s.sent += 1;
-                        s.last_success = Some(Timestamp::now());
-                        s.last_error = None;
-                        s.consecutive_failures = 0;
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "heartbeat failed");
-                        s.consecutive_failures = s.consecutive_failures.saturating_add(1);
-                        s.last_error = Some(Arc::new(e));
-                        if revoked {
-                            s.stopped = Some(HeartbeatStop::PairingRevoked);
+        let span = tracing::debug_span!("airlock_heartbeat", enforcer_id = %request.enforcer_id);
+        let task = runtime.spawn(tracing::Instrument::instrument(
+            async move {
+                let mut ticker = tokio::time::interval(interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let result = client.send_heartbeat(&request).await;
+                    let revoked = matches!(&result, Err(e) if e.is_pairing_revoked());
+                    tx.send_modify(|s| match result {
+                        Ok(()) => {
+                            s.sent += 1;
+                            s.last_success = Some(Timestamp::now());
+                            s.last_error = None;
+                            s.consecutive_failures = 0;
                         }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "heartbeat failed");
+                            s.consecutive_failures = s.consecutive_failures.saturating_add(1);
+                            s.last_error = Some(Arc::new(e));
+                            if revoked {
+                                s.stopped = Some(HeartbeatStop::PairingRevoked);
+                            }
+                        }
+                    });
+                    if revoked {
+                        tracing::info!("pairing revoked: heartbeat stopped");
+                        return;
                     }
-                });
-                if revoked {
-                    tracing::info!("pairing revoked: heartbeat stopped");
-                    return;
                 }
-            }
-        });
+            },
+            span,
+        ));
         Ok(HeartbeatHandle { task, status: rx })
     }
 }

@@ -170,8 +170,15 @@ impl PairingSession {
     /// [`Error::Verification`] (a response that does not verify: never trusted).
     /// Transient failures while polling are ridden out.
     pub async fn wait(self, timeout: Duration) -> Result<Pairing, Error> {
+        // The nonce identifies the session; the code (what the user types) is not logged.
+        let span = tracing::debug_span!("airlock_pairing_wait", nonce = %self.nonce);
+        tracing::Instrument::instrument(self.wait_inner(timeout), span).await
+    }
+
+    async fn wait_inner(self, timeout: Duration) -> Result<Pairing, Error> {
         let deadline = Instant::now() + timeout;
         let mut failures: u32 = 0;
+        let mut retry_after = None;
         loop {
             match self.client.get_pairing_status(&self.nonce).await {
                 Ok(status) => {
@@ -195,6 +202,7 @@ impl PairingSession {
                 }
                 Err(e) if crate::enforcer::is_transient(&e) => {
                     failures = failures.saturating_add(1);
+                    retry_after = e.retry_after();
                     tracing::debug!(error = %e, "transient failure while polling the pairing status");
                 }
                 Err(e) => return Err(e),
@@ -206,7 +214,7 @@ impl PairingSession {
             let delay = if failures > 0 {
                 self.client
                     .retry_policy()
-                    .backoff_delay(failures)
+                    .delay(retry_after, failures)
                     .max(self.poll_interval)
             } else {
                 self.poll_interval

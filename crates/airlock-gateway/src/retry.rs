@@ -151,11 +151,17 @@ impl RetryPolicy {
             } if idempotent && matches!(status.as_u16(), 429 | 502 | 503 | 504) => retry_after,
             _ => return RetryDecision::Stop,
         };
-        let delay = match retry_after {
+        RetryDecision::Retry(self.delay(retry_after, attempt))
+    }
+
+    /// The delay before retry number `attempt` (1-based): the gateway's `Retry-After`
+    /// capped at the maximum delay, else the jittered backoff. Shared by the request retries
+    /// and the waiting loops of the helpers.
+    pub(crate) fn delay(&self, retry_after: Option<Duration>, attempt: u32) -> Duration {
+        match retry_after {
             Some(asked) => asked.min(self.max_delay),
             None => self.backoff_delay(attempt),
-        };
-        RetryDecision::Retry(delay)
+        }
     }
 
     /// The full-jitter backoff before retry number `attempt` (1-based).

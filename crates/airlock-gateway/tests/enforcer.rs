@@ -269,8 +269,28 @@ async fn transient_failures_are_ridden_out() {
             .with_base_delay(Duration::from_millis(1))
             .with_max_delay(Duration::from_millis(5)),
     );
-    let outcome = client.await_decision(&pending, ten_seconds()).await.unwrap();
+    let outcome = client
+        .await_decision(&pending, ten_seconds())
+        .await
+        .unwrap();
     assert!(outcome.is_approved());
+}
+
+#[tokio::test]
+async fn a_retry_after_while_waiting_is_capped_by_the_retry_policy() {
+    let paired = Paired::answering(Answer::RateLimitedThenApprove).await;
+    let pending = paired.submit().await;
+    // The waiting loop (not the request retries, which are off) meets the 429 asking for an
+    // hour; it waits at most the policy's maximum delay, well inside the 10 s deadline.
+    let client = plain_client(
+        &paired.client.base_url(),
+        RetryPolicy::none().with_max_delay(Duration::from_millis(20)),
+    );
+    let outcome = client.await_decision(&pending, ten_seconds()).await;
+    assert!(
+        outcome.as_ref().is_ok_and(DecisionOutcome::is_approved),
+        "{outcome:?}"
+    );
 }
 
 #[tokio::test]
@@ -334,6 +354,27 @@ async fn a_decision_racing_the_withdrawal_is_still_verified() {
     };
     // Either the last long-poll or the post-withdraw poll delivered the verified approval.
     assert!(e_or_o.unwrap().is_approved());
+}
+
+#[tokio::test]
+async fn a_withdrawal_at_the_deadline_that_finds_the_exchange_closed_names_how() {
+    let paired = Paired::new().await;
+    let pending = paired.submit().await;
+    *paired.approver.withdraw_status.lock().unwrap() = 409;
+    let a = paired.approver.clone();
+    // The exchange expires while the waiter sleeps out its last cycle: the withdrawal at the
+    // deadline answers 409, the last poll has no decision, the status says expired. (Should
+    // the flip come before a status check, the loop reports the same outcome earlier.)
+    let wait = paired.client.await_decision(
+        &pending,
+        AwaitOptions::new(Duration::from_millis(250)).withdraw_on_timeout(true),
+    );
+    let flip = async {
+        tokio::time::sleep(Duration::from_millis(180)).await;
+        *a.exchange_state.lock().unwrap() = "Expired";
+    };
+    let (outcome, ()) = tokio::join!(wait, flip);
+    assert_eq!(outcome.unwrap(), DecisionOutcome::Expired);
 }
 
 #[tokio::test]
@@ -553,7 +594,10 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
         .start_pairing(PairingRequest::default())
         .await
         .unwrap();
-    assert_eq!(last_json("/v1/pairing/initiate")["enforcerId"], "enf-default");
+    assert_eq!(
+        last_json("/v1/pairing/initiate")["enforcerId"],
+        "enf-default"
+    );
     assert_eq!(last_json("/v1/pairing/initiate")["deviceId"], "enf-default");
     drop(session);
     client
@@ -565,7 +609,10 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
         .start_pairing(PairingRequest::new("enf-explicit"))
         .await
         .unwrap();
-    assert_eq!(last_json("/v1/pairing/initiate")["enforcerId"], "enf-explicit");
+    assert_eq!(
+        last_json("/v1/pairing/initiate")["enforcerId"],
+        "enf-explicit"
+    );
 
     // DND: an empty enforcer id in the query is filled in; an explicit one is kept.
     client
@@ -586,7 +633,10 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
 
     // Heartbeat: `""` uses the default.
     let handle = client
-        .spawn_heartbeat("", HeartbeatOptions::new().interval(Duration::from_secs(60)))
+        .spawn_heartbeat(
+            "",
+            HeartbeatOptions::new().interval(Duration::from_secs(60)),
+        )
         .unwrap();
     let mut rx = handle.subscribe();
     while rx.borrow_and_update().sent == 0 {

@@ -337,7 +337,10 @@ async fn both_error_shapes_html_and_empty_bodies() {
             .is_conflict()
     );
     let e = client.get_exchange_status("unknown").await.unwrap_err();
-    assert!(e.is_not_found() && !e.is_conflict() && !e.is_retryable(), "{e:?}");
+    assert!(
+        e.is_not_found() && !e.is_conflict() && !e.is_retryable(),
+        "{e:?}"
+    );
     assert_eq!(e.code(), Some(&ErrorCode::NotFound));
     let e = client.get_exchange_status("unauth").await.unwrap_err();
     assert!(e.is_unauthorized() && !e.is_not_found());

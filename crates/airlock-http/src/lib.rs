@@ -71,7 +71,8 @@
 //! - Server certificates are always verified (web PKI roots by default; native and custom
 //!   roots as options); there is no switch to disable verification.
 //! - Plain `http://` is refused before any connection unless the host is loopback or the
-//!   caller opted in with [`HyperTransportBuilder::allow_insecure_http`].
+//!   caller opted in with [`HyperTransportBuilder::allow_insecure_http`]. The name
+//!   `localhost` is resolved by the transport itself to `127.0.0.1` and `::1`, never by DNS.
 //! - Redirects are never followed.
 //! - Every request is bounded in time and every response body in size.
 //! - Logs (`tracing`) carry the method, scheme, host and path only.

@@ -163,7 +163,8 @@ impl Idp {
         state.codes.retain(|_, c| c.expires_at > now);
         state.access.retain(|_, t| t.expires_at > now);
         state.refresh.retain(|_, t| t.expires_at > now);
-        before - (state.devices.len() + state.codes.len() + state.access.len() + state.refresh.len())
+        before
+            - (state.devices.len() + state.codes.len() + state.access.len() + state.refresh.len())
     }
 
     /// Approves (or denies) a pending device authorization by its user code.

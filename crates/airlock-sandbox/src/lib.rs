@@ -58,6 +58,33 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Restart with the same identity, prune memory
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! use airlock_sandbox::{Sandbox, SandboxConfig, SandboxIdentity};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), airlock_sandbox::SandboxError> {
+//! let identity = SandboxIdentity::from_seed(&[42; 32]);
+//! let first = Sandbox::start(SandboxConfig::builder().identity(identity.clone()).build()).await?;
+//! let (port, pat, key) = (first.local_addr().port(), first.pat().to_owned(), first.approver().public_key());
+//! first.shutdown().await;
+//!
+//! // Same port, same identity: the same PAT and client secret work, the approver keeps its keys.
+//! let config = SandboxConfig::builder()
+//!     .port(port)
+//!     .identity(identity)
+//!     .retention(Duration::from_secs(60)) // closed exchanges are forgotten a minute later
+//!     .build();
+//! let second = Sandbox::start(config).await?;
+//! assert_eq!(second.pat(), pat);
+//! assert_eq!(second.approver().public_key(), key);
+//! assert_eq!(second.prune().total(), 0); // nothing to forget yet
+//! # Ok(()) }
+//! ```
+//!
 //! # What it serves
 //!
 //! - The gateway (see the repository's PROTOCOL.md): `/echo`, `/v1/integrations/discovery`,
@@ -402,7 +429,8 @@ impl Sandbox {
             Arc::clone(&platform),
             shutdown_rx.clone(),
         ));
-        let approver_task = tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx.clone()));
+        let approver_task =
+            tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx.clone()));
         let sweeper = config
             .prune_interval
             .map(|every| tokio::spawn(sweep(Arc::clone(&platform), every, shutdown_rx)));
@@ -603,8 +631,8 @@ impl Drop for Sandbox {
             self.approver_task.take(),
             self.sweeper.take(),
         ]
-            .into_iter()
-            .flatten()
+        .into_iter()
+        .flatten()
         {
             task.abort();
         }

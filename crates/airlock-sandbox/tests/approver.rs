@@ -224,12 +224,7 @@ async fn approver_endpoints_over_http() {
         Some(serde_json::to_vec(&complete).unwrap()),
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok();
     e.finish_pairing(&nonce).await;
 
     let id = new_request_id();
@@ -314,6 +309,15 @@ async fn control_api_over_http() {
             .status,
         StatusCode::UNAUTHORIZED
     );
+    // One control call that must answer `status`.
+    let expect = |m: Method, path: &'static str, body: Option<Value>, status: StatusCode| {
+        let reply = call(m, path, body);
+        async move {
+            let r = reply.await;
+            assert_eq!(r.status, status, "{path}");
+            r
+        }
+    };
     let info = call(Method::GET, "/info", None).await.json();
     assert_eq!(info["gatewayUrl"], sandbox.gateway_url());
     assert_eq!(info["pat"], sandbox.pat());
@@ -322,13 +326,13 @@ async fn control_api_over_http() {
     let (nonce, code) = e.initiate().await;
     let pending = call(Method::GET, "/pairings/pending", None).await.json();
     assert_eq!(pending["pairingCodes"][0], code.as_str());
-    let r = call(
+    expect(
         Method::POST,
         "/approver/pair",
         Some(json!({ "pairingCode": code })),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK);
     e.finish_pairing(&nonce).await;
 
     let id = new_request_id();
@@ -343,84 +347,72 @@ async fn control_api_over_http() {
         pending["items"][0]["plaintext"]["commandText"],
         "terraform apply"
     );
-    let r = call(
+    expect(
         Method::POST,
         "/approver/decide",
         Some(json!({ "requestId": id, "decision": "maybe" })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = call(
+    expect(
         Method::POST,
         "/approver/decide",
         Some(json!({ "requestId": id, "decision": "reject", "reason": "no" })),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK);
     assert_eq!(e.wait(&id, 5).await.json()["body"]["decision"], "reject");
 
-    assert_eq!(
-        call(
+    // Settings, each answered with the expected status, then their effect.
+    for (method, path, body, status) in [
+        (
             Method::PUT,
             "/approver/policy",
-            Some(json!({ "policy": "approve" }))
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
+            Some(json!({ "policy": "approve" })),
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/approver/tamper",
+            Some(json!({ "mode": "wrong-hash" })),
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/approver/tamper",
+            Some(json!({ "mode": "bogus" })),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::PUT,
+            "/consent",
+            Some(json!({ "state": "denied" })),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/dnd",
+            Some(json!({ "enforcerId": "e", "policyMode": "deny_all" })),
+            StatusCode::OK,
+        ),
+        (Method::DELETE, "/dnd", None, StatusCode::OK),
+        (
+            Method::POST,
+            "/device/approve",
+            Some(json!({ "userCode": "NONE-NONE" })),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        expect(method, path, body, status).await;
+    }
     assert_eq!(sandbox.approver().policy(), ApproverPolicy::Approve);
-    assert_eq!(
-        call(
-            Method::PUT,
-            "/approver/tamper",
-            Some(json!({ "mode": "wrong-hash" }))
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
     assert_eq!(sandbox.approver().tamper(), TamperMode::WrongHash);
-    assert_eq!(
-        call(
-            Method::PUT,
-            "/approver/tamper",
-            Some(json!({ "mode": "bogus" }))
-        )
-        .await
-        .status,
-        StatusCode::BAD_REQUEST
-    );
-    assert_eq!(
-        call(Method::PUT, "/consent", Some(json!({ "state": "denied" })))
-            .await
-            .status,
-        StatusCode::OK
-    );
     assert_eq!(
         e.get("/v1/consent/status").await.json()["error"],
         "app_consent_denied"
-    );
-    let r = call(
-        Method::POST,
-        "/dnd",
-        Some(json!({ "enforcerId": "e", "policyMode": "deny_all" })),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        call(Method::DELETE, "/dnd", None).await.status,
-        StatusCode::OK
     );
     let code = call(Method::POST, "/approver/pre-generate", None)
         .await
         .json();
     assert_eq!(code["pairingCode"].as_str().unwrap().len(), 9);
-    let r = call(
-        Method::POST,
-        "/device/approve",
-        Some(json!({ "userCode": "NONE-NONE" })),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

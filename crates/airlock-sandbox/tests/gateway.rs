@@ -69,12 +69,7 @@ async fn full_lifecycle_with_at_least_once_delivery() {
     assert_eq!(info.deliveries, 2);
 
     let r = e.ack(&id, first["msgId"].as_str().unwrap()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok();
     assert_eq!(sandbox.exchange(&id).unwrap().state.as_str(), "Delivered");
     let status = e.get(&format!("/v1/exchanges/{id}")).await.json();
     assert_eq!(status["msgType"], "exchange.status");
@@ -408,12 +403,7 @@ async fn pre_generated_codes_are_claimed_once() {
         "x25519PublicKey": e.x25519.public_key().to_base64url(),
     });
     let r = e.post("/v1/pairing/claim", claim.clone()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok();
     let nonce = r.json()["pairingNonce"].as_str().unwrap().to_owned();
     e.finish_pairing(&nonce).await;
     let r = e.post("/v1/pairing/claim", claim).await;

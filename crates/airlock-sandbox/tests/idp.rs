@@ -25,6 +25,39 @@ async fn form(c: &HttpClient, url: &str, pairs: &[(&str, &str)]) -> Reply {
     .await
 }
 
+/// A `refresh_token` grant at `token_url`.
+async fn refresh(c: &HttpClient, token_url: &str, refresh_token: &str, client_id: &str) -> Reply {
+    form(
+        c,
+        token_url,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
+/// A `device_code` grant at `token_url`.
+async fn device_token(
+    c: &HttpClient,
+    token_url: &str,
+    device_code: &str,
+    client_id: &str,
+) -> Reply {
+    form(
+        c,
+        token_url,
+        &[
+            ("grant_type", DEVICE_GRANT),
+            ("device_code", device_code),
+            ("client_id", client_id),
+        ],
+    )
+    .await
+}
+
 async fn discovery(c: &HttpClient, issuer: &str) -> Value {
     let r = send(
         c,
@@ -79,22 +112,8 @@ async fn device_grant_automatic() {
     );
     assert!(v["interval"].as_u64().unwrap() >= 1);
     let token_url = d["token_endpoint"].as_str().unwrap();
-    let r = form(
-        &c,
-        token_url,
-        &[
-            ("grant_type", DEVICE_GRANT),
-            ("device_code", v["device_code"].as_str().unwrap()),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    let r = device_token(&c, token_url, v["device_code"].as_str().unwrap(), client_id).await;
+    r.assert_ok();
     let t = r.json();
     assert_eq!(t["token_type"], "Bearer");
     assert_eq!(
@@ -102,16 +121,7 @@ async fn device_grant_automatic() {
         StatusCode::OK
     );
     // The device code is single-use.
-    let r = form(
-        &c,
-        token_url,
-        &[
-            ("grant_type", DEVICE_GRANT),
-            ("device_code", v["device_code"].as_str().unwrap()),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
+    let r = device_token(&c, token_url, v["device_code"].as_str().unwrap(), client_id).await;
     assert_eq!(r.json()["error"], "invalid_grant");
 }
 
@@ -135,18 +145,7 @@ async fn device_grant_manual_pending_slow_down_denied_expired() {
     };
     let poll = |dc: String| {
         let c = c.clone();
-        async move {
-            form(
-                &c,
-                &format!("{issuer}/token"),
-                &[
-                    ("grant_type", DEVICE_GRANT),
-                    ("device_code", &dc),
-                    ("client_id", cid),
-                ],
-            )
-            .await
-        }
+        async move { device_token(&c, &format!("{issuer}/token"), &dc, cid).await }
     };
 
     let v = start_flow().await;
@@ -278,12 +277,7 @@ async fn auth_code_with_pkce_refresh_rotation_and_revocation() {
         ],
     )
     .await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.assert_ok();
     let t1 = r.json();
     let (a1, r1) = (
         t1["access_token"].as_str().unwrap(),
@@ -292,16 +286,7 @@ async fn auth_code_with_pkce_refresh_rotation_and_revocation() {
     assert_eq!(gateway_status(&sandbox, a1).await, StatusCode::OK);
 
     // Refresh rotates: the old refresh token is dead after use.
-    let r = form(
-        &c,
-        &token,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", r1),
-            ("client_id", cid),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &token, r1, cid).await;
     assert_eq!(r.status, StatusCode::OK);
     let t2 = r.json();
     let (a2, r2) = (
@@ -309,16 +294,7 @@ async fn auth_code_with_pkce_refresh_rotation_and_revocation() {
         t2["refresh_token"].as_str().unwrap(),
     );
     assert_ne!(r1, r2);
-    let r = form(
-        &c,
-        &token,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", r1),
-            ("client_id", cid),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &token, r1, cid).await;
     assert_eq!(r.json()["error"], "invalid_grant");
 
     // Revoking the refresh token ends the grant: its access tokens stop working.
@@ -335,16 +311,7 @@ async fn auth_code_with_pkce_refresh_rotation_and_revocation() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(gateway_status(&sandbox, a2).await, StatusCode::UNAUTHORIZED);
     assert_eq!(gateway_status(&sandbox, a1).await, StatusCode::UNAUTHORIZED);
-    let r = form(
-        &c,
-        &token,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", r2),
-            ("client_id", cid),
-        ],
-    )
-    .await;
+    let r = refresh(&c, &token, r2, cid).await;
     assert_eq!(r.json()["error"], "invalid_grant");
     // Unknown tokens revoke fine (RFC 7009 §2.2).
     let r = form(

@@ -214,7 +214,9 @@ async fn withdraw_racing_a_decision() {
                 assert_eq!(verified.verdict, airlock_crypto::Verdict::Approve);
             }
             (decided, other) => {
-                panic!("round {round}: decided {decided:?}, withdraw {withdraw:?}, outcome {other:?}")
+                panic!(
+                    "round {round}: decided {decided:?}, withdraw {withdraw:?}, outcome {other:?}"
+                )
             }
         }
     }
@@ -229,10 +231,7 @@ async fn refused(tamper: TamperMode) -> Error {
         // gets that decision replayed.
         assert!(enforcer.outcome(&pending).await.unwrap().is_approved());
         let again = enforcer.submit("same").await;
-        return enforcer
-            .outcome(&again)
-            .await
-            .expect_err("replay refused");
+        return enforcer.outcome(&again).await.expect_err("replay refused");
     }
     let err = enforcer
         .outcome(&pending)
@@ -292,11 +291,7 @@ async fn closed_state_is_pruned_after_the_retention() {
         .unwrap();
     assert!(enforcer.outcome(&delivered).await.unwrap().is_approved());
     let withdrawn = submitted(&sandbox, &enforcer, "withdrawn").await;
-    enforcer
-        .client
-        .withdraw_exchange(withdrawn.request_id())
-        .await
-        .unwrap();
+    enforcer.withdraw(&withdrawn).await;
     let live = submitted(&sandbox, &enforcer, "still pending").await;
     enforcer
         .client
@@ -322,7 +317,12 @@ async fn closed_state_is_pruned_after_the_retention() {
     assert_eq!(report.idp_grants, 1, "{report:?}");
     for gone in [&delivered, &withdrawn] {
         assert!(sandbox.exchange(gone.request_id()).is_none());
-        assert!(sandbox.approver().seen_artifact(gone.request_id()).is_none());
+        assert!(
+            sandbox
+                .approver()
+                .seen_artifact(gone.request_id())
+                .is_none()
+        );
         let e = enforcer
             .client
             .get_exchange_status(gone.request_id())
@@ -332,12 +332,13 @@ async fn closed_state_is_pruned_after_the_retention() {
     }
     // The live exchange and the pairing stay.
     assert_eq!(state_of(&sandbox, live.request_id()), "Pending");
-    assert!(sandbox.approver().seen_artifact(live.request_id()).is_some());
-    enforcer
-        .client
-        .withdraw_exchange(live.request_id())
-        .await
-        .unwrap();
+    assert!(
+        sandbox
+            .approver()
+            .seen_artifact(live.request_id())
+            .is_some()
+    );
+    enforcer.withdraw(&live).await;
     assert_eq!(sandbox.prune().exchanges, 1);
     assert_eq!(sandbox.prune(), airlock_sandbox::PruneReport::default());
 }
@@ -352,11 +353,7 @@ async fn closed_exchanges_stay_readable_within_the_retention() {
     .await;
     let enforcer = SdkEnforcer::paired(&sandbox, "enf-retained").await;
     let withdrawn = submitted(&sandbox, &enforcer, "withdrawn").await;
-    enforcer
-        .client
-        .withdraw_exchange(withdrawn.request_id())
-        .await
-        .unwrap();
+    enforcer.withdraw(&withdrawn).await;
     // Default retention (10 minutes): neither an explicit sweep nor the periodic one
     // forgets it.
     assert_eq!(sandbox.prune().exchanges, 0);

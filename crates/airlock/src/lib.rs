@@ -34,6 +34,10 @@
     doc = include_str!("../guide/lifecycle.md")
 )]
 #![cfg_attr(feature = "crypto", doc = include_str!("../guide/verifying.md"))]
+#![cfg_attr(
+    any(feature = "gateway", feature = "auth"),
+    doc = include_str!("../guide/testing.md")
+)]
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "auth")]

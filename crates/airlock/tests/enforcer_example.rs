@@ -116,8 +116,10 @@ async fn device_grant_lifecycle_from_discovery_to_sign_out() {
         other => panic!("sign-out: {other:?}"),
     }
     assert!(!state.path().join("pairing.json").exists());
-    let tokens = std::fs::read_to_string(state.path().join("tokens.json")).unwrap_or_default();
-    assert!(!tokens.contains("access"), "tokens left on disk: {tokens}");
+    assert!(
+        !state.path().join("tokens.json").exists(),
+        "tokens left on disk"
+    );
     sandbox.shutdown().await;
 }
 
@@ -248,5 +250,29 @@ async fn every_refusal_blocks_the_command() {
     approved_request_id(&ruling);
 
     enforcer.stop().await.unwrap();
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pairing_without_app_consent() {
+    let config = airlock_sandbox::SandboxConfig::builder()
+        .consent(airlock_sandbox::ConsentMode::Required)
+        .build();
+    let sandbox = Sandbox::start(config).await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let settings = sandbox_settings(
+        &sandbox,
+        Identity::Pat(SecretToken::new(sandbox.pat())),
+        state.path(),
+    );
+    let error = Enforcer::start(settings, |_| {}).await.unwrap_err();
+    let consent_url = sandbox.consent_url(sandbox.client_id());
+    assert!(
+        error.to_string().contains(&consent_url),
+        "the error must send the user to {consent_url}: {error}"
+    );
+    assert!(sandbox.pending_pairing_codes().is_empty());
+    assert!(sandbox.approver().paired().is_empty());
+    assert!(!state.path().join("pairing.json").exists());
     sandbox.shutdown().await;
 }

@@ -28,15 +28,59 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "cargo", "build", "--release", "deploy", "staging", "kubectl", "apply", "-f", "rm", "-rf",
-    "target/", "git", "push", "origin", "main", "npm", "ci", "terraform", "plan", "échec",
-    "naïve", "Zürich", "東京", "데이터", "данные", "😀", "🚀", "\"quoted\"", "tab\there",
-    "line\nbreak", "back\\slash", "ctrl\u{1}char", "π≈3.14159", "€100",
+    "cargo",
+    "build",
+    "--release",
+    "deploy",
+    "staging",
+    "kubectl",
+    "apply",
+    "-f",
+    "rm",
+    "-rf",
+    "target/",
+    "git",
+    "push",
+    "origin",
+    "main",
+    "npm",
+    "ci",
+    "terraform",
+    "plan",
+    "échec",
+    "naïve",
+    "Zürich",
+    "東京",
+    "데이터",
+    "данные",
+    "😀",
+    "🚀",
+    "\"quoted\"",
+    "tab\there",
+    "line\nbreak",
+    "back\\slash",
+    "ctrl\u{1}char",
+    "π≈3.14159",
+    "€100",
 ];
 
 const KEYS: &[&str] = &[
-    "zeta", "Alpha", "beta", "ñandú", "日本", "😀emoji", "\u{e9}t\u{e9}", "a\u{10000}", "\u{ff61}",
-    "PATH", "HOME", "LANG", "_private", "1numeric", "camelCase", "snake_case",
+    "zeta",
+    "Alpha",
+    "beta",
+    "ñandú",
+    "日本",
+    "😀emoji",
+    "\u{e9}t\u{e9}",
+    "a\u{10000}",
+    "\u{ff61}",
+    "PATH",
+    "HOME",
+    "LANG",
+    "_private",
+    "1numeric",
+    "camelCase",
+    "snake_case",
 ];
 
 /// JSON string literal of `s` (escaping as JSON requires; not canonical on purpose).
@@ -140,7 +184,10 @@ pub(crate) fn command_artifact(min_len: usize) -> Vec<u8> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut out = String::with_capacity(min_len + 4096);
     out.push_str("{\"source\":\"airlock-bench\",\"actionType\":\"command\",\"commandText\":");
-    push_string(&mut out, "cargo build --release && ./deploy.sh --env=staging");
+    push_string(
+        &mut out,
+        "cargo build --release && ./deploy.sh --env=staging",
+    );
     out.push_str(",\"workspace\":\"/home/dev/widgets\",\"repoName\":\"acme/widgets\",\"cwd\":");
     push_string(&mut out, "/home/dev/widgets/crates/é-core");
     out.push_str(",\"shell\":\"bash\",\"host\":\"dev-box-01\",\"extensions\":{\"org.harp.requestedActions\":[");

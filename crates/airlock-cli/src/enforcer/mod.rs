@@ -34,6 +34,7 @@ use self::wizard::{Setup, Target};
 use crate::account::{self, Login};
 use crate::connect::{ConnArgs, Context, Identity, host_name};
 use crate::exit::{CliError, Exit, chain};
+use crate::signals::Interrupt;
 use crate::state::StateDir;
 
 /// The enforcer's own settings file in the config directory (next to `config.json`).
@@ -59,19 +60,33 @@ impl Settings {
         let path = state.root().join(SETTINGS_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                CliError::new(Exit::Failure, format!("{} is not valid: {e} (fix or delete it)", path.display()))
+                CliError::new(
+                    Exit::Failure,
+                    format!("{} is not valid: {e} (fix or delete it)", path.display()),
+                )
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(CliError::new(Exit::Failure, format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(CliError::new(
+                Exit::Failure,
+                format!("cannot read {}: {e}", path.display()),
+            )),
         }
     }
 
     fn save(&self, state: &StateDir) -> Result<(), CliError> {
         let path = state.root().join(SETTINGS_FILE);
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| CliError::new(Exit::Failure, format!("cannot encode {}: {e}", path.display())))?;
-        airlock::crypto::fs::atomic_write(&path, &json)
-            .map_err(|e| CliError::new(Exit::Failure, format!("cannot write {}: {e}", path.display())))
+        let json = serde_json::to_vec_pretty(self).map_err(|e| {
+            CliError::new(
+                Exit::Failure,
+                format!("cannot encode {}: {e}", path.display()),
+            )
+        })?;
+        airlock::crypto::fs::atomic_write(&path, &json).map_err(|e| {
+            CliError::new(
+                Exit::Failure,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })
     }
 }
 
@@ -80,10 +95,19 @@ impl Settings {
 pub(crate) async fn run() -> Result<(), CliError> {
     let mut term = StdTerminal::new();
     let mut app = App::new(StateDir::locate()?)?;
-    let result = app.main(&mut term).await;
+    let mut interrupt = Interrupt::install();
+    let result = tokio::select! {
+        result = app.main(&mut term) => result,
+        signal = interrupt.wait() => Err(Stop::Interrupted(signal)),
+    };
+    if let Err(Stop::Interrupted(signal)) = result {
+        term.print("");
+        term.print(&format!("Interrupted ({signal})."));
+        app.withdraw_in_flight(&mut term).await;
+    }
     app.close().await;
     match result {
-        Ok(()) | Err(Stop::EndOfInput) => Ok(()),
+        Ok(()) | Err(Stop::EndOfInput | Stop::Interrupted(_)) => Ok(()),
         Err(Stop::Fatal(e)) => Err(e),
     }
 }
@@ -92,6 +116,8 @@ pub(crate) async fn run() -> Result<(), CliError> {
 #[derive(Debug)]
 enum Stop {
     EndOfInput,
+    /// Ctrl-C or SIGTERM: the request being waited for is withdrawn, then the enforcer exits.
+    Interrupted(&'static str),
     Fatal(CliError),
 }
 
@@ -115,6 +141,8 @@ struct App {
     revocation_reported: bool,
     /// The last request the user stopped waiting for.
     pending: Option<PendingExchange>,
+    /// The request whose decision is being waited for right now.
+    waiting: Option<PendingExchange>,
 }
 
 /// No flags: everything comes from the stored configuration.
@@ -142,6 +170,7 @@ impl App {
             heartbeat: None,
             revocation_reported: false,
             pending: None,
+            waiting: None,
         })
     }
 
@@ -184,7 +213,9 @@ impl App {
     fn configured(&self) -> Result<bool, Stop> {
         let config = self.state.config().map_err(Stop::Fatal)?;
         let credentials = self.state.credentials().map_err(Stop::Fatal)?;
-        Ok(config.gateway_url.is_some() && config.client_id.is_some() && credentials.client_secret.is_some())
+        Ok(config.gateway_url.is_some()
+            && config.client_id.is_some()
+            && credentials.client_secret.is_some())
     }
 
     async fn snapshot(&self) -> Result<Snapshot, CliError> {
@@ -229,7 +260,11 @@ impl App {
     /// Saves the wizard's answers; a new gateway or app forgets the identity and pairing of
     /// the old one.
     async fn apply(&mut self, term: &mut impl Terminal, setup: Setup) -> Result<(), CliError> {
-        let Setup { target, enforcer_id, workspace } = setup;
+        let Setup {
+            target,
+            enforcer_id,
+            workspace,
+        } = setup;
         let mut config = self.state.config()?;
         config.enforcer_id = Some(enforcer_id);
         config.workspace_name = Some(workspace);
@@ -240,7 +275,11 @@ impl App {
                 self.settings.save(&self.state)?;
                 self.start_sandbox(term).await
             }
-            Target::Gateway { url, client_id, client_secret } => {
+            Target::Gateway {
+                url,
+                client_id,
+                client_secret,
+            } => {
                 self.stop_sandbox().await;
                 self.settings.embedded_sandbox = false;
                 self.settings.save(&self.state)?;
@@ -267,7 +306,8 @@ impl App {
             credentials.client_secret = Some(secret);
         }
         if changed {
-            let had_identity = credentials.pat.take().is_some() || self.state.tokens_path().exists();
+            let had_identity =
+                credentials.pat.take().is_some() || self.state.tokens_path().exists();
             let had_pairing = self.state.pairing_path().exists();
             config.issuer_url = None;
             config.oauth_client_id = None;
@@ -282,7 +322,10 @@ impl App {
         }
         self.state.save_credentials(&credentials)?;
         self.state.save_config(&config)?;
-        term.print(&format!("Saved the configuration in {}.", self.state.root().display()));
+        term.print(&format!(
+            "Saved the configuration in {}.",
+            self.state.root().display()
+        ));
         Ok(())
     }
 
@@ -291,8 +334,16 @@ impl App {
         if self.sandbox.is_none() {
             let sandbox = Sandbox::start(SandboxConfig::default())
                 .await
-                .map_err(|e| CliError::new(Exit::Failure, format!("cannot start the embedded sandbox: {}", chain(&e))))?;
-            term.print(&format!("Embedded sandbox running at {}", sandbox.gateway_url()));
+                .map_err(|e| {
+                    CliError::new(
+                        Exit::Failure,
+                        format!("cannot start the embedded sandbox: {}", chain(&e)),
+                    )
+                })?;
+            term.print(&format!(
+                "Embedded sandbox running at {}",
+                sandbox.gateway_url()
+            ));
             term.print("  It starts fresh on every run: sign in and pair again after a restart.");
             term.print(&format!(
                 "  Its approver ({}) completes pairings by itself and decides by policy (now: {}).",
@@ -304,7 +355,10 @@ impl App {
         let Some(sandbox) = &self.sandbox else {
             return Ok(());
         };
-        let (url, client_id) = (sandbox.gateway_url().to_owned(), sandbox.client_id().to_owned());
+        let (url, client_id) = (
+            sandbox.gateway_url().to_owned(),
+            sandbox.client_id().to_owned(),
+        );
         let secret = Zeroizing::new(sandbox.client_secret().to_owned());
         self.connect_to(term, url, client_id, Some(secret))
     }
@@ -321,7 +375,11 @@ impl App {
         let Some(sandbox) = &self.sandbox else {
             return Ok(Ok(()));
         };
-        let policies = [ApproverPolicy::Approve, ApproverPolicy::Reject, ApproverPolicy::Manual];
+        let policies = [
+            ApproverPolicy::Approve,
+            ApproverPolicy::Reject,
+            ApproverPolicy::Manual,
+        ];
         let labels = [
             "approve: approve every artifact whose hash checks out".to_owned(),
             "reject: reject every artifact".to_owned(),
@@ -329,7 +387,10 @@ impl App {
         ];
         let index = term.select("Sandbox approver policy", &labels).await?;
         sandbox.approver().set_policy(policies[index]);
-        term.print(&format!("The sandbox approver's policy is now {}.", policies[index].as_str()));
+        term.print(&format!(
+            "The sandbox approver's policy is now {}.",
+            policies[index].as_str()
+        ));
         Ok(Ok(()))
     }
 
@@ -391,10 +452,17 @@ impl App {
     }
 
     async fn set_pat(&mut self, term: &mut impl Terminal) -> Step {
-        let sandbox_pat = self.sandbox.as_ref().map(|s| Zeroizing::new(s.pat().to_owned()));
-        let hint = sandbox_pat.as_ref().map(|_| "Enter uses the embedded sandbox's token");
-        let typed = term.secret("Personal access token (airpat_...)", hint).await?;
-        let Some(pat) = typed.map(Zeroizing::new).or(sandbox_pat) else {
+        let sandbox_pat = self
+            .sandbox
+            .as_ref()
+            .map(|s| Zeroizing::new(s.pat().to_owned()));
+        let hint = sandbox_pat
+            .as_ref()
+            .map(|_| "Enter uses the embedded sandbox's token");
+        let typed = term
+            .secret("Personal access token (airpat_...)", hint)
+            .await?;
+        let Some(pat) = typed.or(sandbox_pat) else {
             return Ok(Ok(()));
         };
         Ok(self.signed_in(term, Login::Pat(pat)).await)
@@ -422,7 +490,8 @@ impl App {
     /// Starts the heartbeat when signed in and paired (after a sign-in).
     async fn resume_heartbeat(&mut self, term: &mut impl Terminal) {
         let Ok(ctx) = self.context() else { return };
-        let (Ok(client), Ok(Some(pairing))) = (ctx.signed_in_client().await, ctx.state.pairing()) else {
+        let (Ok(client), Ok(Some(pairing))) = (ctx.signed_in_client().await, ctx.state.pairing())
+        else {
             return;
         };
         self.start_heartbeat(term, &client, &pairing, &ctx);
@@ -446,7 +515,9 @@ impl App {
             Err(e) => return Ok(Err(e)),
         };
         let request = if claim {
-            let code = term.prompt("Pairing code shown by the Airlock app", None).await?;
+            let code = term
+                .prompt("Pairing code shown by the Airlock app", None)
+                .await?;
             PairingRequest::claim(ctx.enforcer_id.clone(), code)
         } else {
             PairingRequest::new(ctx.enforcer_id.clone())
@@ -457,7 +528,12 @@ impl App {
         .poll_interval(Duration::from_secs(1));
         let session = match client.start_pairing(request).await {
             Ok(session) => session,
-            Err(e) => return Ok(explain(term, report::gateway_error("Cannot start pairing", &e))),
+            Err(e) => {
+                return Ok(explain(
+                    term,
+                    report::gateway_error("Cannot start pairing", &e),
+                ));
+            }
         };
         match session.code() {
             Some(code) => {
@@ -469,8 +545,10 @@ impl App {
             }
             None => term.print("Code claimed: waiting for the approver to confirm."),
         }
-        let remaining = session.expires_at().unix_seconds() - airlock::types::Timestamp::now().unix_seconds();
-        let timeout = Duration::from_secs(u64::try_from(remaining).unwrap_or(0).max(1)).min(MAX_PAIRING_WAIT);
+        let remaining =
+            session.expires_at().unix_seconds() - airlock::types::Timestamp::now().unix_seconds();
+        let timeout =
+            Duration::from_secs(u64::try_from(remaining).unwrap_or(0).max(1)).min(MAX_PAIRING_WAIT);
         let waited = {
             let _spinner = term.spinner("Waiting for the approver (press Enter to cancel)");
             tokio::select! {
@@ -486,9 +564,15 @@ impl App {
             Some(Err(e)) => return Ok(explain(term, report::gateway_error("Pairing failed", &e))),
             Some(Ok(pairing)) => pairing,
         };
-        term.print(&format!("The approver's signing key: {}", pairing.signer_key_id()));
+        term.print(&format!(
+            "The approver's signing key: {}",
+            pairing.signer_key_id()
+        ));
         term.print(&format!("Fingerprint: {}", pairing.fingerprint()));
-        if !term.confirm("Does the Airlock app show the same fingerprint?", true).await? {
+        if !term
+            .confirm("Does the Airlock app show the same fingerprint?", true)
+            .await?
+        {
             // Not trusted: tell the gateway to drop the routing, keep nothing.
             if let Err(e) = client.unpair(&pairing).await {
                 tracing::warn!(error = %e, "revoking a pairing with an unconfirmed fingerprint failed");
@@ -504,7 +588,13 @@ impl App {
         Ok(Ok(()))
     }
 
-    fn start_heartbeat(&mut self, term: &mut impl Terminal, client: &GatewayClient, pairing: &Pairing, ctx: &Context) {
+    fn start_heartbeat(
+        &mut self,
+        term: &mut impl Terminal,
+        client: &GatewayClient,
+        pairing: &Pairing,
+        ctx: &Context,
+    ) {
         let options = HeartbeatOptions::new()
             .workspace_name(ctx.workspace.clone())
             .enforcer_label(label());
@@ -550,9 +640,13 @@ impl App {
             (Ok(p), Ok(c)) => (p, c),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };
-        let command = term.prompt("Command to approve", Some("git push --force origin main")).await?;
+        let command = term
+            .prompt("Command to approve", Some("git push --force origin main"))
+            .await?;
         let timeout = loop {
-            let text = term.prompt("Seconds to wait for a decision", Some("120")).await?;
+            let text = term
+                .prompt("Seconds to wait for a decision", Some("120"))
+                .await?;
             match report::parse_seconds(&text) {
                 Some(t) => break t,
                 None => term.print("  Please enter a whole number of seconds from 1 to 86400."),
@@ -573,21 +667,32 @@ impl App {
             // The artifact outlives the wait a little, so it is withdrawn at the deadline rather
             // than expiring under the wait (expiry times have whole seconds).
             .expires_in(timeout + EXPIRY_GRACE);
-        let pending = match client.encrypt_and_submit(&pairing, &artifact, options).await {
+        let pending = match client
+            .encrypt_and_submit(&pairing, &artifact, options)
+            .await
+        {
             Ok(pending) => pending,
-            Err(e) => return Ok(explain(term, report::gateway_error("Cannot submit the artifact", &e))),
+            Err(e) => {
+                return Ok(explain(
+                    term,
+                    report::gateway_error("Cannot submit the artifact", &e),
+                ));
+            }
         };
         term.print(&format!("Submitted request {}", pending.request_id()));
         term.print(&format!("  artifact hash {}", pending.artifact_hash()));
         let started = Instant::now();
+        self.waiting = Some(pending.clone());
         let outcome = {
-            let _spinner = term.spinner("Waiting for the approver's decision (press Enter to stop waiting)");
+            let _spinner =
+                term.spinner("Waiting for the approver's decision (press Enter to stop waiting)");
             let options = AwaitOptions::new(timeout).withdraw_on_timeout(true);
             tokio::select! {
                 outcome = client.await_decision(&pending, options) => Some(outcome),
                 () = term.interrupted() => None,
             }
         };
+        self.waiting = None;
         match outcome {
             Some(outcome) => {
                 for line in report::outcome(&outcome, timeout) {
@@ -611,7 +716,9 @@ impl App {
 
     async fn withdraw(&mut self, term: &mut impl Terminal) -> Step {
         let default = self.pending.as_ref().map(|p| p.request_id().to_owned());
-        let id = term.prompt("Request id to withdraw", default.as_deref()).await?;
+        let id = term
+            .prompt("Request id to withdraw", default.as_deref())
+            .await?;
         let ctx = match self.context() {
             Ok(ctx) => ctx,
             Err(e) => return Ok(Err(e)),
@@ -622,7 +729,9 @@ impl App {
         };
         match client.withdraw_exchange(&id).await {
             Ok(_) => term.print(&format!("Request {id} withdrawn.")),
-            Err(e) if e.is_conflict() => term.print(&format!("Request {id} is already decided or closed.")),
+            Err(e) if e.is_conflict() => {
+                term.print(&format!("Request {id} is already decided or closed."))
+            }
             Err(e) if e.status().is_some_and(|s| s.as_u16() == 404) => {
                 term.print(&format!("The gateway does not know request {id}."));
             }
@@ -632,6 +741,37 @@ impl App {
             self.pending = None;
         }
         Ok(Ok(()))
+    }
+
+    /// After Ctrl-C: withdraws the request whose decision was being waited for, if any.
+    async fn withdraw_in_flight(&mut self, term: &mut impl Terminal) {
+        let Some(pending) = self.waiting.take() else {
+            return;
+        };
+        let client = match self.context() {
+            Ok(ctx) => ctx.signed_in_client().await,
+            Err(e) => Err(e),
+        };
+        let result = match client {
+            Ok(client) => client.withdraw_exchange(pending.request_id()).await,
+            Err(e) => return term.print(&format!("Cannot withdraw {}: {e}", pending.request_id())),
+        };
+        match result {
+            Ok(_) => term.print(&format!("Withdrew request {}.", pending.request_id())),
+            Err(e) if e.is_conflict() => {
+                term.print(&format!(
+                    "Request {} was already decided or closed.",
+                    pending.request_id()
+                ));
+            }
+            Err(e) => {
+                for line in
+                    report::gateway_error(&format!("Cannot withdraw {}", pending.request_id()), &e)
+                {
+                    term.print(&line);
+                }
+            }
+        }
     }
 
     // ---- status -------------------------------------------------------------------------
@@ -657,7 +797,11 @@ impl App {
         };
         term.print(&format!("heartbeat    {heartbeat}"));
         if let Some(p) = &self.pending {
-            term.print(&format!("pending      {} (until {})", p.request_id(), p.expires_at()));
+            term.print(&format!(
+                "pending      {} (until {})",
+                p.request_id(),
+                p.expires_at()
+            ));
         }
         if let Some(s) = &self.sandbox {
             term.print(&format!(
@@ -668,7 +812,6 @@ impl App {
         }
         Ok(())
     }
-
 }
 
 /// Shows why an action failed, with guidance; the failure is then handled (`Ok`).

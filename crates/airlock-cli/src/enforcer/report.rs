@@ -37,7 +37,7 @@ pub(crate) fn consent_report(result: &Result<ConsentStatusResponse, GatewayError
             }
             lines
         }
-        Err(e) => gateway_error(&format!("Consent check failed"), e),
+        Err(e) => gateway_error("Consent check failed", e),
     }
 }
 
@@ -52,7 +52,8 @@ pub(crate) fn gateway_error(what: &str, e: &GatewayError) -> Vec<String> {
     } else if e.is_pairing_revoked() {
         lines.push("The pairing was revoked: unpair, then pair again.".to_owned());
     } else if e.is_quota_exceeded() {
-        lines.push("A quota is exhausted: wait, or free a workspace in the Airlock app.".to_owned());
+        lines
+            .push("A quota is exhausted: wait, or free a workspace in the Airlock app.".to_owned());
     } else if e.is_retryable() || matches!(e, GatewayError::Transport(_)) {
         lines.push("The gateway cannot be reached right now: check the URL and your connection, then try again.".to_owned());
     }
@@ -61,7 +62,10 @@ pub(crate) fn gateway_error(what: &str, e: &GatewayError) -> Vec<String> {
 
 /// The end of a wait for a decision, as lines for the user. Only a verified approval reads
 /// as approved.
-pub(crate) fn outcome(result: &Result<DecisionOutcome, GatewayError>, timeout: Duration) -> Vec<String> {
+pub(crate) fn outcome(
+    result: &Result<DecisionOutcome, GatewayError>,
+    timeout: Duration,
+) -> Vec<String> {
     let with_reason = |mut lines: Vec<String>, reason: &Option<String>| {
         if let Some(r) = reason.as_deref().filter(|r| !r.is_empty()) {
             lines.push(format!("  reason: {r}"));
@@ -88,7 +92,10 @@ pub(crate) fn outcome(result: &Result<DecisionOutcome, GatewayError>, timeout: D
         Ok(DecisionOutcome::Cancelled) => vec!["The request was cancelled.".to_owned()],
         Ok(other) => vec![format!("The request ended without a decision ({other:?}).")],
         Err(GatewayError::Verification(v)) => vec![
-            format!("✘ BLOCKED: the decision failed verification ({}).", v.harp_code()),
+            format!(
+                "✘ BLOCKED: the decision failed verification ({}).",
+                v.harp_code()
+            ),
             format!("  {}", chain(v.as_ref())),
             "  It was refused: a forged, replayed or mismatched decision never counts.".to_owned(),
         ],
@@ -116,18 +123,53 @@ mod tests {
 
     #[test]
     fn timeouts_and_other_ends_are_explained() {
-        let timeout = Err(GatewayError::Timeout { after: Duration::from_secs(5) });
-        assert_eq!(outcome(&timeout, Duration::from_secs(5)), ["No decision within 5s: the request was withdrawn."]);
-        assert_eq!(outcome(&Ok(DecisionOutcome::Expired), Duration::ZERO), ["The request expired without a decision."]);
-        assert_eq!(outcome(&Ok(DecisionOutcome::Withdrawn), Duration::ZERO), ["The request was withdrawn."]);
-        let invalid = Err(GatewayError::InvalidInput { message: "bad".to_owned() });
-        assert_eq!(outcome(&invalid, Duration::ZERO), ["Waiting for the decision failed: invalid input: bad"]);
+        let timeout = Err(GatewayError::Timeout {
+            after: Duration::from_secs(5),
+        });
+        assert_eq!(
+            outcome(&timeout, Duration::from_secs(5)),
+            ["No decision within 5s: the request was withdrawn."]
+        );
+        assert_eq!(
+            outcome(&Ok(DecisionOutcome::Expired), Duration::ZERO),
+            ["The request expired without a decision."]
+        );
+        assert_eq!(
+            outcome(&Ok(DecisionOutcome::Withdrawn), Duration::ZERO),
+            ["The request was withdrawn."]
+        );
+        let invalid = Err(GatewayError::InvalidInput {
+            message: "bad".to_owned(),
+        });
+        assert_eq!(
+            outcome(&invalid, Duration::ZERO),
+            ["Waiting for the decision failed: invalid input: bad"]
+        );
+    }
+
+    #[test]
+    fn a_decision_that_fails_verification_reads_as_blocked() {
+        let forged = Err(GatewayError::Verification(Box::new(
+            airlock::gateway::VerificationError::MalformedDecision("no signature".to_owned()),
+        )));
+        let lines = outcome(&forged, Duration::from_secs(5));
+        assert_eq!(
+            lines[0],
+            "✘ BLOCKED: the decision failed verification (HARP_ERR_CANONICALIZATION)."
+        );
+        assert!(lines[1].contains("no signature"), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("APPROVED")));
     }
 
     #[test]
     fn a_transport_failure_says_what_to_check() {
-        let e = GatewayError::InvalidInput { message: "x".to_owned() };
-        assert_eq!(gateway_error("Pairing failed", &e), ["Pairing failed: invalid input: x"]);
+        let e = GatewayError::InvalidInput {
+            message: "x".to_owned(),
+        };
+        assert_eq!(
+            gateway_error("Pairing failed", &e),
+            ["Pairing failed: invalid input: x"]
+        );
         assert!(consent_guidance(&e).is_none());
     }
 

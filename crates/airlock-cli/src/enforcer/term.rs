@@ -9,6 +9,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use zeroize::Zeroizing;
 
 /// The user went away: end of input (Ctrl-D, a closed pipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,8 @@ pub(crate) trait Terminal {
     async fn read(&mut self, prompt: &str, secret: bool) -> Result<String, EndOfInput>;
 
     /// Completes when the user asks to stop waiting (presses Enter); never completes when
-    /// the input has ended. Cancel-safe: a line typed later is not lost.
+    /// the input has ended or is not typed by a person. Cancel-safe: a line typed later is
+    /// not lost.
     async fn interrupted(&mut self);
 
     /// Starts a spinner with `message` and the elapsed time; it disappears when dropped.
@@ -55,16 +57,20 @@ pub(crate) trait Terminal {
 
     /// Asks for a secret (not echoed). An empty answer keeps `keep_hint`'s value when given
     /// (the caller decides what "keep" means); otherwise a value is required.
-    async fn secret(&mut self, label: &str, keep_hint: Option<&str>) -> Result<Option<String>, EndOfInput> {
+    async fn secret(
+        &mut self,
+        label: &str,
+        keep_hint: Option<&str>,
+    ) -> Result<Option<Zeroizing<String>>, EndOfInput> {
         let shown = match keep_hint {
             Some(hint) => format!("{label} [{hint}]: "),
             None => format!("{label}: "),
         };
         loop {
-            let answer = self.read(&shown, true).await?;
-            let answer = answer.trim();
-            if !answer.is_empty() {
-                return Ok(Some(answer.to_owned()));
+            let answer = Zeroizing::new(self.read(&shown, true).await?);
+            let trimmed = answer.trim();
+            if !trimmed.is_empty() {
+                return Ok(Some(Zeroizing::new(trimmed.to_owned())));
             }
             if keep_hint.is_some() {
                 return Ok(None);
@@ -86,7 +92,10 @@ pub(crate) trait Terminal {
             let answer = self.read(&prompt, false).await?;
             match answer.trim().parse::<usize>() {
                 Ok(n) if (1..=options.len()).contains(&n) => return Ok(n - 1),
-                _ => self.print(&format!("  Please enter a number from 1 to {}.", options.len())),
+                _ => self.print(&format!(
+                    "  Please enter a number from 1 to {}.",
+                    options.len()
+                )),
             }
         }
     }
@@ -155,6 +164,9 @@ pub(crate) struct StdTerminal {
     answers: mpsc::UnboundedReceiver<Option<String>>,
     outstanding: bool,
     ended: bool,
+    /// Whether a person types the input (stdin is a terminal): only then does Enter stop a
+    /// wait. Piped input is all answers.
+    interactive: bool,
 }
 
 impl StdTerminal {
@@ -165,10 +177,13 @@ impl StdTerminal {
         let spawned = std::thread::Builder::new()
             .name("airlock-enforcer-stdin".to_owned())
             .spawn(move || {
-                let hidden_input = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+                let hidden_input =
+                    std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
                 while let Ok(kind) = wanted.recv() {
                     let line = match kind {
-                        ReadKind::Secret if hidden_input => console::Term::stdout().read_secure_line().ok(),
+                        ReadKind::Secret if hidden_input => {
+                            console::Term::stdout().read_secure_line().ok()
+                        }
                         _ => {
                             let mut line = String::new();
                             match std::io::stdin().lock().read_line(&mut line) {
@@ -188,6 +203,7 @@ impl StdTerminal {
             answers,
             outstanding: false,
             ended,
+            interactive: std::io::stdin().is_terminal(),
         }
     }
 
@@ -225,9 +241,18 @@ impl Terminal for StdTerminal {
             let _ = write!(out, "{prompt}");
             let _ = out.flush();
         }
-        let kind = if secret { ReadKind::Secret } else { ReadKind::Line };
+        let kind = if secret {
+            ReadKind::Secret
+        } else {
+            ReadKind::Line
+        };
         match self.next_line(kind).await {
-            Some(line) => Ok(line.trim_end_matches(['\r', '\n']).to_owned()),
+            Some(mut line) => {
+                // Trimmed in place: a secret is never copied.
+                let len = line.trim_end_matches(['\r', '\n']).len();
+                line.truncate(len);
+                Ok(line)
+            }
             None => {
                 self.print("");
                 Err(EndOfInput)
@@ -236,7 +261,7 @@ impl Terminal for StdTerminal {
     }
 
     async fn interrupted(&mut self) {
-        if self.next_line(ReadKind::Line).await.is_none() {
+        if !self.interactive || self.next_line(ReadKind::Line).await.is_none() {
             std::future::pending::<()>().await;
         }
     }
@@ -311,7 +336,12 @@ mod tests {
         let mut t = Script::new(["0", "x", "4", " 2 "]);
         let options = vec!["a".to_owned(), "b".to_owned(), "c".to_owned()];
         assert_eq!(block(t.select("Pick", &options)), Ok(1));
-        assert_eq!(t.text().matches("Please enter a number from 1 to 3.").count(), 3);
+        assert_eq!(
+            t.text()
+                .matches("Please enter a number from 1 to 3.")
+                .count(),
+            3
+        );
         assert!(t.text().contains("  3. c"));
     }
 
@@ -327,8 +357,13 @@ mod tests {
     #[test]
     fn secret_can_keep_the_current_value() {
         let mut t = Script::new(["", "", "s3cret"]);
-        assert_eq!(block(t.secret("Secret", Some("keep the current one"))), Ok(None));
-        assert_eq!(block(t.secret("Secret", None)), Ok(Some("s3cret".to_owned())));
+        assert!(
+            block(t.secret("Secret", Some("keep the current one")))
+                .unwrap()
+                .is_none()
+        );
+        let secret = block(t.secret("Secret", None)).unwrap().unwrap();
+        assert_eq!(secret.as_str(), "s3cret");
     }
 
     #[test]

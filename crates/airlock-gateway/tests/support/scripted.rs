@@ -10,8 +10,8 @@ use airlock_crypto::{
     sign_pairing_response,
 };
 use airlock_gateway::{
-    AwaitOptions, DecisionOutcome, Error, GatewayClient, Pairing, PairingRequest,
-    PendingExchange, RetryPolicy, SubmitOptions,
+    AwaitOptions, DecisionOutcome, Error, GatewayClient, Pairing, PairingRequest, PendingExchange,
+    RetryPolicy, SubmitOptions,
 };
 use serde_json::{Value, json};
 
@@ -28,13 +28,18 @@ pub enum Answer {
     UnknownSigner,
     /// 503 twice, then approve.
     FlakyThenApprove,
+    /// 429 with `Retry-After: 3600` once, then approve.
+    RateLimitedThenApprove,
     /// A correctly signed approval inside an envelope of another exchange.
     OtherExchange,
     /// A HARP-CORE approval (canonical JSON signature, bound to the request id).
     HarpCore,
     /// The long-poll answers this status with a HARP error envelope of this code (the
     /// exchange closed while the enforcer waited).
-    Closed { status: u16, code: &'static str },
+    Closed {
+        status: u16,
+        code: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -208,9 +213,17 @@ impl Approver {
             Answer::FlakyThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 2 => {
                 return Reply::text(503, "upstream busy");
             }
-            Answer::Approve | Answer::FlakyThenApprove | Answer::OtherExchange => {
-                ("approve", None, "key-phone-1", hash.clone())
+            Answer::RateLimitedThenApprove if self.flaky.fetch_add(1, Ordering::SeqCst) < 1 => {
+                return Reply::json(
+                    429,
+                    json!({"msgType": "error", "body": {"code": "quota_exceeded", "message": "slow down"}}),
+                )
+                .header("retry-after", "3600");
             }
+            Answer::Approve
+            | Answer::FlakyThenApprove
+            | Answer::RateLimitedThenApprove
+            | Answer::OtherExchange => ("approve", None, "key-phone-1", hash.clone()),
             Answer::Reject => ("reject", None, "key-phone-1", hash.clone()),
             Answer::Forged => (
                 "approve",
@@ -243,7 +256,6 @@ impl Approver {
         )
     }
 }
-
 
 /// A client of `url` with the given retry policy and the real transport.
 pub fn plain_client(url: &str, retry: RetryPolicy) -> GatewayClient {

@@ -38,6 +38,22 @@ impl Reply {
     }
 
     /// The HARP error code of an error envelope.
+    /// Asserts the status, showing the body when it differs.
+    pub fn assert_status(&self, status: StatusCode) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// Asserts `200 OK`, showing the body when not.
+    pub fn assert_ok(&self) -> &Self {
+        self.assert_status(StatusCode::OK)
+    }
+
     pub fn code(&self) -> String {
         self.json()["body"]["code"]
             .as_str()
@@ -142,12 +158,7 @@ impl Enforcer {
                 }),
             )
             .await;
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "{}",
-            String::from_utf8_lossy(&r.body)
-        );
+        r.assert_ok();
         let v = r.json();
         (
             v["pairingNonce"].as_str().unwrap().to_owned(),

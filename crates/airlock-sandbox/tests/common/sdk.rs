@@ -80,6 +80,14 @@ impl SdkEnforcer {
         self.submit_with(command, SubmitOptions::new()).await
     }
 
+    /// Withdraws `pending`; it must succeed.
+    pub async fn withdraw(&self, pending: &PendingExchange) {
+        self.client
+            .withdraw_exchange(pending.request_id())
+            .await
+            .expect("withdrawn");
+    }
+
     /// `await_decision` with [`quick`].
     pub async fn outcome(&self, pending: &PendingExchange) -> Result<DecisionOutcome, Error> {
         self.client.await_decision(pending, quick()).await
