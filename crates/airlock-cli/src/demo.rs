@@ -468,9 +468,19 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
         "reading the access token",
     )?;
     let outcome = steps.check(session.logout().await, "signing out")?;
-    steps.expect(matches!(outcome, RevocationOutcome::Revoked), || {
-        format!("expected the tokens to be revoked, got {outcome:?}")
-    })?;
+    match &outcome {
+        RevocationOutcome::Revoked => {}
+        RevocationOutcome::Failed(failures) => {
+            let why: Vec<String> = failures
+                .iter()
+                .map(|(kind, e)| format!("{kind:?}: {}", chain(e)))
+                .collect();
+            return Err(steps.fail(format!("revoking the tokens failed ({})", why.join("; "))));
+        }
+        other => {
+            return Err(steps.fail(format!("expected the tokens to be revoked, got {other:?}")));
+        }
+    }
     steps.expect(!session.is_signed_in().await, || {
         "the session still holds tokens".into()
     })?;

@@ -121,8 +121,13 @@ impl CliError {
     }
 
     /// A gateway failure, with `context` (what was being done) and the error's sources.
+    /// A consent error names the URL where the user grants it.
     pub(crate) fn gateway(context: &str, e: &GatewayError) -> Self {
-        Self::new(Exit::of_gateway(e), format!("{context}: {}", chain(e)))
+        let mut message = format!("{context}: {}", chain(e));
+        if let Some(url) = e.consent().and_then(|c| c.consent_url.as_deref()) {
+            message.push_str(&format!(" (consent: {url})"));
+        }
+        Self::new(Exit::of_gateway(e), message)
     }
 }
 

@@ -177,17 +177,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
 
     // First start: the wizard with a gateway, a typed PAT, and a code the app generated.
     let mut p = enforcer(dir.path());
-    answer(&mut p, "Choose 1-2: ", "2");
-    answer(
-        &mut p,
-        "Gateway URL [https://igw.airlocks.io]: ",
-        sandbox.gateway_url(),
-    );
-    answer(&mut p, "Client ID: ", sandbox.client_id());
-    answer(&mut p, "Client secret: ", sandbox.client_secret());
-    answer(&mut p, "Enforcer ID [", "enf-pty-2");
-    answer(&mut p, "Workspace name [", "ws-pty-2");
-    expect(&mut p, "Saved the configuration");
+    configure_gateway(&mut p, &sandbox, "enf-pty-2");
     expect(&mut p, "Not signed in.");
     // Without an embedded sandbox: set PAT (1), device (2), reconfigure (3), status (4), exit (5).
     menu(&mut p, SIGNED_OUT, "1");
@@ -325,7 +315,12 @@ fn configure_gateway(p: &mut PtySession, sandbox: &Sandbox, enforcer_id: &str) {
     );
     answer(p, "Client ID: ", sandbox.client_id());
     answer(p, "Client secret: ", sandbox.client_secret());
-    answer(p, "Enforcer ID [", enforcer_id);
+    let echoed = expect(p, "Enforcer ID [");
+    assert!(
+        !echoed.contains(sandbox.client_secret()),
+        "the secret is not echoed: {echoed:?}"
+    );
+    p.send_line(enforcer_id).expect("send the enforcer id");
     answer(p, "Workspace name [", "ws-pty");
     expect(p, "Saved the configuration");
 }

@@ -7,7 +7,9 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use airlock::types::{ActionSelector, DndPolicy, PolicyMode, Timestamp};
-use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig, TamperMode};
+use airlock_sandbox::{
+    ApproverPolicy, ConsentMode, ConsentState, Sandbox, SandboxConfig, TamperMode,
+};
 use common::describe;
 
 const ENFORCER: &str = "gate-test-enforcer";
@@ -28,6 +30,13 @@ impl Env {
             .approver_policy(policy)
             .rate_limit(None)
             .build();
+        let env = Self::signed_in(config).await;
+        env.ok(&["pair"]).await;
+        env
+    }
+
+    /// Signed in with the PAT, not paired.
+    async fn signed_in(config: SandboxConfig) -> Self {
         let sandbox = Sandbox::start(config).await.expect("start the sandbox");
         let env = Self {
             gateway_url: sandbox.gateway_url().to_owned(),
@@ -38,7 +47,6 @@ impl Env {
         };
         let pat = env.sandbox().pat().to_owned();
         env.ok(&["login", "--pat", &pat]).await;
-        env.ok(&["pair"]).await;
         env
     }
 
@@ -458,4 +466,21 @@ async fn sigterm_while_waiting_withdraws_and_exits_130() {
         .exchange(&pending[0].request_id)
         .map(|e| e.state);
     assert_eq!(state, Some(airlock::types::ExchangeState::Withdrawn));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_consent_exits_5_and_names_the_consent_url() {
+    let config = SandboxConfig::builder()
+        .consent(ConsentMode::Required)
+        .rate_limit(None)
+        .build();
+    let env = Env::signed_in(config).await;
+    let out = env.run(&["pair"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/consent?appId="), "{stderr}");
+    // Once granted, pairing and approval work.
+    env.sandbox().set_consent(None, ConsentState::Allowed);
+    env.ok(&["pair"]).await;
+    env.ok(&["approve", "--command", "ls"]).await;
 }

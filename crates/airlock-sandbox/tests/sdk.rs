@@ -363,3 +363,31 @@ async fn closed_exchanges_stay_readable_within_the_retention() {
         DecisionOutcome::Withdrawn
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_pairing_sessions_and_their_codes_are_pruned() {
+    let sandbox = sandbox(
+        SandboxConfig::builder()
+            .auto_pair(false)
+            .pairing_code_ttl(Duration::ZERO)
+            .retention(Duration::ZERO)
+            .prune_interval(None),
+    )
+    .await;
+    let client = sdk_client(&sandbox, None);
+    let session = client
+        .start_pairing(airlock_gateway::PairingRequest::new("enf-late"))
+        .await
+        .unwrap();
+    let nonce = session.nonce().to_owned();
+    // Expired on arrival: the status says so until the sweep forgets the session.
+    assert_eq!(
+        client.get_pairing_status(&nonce).await.unwrap().state,
+        airlock_types::PairingState::Expired
+    );
+    let report = sandbox.prune();
+    assert_eq!(report.pairing_sessions, 1, "{report:?}");
+    assert_eq!(report.pairing_codes, 1, "{report:?}");
+    let e = client.get_pairing_status(&nonce).await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+}

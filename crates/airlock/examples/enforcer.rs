@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock::auth::{FileTokenStore, RevocationOutcome};
+use airlock::auth::RevocationOutcome;
 use airlock::gateway::{DndVerdict, HeartbeatHandle, dnd_audit_artifact};
 use airlock::prelude::*;
 use airlock::types::{DndQuery, metadata_key, new_request_id};
