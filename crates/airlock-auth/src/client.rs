@@ -33,7 +33,7 @@ pub(crate) type OAuthClient = oauth2::Client<
     EndpointMaybeSet,
     EndpointMaybeSet,
     EndpointNotSet,
-    EndpointMaybeSet,
+    EndpointNotSet,
     EndpointSet,
 >;
 
@@ -42,6 +42,8 @@ pub(crate) type OAuthClient = oauth2::Client<
 struct Provider {
     metadata: Arc<OidcDiscovery>,
     oauth: OAuthClient,
+    /// How the client authenticates, resolved once for oauth2's requests and ours.
+    auth_type: AuthType,
 }
 
 /// What the user must do to approve a device sign-in: open a URI and (unless the URI
@@ -90,6 +92,16 @@ pub enum TokenKind {
     AccessToken,
     /// A refresh token (revoking it ends the grant at most providers).
     RefreshToken,
+}
+
+impl TokenKind {
+    /// The RFC 7009 `token_type_hint` for this kind.
+    pub fn type_hint(self) -> &'static str {
+        match self {
+            Self::AccessToken => "access_token",
+            Self::RefreshToken => "refresh_token",
+        }
+    }
 }
 
 /// An OpenID Connect client: discovery, device grant, authorization code + PKCE, refresh
@@ -186,10 +198,12 @@ impl AuthClient {
                 ),
             });
         }
-        let oauth = build_oauth_client(config, &metadata)?;
+        let auth_type = client_auth_type(config, &metadata);
+        let oauth = build_oauth_client(config, &metadata, auth_type.clone())?;
         Ok(Provider {
             metadata: Arc::new(metadata),
             oauth,
+            auth_type,
         })
     }
 
@@ -361,38 +375,105 @@ impl AuthClient {
 
     /// True when the provider has a revocation endpoint.
     pub async fn supports_revocation(&self) -> Result<bool, AuthError> {
-        Ok(self.provider().await?.oauth.revocation_url().is_some())
+        let provider = self.provider().await?;
+        Ok(provider
+            .metadata
+            .revocation_endpoint
+            .as_deref()
+            .is_some_and(|u| !u.is_empty()))
     }
 
-    /// Revokes `token` (RFC 7009). [`AuthError::MissingEndpoint`] when the provider has no
-    /// revocation endpoint, [`AuthError::InvalidConfig`] when it is not `https` (RFC 7009 §2
-    /// requires the client to check).
+    /// Revokes `token` (RFC 7009) with the client's authentication.
+    ///
+    /// [`AuthError::MissingEndpoint`] when the provider has no revocation endpoint;
+    /// [`AuthError::InvalidConfig`] when the endpoint is not `https` — RFC 7009 §2 requires
+    /// the client to check — unless it is plain `http` on a loopback host (a local provider
+    /// such as the Airlock sandbox; the same rule the transport applies). The request is made
+    /// here rather than by `oauth2`, which refuses every non-`https` revocation URL.
     pub async fn revoke(&self, token: &SecretToken, kind: TokenKind) -> Result<(), AuthError> {
         let provider = self.provider().await?;
-        let secret = token.expose_secret().to_owned();
-        let token = match kind {
-            TokenKind::AccessToken => {
-                StandardRevocableToken::AccessToken(oauth2::AccessToken::new(secret))
+        let endpoint = provider
+            .metadata
+            .revocation_endpoint
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .ok_or(AuthError::MissingEndpoint {
+                endpoint: "revocation",
+            })?;
+        let url = url::Url::parse(endpoint).map_err(|e| AuthError::Discovery {
+            message: format!("invalid revocation endpoint: {e}"),
+        })?;
+        let loopback_http =
+            url.scheme() == "http" && url.host_str().is_some_and(airlock_http::is_loopback_host);
+        if url.scheme() != "https" && !loopback_http {
+            return Err(AuthError::InvalidConfig {
+                message: "the revocation endpoint must be https (RFC 7009 section 2)".to_owned(),
+            });
+        }
+
+        let config = &self.inner.config;
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("token", token.expose_secret());
+        form.append_pair("token_type_hint", kind.type_hint());
+        let mut request = http::Request::post(url.as_str())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json");
+        match (&config.client_secret, &provider.auth_type) {
+            (Some(secret), AuthType::BasicAuth) => {
+                // RFC 6749 §2.3.1: form-urlencode id and secret, then Basic.
+                let encode = |v: &str| {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                };
+                let credentials = zeroize::Zeroizing::new(format!(
+                    "{}:{}",
+                    encode(&config.client_id),
+                    encode(secret.expose_secret())
+                ));
+                let mut value = http::HeaderValue::try_from(format!(
+                    "Basic {}",
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        credentials.as_bytes()
+                    )
+                ))
+                .map_err(|_| AuthError::InvalidConfig {
+                    message: "client credentials cannot form an HTTP header".to_owned(),
+                })?;
+                value.set_sensitive(true);
+                request = request.header(http::header::AUTHORIZATION, value);
             }
-            TokenKind::RefreshToken => {
-                StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(secret))
+            (Some(secret), _) => {
+                form.append_pair("client_id", &config.client_id);
+                form.append_pair("client_secret", secret.expose_secret());
             }
-        };
-        provider
-            .oauth
-            .revoke_token(token)
-            .map_err(|e| match e {
-                oauth2::ConfigurationError::MissingUrl(_) => AuthError::MissingEndpoint {
-                    endpoint: "revocation",
-                },
-                // RFC 7009 §2: the client must verify the endpoint is https.
-                other => AuthError::InvalidConfig {
-                    message: other.to_string(),
-                },
-            })?
-            .request_async(&self.inner.http)
-            .await
-            .map_err(AuthError::from_request)
+            (None, _) => {
+                form.append_pair("client_id", &config.client_id);
+            }
+        }
+        let body = zeroize::Zeroizing::new(form.finish());
+        let request = request
+            .body(Bytes::copy_from_slice(body.as_bytes()))
+            .map_err(|e| AuthError::InvalidConfig {
+                message: format!("revocation request: {e}"),
+            })?;
+        let response = self.inner.http.send(request).await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        // An OAuth error body names the error; anything else is reported by status alone
+        // (never echoing the body, which could carry a token).
+        match serde_json::from_slice::<airlock_types::OAuthErrorResponse>(response.body()) {
+            Ok(error) => Err(AuthError::from_oauth(
+                error.error.as_str(),
+                error.error_description.clone(),
+            )),
+            Err(_) => Err(AuthError::BadResponse {
+                message: format!("revocation endpoint returned {}", response.status()),
+            }),
+        }
     }
 }
 
@@ -415,17 +496,9 @@ fn endpoint<T>(
     .transpose()
 }
 
-fn build_oauth_client(
-    config: &AuthConfig,
-    metadata: &OidcDiscovery,
-) -> Result<OAuthClient, AuthError> {
-    let token = endpoint(
-        "token",
-        Some(&metadata.token_endpoint),
-        oauth2::TokenUrl::new,
-    )?
-    .ok_or(AuthError::MissingEndpoint { endpoint: "token" })?;
-    let auth_type = match config.auth_method {
+/// The client authentication method: configured, or chosen from discovery.
+fn client_auth_type(config: &AuthConfig, metadata: &OidcDiscovery) -> AuthType {
+    match config.auth_method {
         ClientAuthMethod::SecretBasic => AuthType::BasicAuth,
         ClientAuthMethod::SecretPost => AuthType::RequestBody,
         ClientAuthMethod::Auto => {
@@ -438,7 +511,20 @@ fn build_oauth_client(
                 AuthType::BasicAuth
             }
         }
-    };
+    }
+}
+
+fn build_oauth_client(
+    config: &AuthConfig,
+    metadata: &OidcDiscovery,
+    auth_type: AuthType,
+) -> Result<OAuthClient, AuthError> {
+    let token = endpoint(
+        "token",
+        Some(&metadata.token_endpoint),
+        oauth2::TokenUrl::new,
+    )?
+    .ok_or(AuthError::MissingEndpoint { endpoint: "token" })?;
     let mut client = oauth2::Client::new(oauth2::ClientId::new(config.client_id.clone()))
         .set_auth_type(auth_type)
         .set_token_uri(token)
@@ -451,11 +537,6 @@ fn build_oauth_client(
             "device_authorization",
             metadata.device_authorization_endpoint.as_ref(),
             oauth2::DeviceAuthorizationUrl::new,
-        )?)
-        .set_revocation_url_option(endpoint(
-            "revocation",
-            metadata.revocation_endpoint.as_ref(),
-            oauth2::RevocationUrl::new,
         )?);
     if let Some(secret) = &config.client_secret {
         client =

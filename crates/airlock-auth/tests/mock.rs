@@ -992,3 +992,22 @@ async fn a_cancelled_caller_does_not_lose_a_rotated_refresh_token() {
     );
     assert_eq!(provider.seen("/token").len(), 1);
 }
+
+#[tokio::test]
+async fn loopback_http_revocation_endpoints_are_allowed() {
+    // A local provider (such as the Airlock sandbox) serves plain http on loopback; the
+    // transport allows exactly that, and so does revocation.
+    let provider = MockProvider::new();
+    provider.discovery.lock().unwrap().as_mut().unwrap()["revocation_endpoint"] =
+        "http://127.0.0.1:8080/revoke".into();
+    provider.push("/revoke", Reply::Raw(200, "text/plain", String::new()));
+    let clock = FakeClock::new();
+    client(&provider, &clock)
+        .revoke(&SecretToken::new("t"), TokenKind::RefreshToken)
+        .await
+        .unwrap();
+    let seen = provider.seen("/revoke");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].param("token"), Some("t"));
+    assert_eq!(seen[0].param("token_type_hint"), Some("refresh_token"));
+}

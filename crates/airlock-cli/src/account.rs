@@ -186,6 +186,11 @@ async fn login_device(
     // OAuth replaces a stored PAT.
     let mut credentials = ctx.state.credentials()?;
     credentials.pat = None;
+    credentials.oauth_client_secret = if confidential {
+        ctx.client_secret.clone()
+    } else {
+        None
+    };
     ctx.state.save_credentials(&credentials)?;
     remember_connection(&mut ctx, !direct)?;
     ctx.config.issuer_url = Some(issuer);
@@ -237,6 +242,10 @@ pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
     }
     // Whatever happened above, no identity stays behind.
     ctx.state.remove(&ctx.state.tokens_path())?;
+    let mut credentials = ctx.state.credentials()?;
+    if credentials.oauth_client_secret.take().is_some() {
+        ctx.state.save_credentials(&credentials)?;
+    }
     let mut config = ctx.state.config()?;
     config.issuer_url = None;
     config.oauth_client_id = None;

@@ -202,7 +202,7 @@ impl Context {
             )
         })?;
         if self.config.oauth_confidential
-            && let Some(secret) = &self.client_secret
+            && let Some(secret) = self.state.credentials()?.oauth_client_secret.as_ref()
         {
             config = config.with_client_secret(SecretToken::new(secret.as_str()));
         }

@@ -21,7 +21,8 @@ mod state;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
 
 use crate::approve::ApproveRequest;
 use crate::cli::{Cli, Command, GateArgs, PatternsCommand};
@@ -29,8 +30,11 @@ use crate::connect::Context;
 use crate::exit::{CliError, Exit};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // `--help` and `--version` print to stdout and succeed; usage errors exit 64 so
             // they can never be mistaken for a decision's exit code.
@@ -43,7 +47,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.verbose);
-    match run(cli.command) {
+    match run(cli.command, &matches) {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("airlock: {e}");
@@ -94,7 +98,16 @@ fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
     }
 }
 
-fn run(command: Command) -> Result<Exit, CliError> {
+/// Whether `arg` of subcommand `sub` was typed on the command line (not from the
+/// environment or a default).
+fn on_command_line(matches: &ArgMatches, sub: &str, arg: &str) -> bool {
+    matches
+        .subcommand_matches(sub)
+        .and_then(|m| m.value_source(arg))
+        == Some(ValueSource::CommandLine)
+}
+
+fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
     match command {
         Command::Demo => runtime()?.block_on(demo::run()).map(|()| Exit::Success),
         Command::Enforcer => runtime()?.block_on(enforcer::run()).map(|()| Exit::Success),
@@ -136,7 +149,20 @@ fn run(command: Command) -> Result<Exit, CliError> {
             Ok(Exit::Child(status))
         }
         Command::Login(args) => {
-            let ctx = Context::resolve(&args.conn)?;
+            let mut ctx = Context::resolve(&args.conn)?;
+            if args.issuer.is_some() {
+                // With --issuer, --client-id/--client-secret name the OpenID client: the app
+                // credentials of the environment must not be mistaken for it.
+                if !on_command_line(matches, "login", "client_id") {
+                    return Err(CliError::new(
+                        Exit::Usage,
+                        "--issuer needs --client-id (the OpenID client) on the command line",
+                    ));
+                }
+                if !on_command_line(matches, "login", "client_secret") {
+                    ctx.client_secret = None;
+                }
+            }
             let how = match args.pat {
                 Some(pat) => account::Login::Pat(zeroize::Zeroizing::new(pat)),
                 None => account::Login::Device {

@@ -41,7 +41,7 @@ pub(crate) struct Config {
     /// The OIDC client id of an OAuth sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) oauth_client_id: Option<String>,
-    /// Whether the OAuth client authenticates with the app's client secret.
+    /// Whether the OAuth client authenticates with a secret (`Credentials::oauth_client_secret`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) oauth_confidential: bool,
 }
@@ -54,6 +54,9 @@ pub(crate) struct Credentials {
     pub(crate) client_secret: Option<Zeroizing<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) pat: Option<Zeroizing<String>>,
+    /// The secret of a confidential OpenID client (`login --device --issuer ... --client-secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) oauth_client_secret: Option<Zeroizing<String>>,
 }
 
 impl fmt::Debug for Credentials {
@@ -62,6 +65,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("client_secret", &redact(&self.client_secret))
             .field("pat", &redact(&self.pat))
+            .field("oauth_client_secret", &redact(&self.oauth_client_secret))
             .finish()
     }
 }
@@ -217,7 +221,7 @@ mod tests {
         assert_eq!(state.config().unwrap(), config);
         let credentials = Credentials {
             client_secret: Some(Zeroizing::new("s3cret".into())),
-            pat: None,
+            ..Credentials::default()
         };
         assert!(!format!("{credentials:?}").contains("s3cret"));
         state.save_credentials(&credentials).unwrap();
