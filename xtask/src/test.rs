@@ -166,7 +166,7 @@ fn status_note(status: std::process::ExitStatus) -> String {
     if status.success() {
         String::new()
     } else {
-        format!("exit status {status}")
+        status.to_string()
     }
 }
 

@@ -484,3 +484,51 @@ async fn missing_consent_exits_5_and_names_the_consent_url() {
     env.ok(&["pair"]).await;
     env.ok(&["approve", "--command", "ls"]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_login_straight_at_an_openid_provider() {
+    let env = Env::start(ApproverPolicy::Approve).await;
+    env.ok(&["logout"]).await;
+    let issuer = env.sandbox().issuer_url().to_owned();
+    // The app's client id in the environment is not taken for the OpenID client.
+    let out = env.run(&["login", "--device", "--issuer", &issuer]).await;
+    assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+    // A public OpenID client.
+    let public = env.sandbox().idp_client_id().to_owned();
+    env.ok(&[
+        "login",
+        "--device",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        &public,
+    ])
+    .await;
+    let out = env.ok(&["status", "--json"]).await;
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["authMethod"], "oauth");
+    assert_eq!(
+        status["clientId"],
+        env.sandbox().client_id(),
+        "the app credentials are kept"
+    );
+    env.ok(&["approve", "--command", "ls"]).await;
+    env.ok(&["logout"]).await;
+    // A confidential one, with its secret given on the command line.
+    let (id, secret) = (
+        env.sandbox().client_id().to_owned(),
+        env.sandbox().client_secret().to_owned(),
+    );
+    env.ok(&[
+        "login",
+        "--device",
+        "--issuer",
+        &issuer,
+        "--client-id",
+        &id,
+        "--client-secret",
+        &secret,
+    ])
+    .await;
+    env.ok(&["approve", "--command", "ls"]).await;
+}
