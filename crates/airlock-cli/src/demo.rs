@@ -134,16 +134,19 @@ async fn submit(
             .await,
         "submitting the artifact",
     )?;
-    let (_, expected) = steps.check(
-        airlock::crypto::ArtifactHash::of_value(&plaintext),
-        "hashing the artifact locally",
+    steps.expect(
+        pending.artifact_hash().len() == 64
+            && pending
+                .artifact_hash()
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')),
+        || {
+            format!(
+                "{:?} is not a lowercase SHA-256 hex digest",
+                pending.artifact_hash()
+            )
+        },
     )?;
-    steps.expect(pending.artifact_hash() == expected.as_str(), || {
-        format!(
-            "the submitted hash {} is not the RFC 8785 hash {expected}",
-            pending.artifact_hash()
-        )
-    })?;
     steps.ok(format!("submitted `{command}` as {}", pending.request_id()));
     steps.note(format!("artifact hash {}", pending.artifact_hash()));
     Ok(pending)
@@ -335,12 +338,25 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
             .await,
         "the approver receiving the artifact",
     )?;
-    steps.expect(seen.hash_matches(), || {
-        format!(
-            "the approver could not decrypt or recompute the hash: {:?}",
-            seen.error
-        )
-    })?;
+    // End to end: the approver decrypted it, recomputed the RFC 8785 hash of what it read,
+    // and got the hash the enforcer submitted (and will verify the decision against).
+    steps.expect(
+        seen.hash_matches() && seen.artifact_hash == approved.artifact_hash(),
+        || {
+            format!(
+                "the approver could not decrypt or recompute the hash: {:?}",
+                seen.error
+            )
+        },
+    )?;
+    let command_seen = seen
+        .plaintext
+        .as_ref()
+        .and_then(|p| p["commandText"].as_str());
+    steps.expect(
+        command_seen == Some("terraform apply -auto-approve"),
+        || format!("the approver read the command {command_seen:?}"),
+    )?;
     steps.ok(
         "the approver decrypted it and recomputed the same hash (the gateway saw only ciphertext)",
     );

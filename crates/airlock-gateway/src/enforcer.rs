@@ -224,6 +224,12 @@ impl GatewayClient {
     /// Canonicalizes (RFC 8785) the JSON `plaintext`, hashes it (SHA-256 → `artifactHash`),
     /// seals it with the pairing's end-to-end key, and submits it.
     ///
+    /// The plaintext must be a JSON object (the approver shows its members). It is bound to
+    /// its exchange by a `requestId` member ([`PLAINTEXT_REQUEST_ID`]), added when absent; a
+    /// different `requestId` is refused. Without it, two submissions of the same plaintext
+    /// would share a hash, and an old approval could be replayed onto a new request once the
+    /// replay journal had forgotten it.
+    ///
     /// The pairing's routing token goes into the metadata (unless set), and the pairing's
     /// enforcer id is the sender.
     pub async fn encrypt_and_submit_json(
@@ -232,7 +238,8 @@ impl GatewayClient {
         plaintext_json: &[u8],
         options: SubmitOptions,
     ) -> Result<PendingExchange, Error> {
-        let (canonical, artifact_hash) = canonical_and_hash(plaintext_json)?;
+        let request_id = options.request_id.unwrap_or_else(new_request_id);
+        let (canonical, artifact_hash) = canonical_and_hash(plaintext_json, &request_id)?;
         let ciphertext = pairing.e2e_key().seal(&canonical);
         let mut metadata = options.metadata;
         metadata
@@ -241,7 +248,6 @@ impl GatewayClient {
         let expires_at = options
             .expires_at
             .unwrap_or_else(|| Timestamp::now().saturating_add_std(DEFAULT_ARTIFACT_TTL));
-        let request_id = options.request_id.unwrap_or_else(new_request_id);
         let mut body = ArtifactSubmitBody::new(artifact_hash.clone(), ciphertext)
             .with_artifact_type(options.artifact_type)
             .with_expires_at(expires_at);
@@ -507,9 +513,50 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     e.is_retryable() || e.is_timeout() || matches!(e, Error::Transport(t) if !t.is_body_too_large())
 }
 
-/// RFC 8785 canonical bytes of a JSON plaintext and their artifact hash (lowercase hex).
-fn canonical_and_hash(json: &[u8]) -> Result<(zeroize::Zeroizing<Vec<u8>>, String), Error> {
-    let (canonical, hash) = airlock_crypto::hash::ArtifactHash::of_json(json)
-        .map_err(|e| Error::invalid_input(format!("plaintext is not canonicalizable JSON: {e}")))?;
-    Ok((zeroize::Zeroizing::new(canonical), hash.as_str().to_owned()))
+/// The member of every submitted plaintext that binds it to its exchange.
+pub const PLAINTEXT_REQUEST_ID: &str = "requestId";
+
+/// RFC 8785 canonical bytes of a JSON plaintext bound to its exchange, and their artifact
+/// hash (lowercase hex).
+///
+/// An Airlock-form decision signs `artifactHash|decision|nonce`, not the request id. Were
+/// two submissions of the same plaintext to share a hash, a relay could replay the first
+/// approval onto the second once the replay journal had forgotten it. So the plaintext must
+/// be a JSON object and carries the exchange's `requestId` (added when absent; a different
+/// one is refused), which makes each exchange's hash its own — as HARP-CORE artifacts carry
+/// `requestId`. Resubmitting with the same request id gives the same hash (idempotent).
+fn canonical_and_hash(
+    json: &[u8],
+    request_id: &str,
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, String), Error> {
+    use airlock_crypto::jcs;
+    use serde_json::Value;
+
+    let not_canonicalizable = |e: jcs::CanonicalizeError| {
+        Error::invalid_input(format!("plaintext is not canonicalizable JSON: {e}"))
+    };
+    // The strict pass first: duplicate members, lone surrogates and the like are refused
+    // here, before serde_json (which would silently keep the last duplicate) reads it.
+    let canonical = zeroize::Zeroizing::new(jcs::canonicalize(json).map_err(not_canonicalizable)?);
+    let mut object: serde_json::Map<String, Value> = serde_json::from_slice(&canonical)
+        .map_err(|_| Error::invalid_input("the plaintext must be a JSON object"))?;
+    let bound = match object.get(PLAINTEXT_REQUEST_ID) {
+        Some(Value::String(id)) if id == request_id => canonical,
+        Some(_) => {
+            return Err(Error::invalid_input(format!(
+                "the plaintext's `{PLAINTEXT_REQUEST_ID}` differs from the submission's request id"
+            )));
+        }
+        None => {
+            object.insert(
+                PLAINTEXT_REQUEST_ID.to_owned(),
+                Value::String(request_id.to_owned()),
+            );
+            zeroize::Zeroizing::new(
+                jcs::canonicalize_value(&Value::Object(object)).map_err(not_canonicalizable)?,
+            )
+        }
+    };
+    let hash = airlock_crypto::hash::ArtifactHash::of_canonical(&bound);
+    Ok((bound, hash.as_str().to_owned()))
 }

@@ -163,7 +163,8 @@ pub use api::{MAX_WAIT, MIN_WAIT, UnverifiedDecision, WAIT_MARGIN};
 pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};
 pub use dnd::{DND_AUDIT_TTL, DndAudit, DndVerdict, dnd_audit_artifact, evaluate_dnd};
 pub use enforcer::{
-    AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PendingExchange, SubmitOptions,
+    AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PLAINTEXT_REQUEST_ID, PendingExchange,
+    SubmitOptions,
 };
 pub use error::{
     BODY_EXCERPT_LIMIT, ConsentDetails, Error, PairingEnd, ProtocolError, ProtocolErrorKind,

@@ -183,9 +183,13 @@ async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
     let enforcer_pk = approver.enforcer_x25519.lock().unwrap().unwrap();
     let key = E2eKey::derive(&approver.x25519, &enforcer_pk).unwrap();
     let opened = key.open(&payload).unwrap();
+    // Canonical, and bound to its exchange by `requestId`.
     assert_eq!(
-        &opened[..],
-        br#"{"actionType":"command","commandText":"rm -rf build","cwd":"/w","n":1}"#
+        std::str::from_utf8(&opened).unwrap(),
+        format!(
+            r#"{{"actionType":"command","commandText":"rm -rf build","cwd":"/w","n":1,"requestId":"{}"}}"#,
+            pending.request_id()
+        )
     );
     let hash = airlock_crypto::hash::ArtifactHash::of_canonical(&opened);
     assert_eq!(hash.as_str(), pending.artifact_hash());
@@ -666,4 +670,84 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
     assert_eq!(server.count(), before);
+}
+
+#[tokio::test]
+async fn every_submission_is_bound_to_its_request_id() {
+    // An Airlock-form signature covers `artifactHash|decision|nonce`, not the request id:
+    // if the same plaintext hashed the same twice, a relay could replay an old approval onto
+    // a new request once the replay journal had forgotten it. Binding the plaintext to its
+    // request id gives every exchange its own hash.
+    let paired = Paired::answering(Answer::Approve).await;
+    let plaintext = json!({"commandText": "deploy prod"});
+    let submit = |options: SubmitOptions| {
+        paired
+            .client
+            .encrypt_and_submit(&paired.pairing, &plaintext, options)
+    };
+    let first = submit(SubmitOptions::new()).await.unwrap();
+    let second = submit(SubmitOptions::new()).await.unwrap();
+    assert_ne!(first.artifact_hash(), second.artifact_hash());
+
+    // The first exchange's signed approval, replayed onto the second with a journal that has
+    // forgotten it, fails on the hash.
+    let approver = airlock_crypto::Ed25519SigningKey::generate();
+    let signature =
+        airlock_crypto::sign_decision(&approver, first.artifact_hash(), "approve", "n-1");
+    let old_decision = json!({
+        "artifactHash": first.artifact_hash(), "decision": "approve",
+        "signerKeyId": "key-a", "nonce": "n-1", "signature": signature,
+    });
+    let signers = airlock_crypto::TrustedSigners::new().with("key-a", approver.public_key());
+    let fresh_journal = airlock_crypto::MemoryReplayJournal::new();
+    let e = airlock_crypto::verify_decision(
+        &old_decision,
+        &airlock_crypto::ExpectedDecision::new(second.artifact_hash(), second.request_id()),
+        &signers,
+        &fresh_journal,
+        time::OffsetDateTime::now_utc(),
+    )
+    .unwrap_err();
+    assert_eq!(e.harp_code(), HarpErrorCode::HashMismatch);
+
+    // Resubmitting under the same request id is idempotent: the same hash.
+    let again = submit(SubmitOptions::new().request_id(first.request_id()))
+        .await
+        .unwrap();
+    assert_eq!(again.artifact_hash(), first.artifact_hash());
+
+    // A plaintext naming another request, or one that is not an object, is refused locally.
+    for bad in [
+        json!({"commandText": "ls", "requestId": "req-other"}),
+        json!({"commandText": "ls", "requestId": 7}),
+        json!(["ls"]),
+    ] {
+        let e = paired
+            .client
+            .encrypt_and_submit(
+                &paired.pairing,
+                &bad,
+                SubmitOptions::new().request_id("req-mine"),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{bad}: {e:?}");
+    }
+    // The plaintext's own matching `requestId` is kept as it is.
+    let own = paired
+        .client
+        .encrypt_and_submit(
+            &paired.pairing,
+            &json!({"commandText": "ls", "requestId": "req-mine"}),
+            SubmitOptions::new().request_id("req-mine"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        own.artifact_hash(),
+        airlock_crypto::hash::ArtifactHash::of_canonical(
+            br#"{"commandText":"ls","requestId":"req-mine"}"#
+        )
+        .as_str()
+    );
 }

@@ -45,7 +45,10 @@ async fn full_lifecycle() {
         .approver()
         .seen_artifact(pending.request_id())
         .unwrap();
-    assert_eq!(seen.plaintext.as_ref(), Some(&plaintext));
+    // The approver sees the plaintext, bound to its exchange by `requestId`.
+    let mut bound = plaintext.clone();
+    bound["requestId"] = json!(pending.request_id());
+    assert_eq!(seen.plaintext.as_ref(), Some(&bound));
     // The SDK acked: the exchange is delivered.
     assert_eq!(state_of(&sandbox, pending.request_id()), "Delivered");
 
