@@ -124,7 +124,9 @@ pub struct DndAudit {
 /// Builds the audit artifact for a command a DND policy decided, from the plaintext the
 /// command's approval artifact would have had. `None` when no policy decided.
 ///
-/// A non-object plaintext is wrapped as `{"artifact": plaintext, "dndAudit": …}`.
+/// A non-object plaintext is wrapped as `{"artifact": plaintext, "dndAudit": …}`. The audit
+/// artifact is an exchange of its own, bound to its own request id when submitted, so a
+/// top-level `requestId` of the command's plaintext moves to `dndAudit.commandRequestId`.
 pub fn dnd_audit_artifact(
     command_plaintext: serde_json::Value,
     verdict: &DndVerdict,
@@ -134,7 +136,7 @@ pub fn dnd_audit_artifact(
         DndVerdict::Deny(p) => ("reject", p),
         DndVerdict::None => return None,
     };
-    let audit = serde_json::json!({
+    let mut audit = serde_json::json!({
         "decision": decision,
         "policyId": policy.request_id,
         "policyMode": policy.policy_mode.as_str(),
@@ -144,6 +146,9 @@ pub fn dnd_audit_artifact(
     });
     let plaintext = match command_plaintext {
         serde_json::Value::Object(mut obj) => {
+            if let Some(command_request_id) = obj.remove(crate::PLAINTEXT_REQUEST_ID) {
+                audit["commandRequestId"] = command_request_id;
+            }
             obj.insert("dndAudit".to_owned(), audit);
             serde_json::Value::Object(obj)
         }
@@ -327,5 +332,13 @@ mod tests {
         assert_eq!(approve.plaintext["artifact"], "raw");
         assert_eq!(approve.options.metadata["dndDecision"], "approve");
         assert!(dnd_audit_artifact(serde_json::json!({}), &DndVerdict::None).is_none());
+        // The command's own request id does not bind the audit exchange.
+        let bound = dnd_audit_artifact(
+            serde_json::json!({"commandText": "ls", "requestId": "req-cmd"}),
+            &DndVerdict::Approve(workspace("w", PolicyMode::ApproveAll, 1)),
+        )
+        .unwrap();
+        assert!(bound.plaintext.get("requestId").is_none());
+        assert_eq!(bound.plaintext["dndAudit"]["commandRequestId"], "req-cmd");
     }
 }
