@@ -1340,9 +1340,13 @@ impl Gateway {
 
     fn dnd_effective(&self, req: &Req) -> web::Resp {
         let now = Timestamp::now();
-        // A query value, when given, must equal the policy's.
+        // A query value, when given, must equal the policy's. A policy without a session
+        // applies to every session of its workspace, so a `sessionId` query keeps it.
         let wanted =
             |key: &str, value: Option<&str>| req.query(key).is_none_or(|q| value == Some(q));
+        let session_matches = |value: Option<&str>| {
+            value.is_none_or(|s| req.query("sessionId").is_none_or(|q| q == s))
+        };
         let policies: Vec<DndPolicy> = self
             .lock()
             .dnd
@@ -1351,7 +1355,7 @@ impl Gateway {
                 p.expires_at.is_none_or(|t| t > now)
                     && wanted("enforcerId", Some(&p.enforcer_id))
                     && wanted("workspaceId", Some(&p.workspace_id))
-                    && wanted("sessionId", p.session_id.as_deref())
+                    && session_matches(p.session_id.as_deref())
             })
             .cloned()
             .collect();

@@ -478,6 +478,29 @@ async fn dnd_policies_are_served_filtered() {
     let v = r.json();
     assert_eq!(v["body"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["body"][0]["enforcerId"], "enf a/b");
+    // A session query keeps the workspace-wide policy and the session's own, not another
+    // session's.
+    let mut own = policy("enf a/b", "ws1", far);
+    own.session_id = Some("s-1".into());
+    let mut other = policy("enf a/b", "ws1", far);
+    other.session_id = Some("s-2".into());
+    sandbox.add_dnd_policy(own);
+    sandbox.add_dnd_policy(other);
+    let v = e
+        .get("/v1/policy/dnd/effective?enforcerId=enf%20a%2Fb&workspaceId=ws1&sessionId=s-1")
+        .await
+        .json();
+    let sessions: Vec<_> = v["body"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            p.get("sessionId")
+                .and_then(|s| s.as_str())
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(sessions, [None, Some("s-1".to_owned())], "{v}");
     sandbox.clear_dnd_policies();
     assert!(
         e.get("/v1/policy/dnd/effective?enforcerId=enf-2")
