@@ -590,8 +590,27 @@ fn render(rows: &[Row], results: &BTreeMap<String, Measure>) -> String {
     for (key, reason) in reasons {
         let _ = writeln!(out, "n/a {key}: {reason}");
     }
+    let noisy: Vec<String> = results
+        .iter()
+        .filter_map(|(key, m)| {
+            let measure = key.strip_suffix(".spread")?;
+            let spread = *m.as_ref().ok()?;
+            (spread > NOISY_SPREAD).then(|| format!("{measure} ({:.0}%)", spread * 100.0))
+        })
+        .collect();
+    if !noisy.is_empty() {
+        let _ = writeln!(
+            out,
+            "noisy (rounds spread over {:.0}% of the median; rerun on an idle machine): {}",
+            NOISY_SPREAD * 100.0,
+            noisy.join(", ")
+        );
+    }
     out
 }
+
+/// Above this `(max - min) / median` of a measure's rounds, it is flagged as noisy.
+const NOISY_SPREAD: f64 = 0.25;
 
 #[cfg(test)]
 mod tests {
@@ -657,6 +676,8 @@ mod tests {
             ("c", Ok(200.0)),
             ("d", Ok(98.0)),
             ("e", Err("compare project did not build".to_owned())),
+            ("a.spread", Ok(0.05)),
+            ("c.spread", Ok(0.6)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -686,6 +707,12 @@ mod tests {
         );
         assert!(out.contains("n/a e: compare project did not build"));
         assert!(out.contains("n/a zzz: not measured"));
+        assert!(
+            out.contains(
+                "noisy (rounds spread over 25% of the median; rerun on an idle machine): c (60%)"
+            ),
+            "{out}"
+        );
         // Columns line up: every row as wide as the rule or less.
         let width = lines[1].len();
         assert!(lines.iter().take(6).all(|l| l.chars().count() <= width));

@@ -32,9 +32,11 @@
 //! let outcome = client.await_decision(&pending, AwaitOptions::new(Duration::from_secs(10))).await?;
 //! assert!(outcome.is_approved());
 //!
-//! // The approver decrypted exactly what was sent.
+//! // The approver decrypted exactly what was sent, bound to its exchange by `requestId`.
 //! let seen = sandbox.approver().seen_artifact(pending.request_id()).expect("received");
-//! assert_eq!(seen.plaintext, Some(command));
+//! let plaintext = seen.plaintext.expect("decrypted");
+//! assert_eq!(plaintext["commandText"], command["commandText"]);
+//! assert_eq!(plaintext["requestId"], pending.request_id());
 //! sandbox.shutdown().await;
 //! # Ok(()) }
 //! ```

@@ -24,7 +24,7 @@ use std::time::Duration;
 use airlock::auth::RevocationOutcome;
 use airlock::gateway::{DndVerdict, HeartbeatHandle, dnd_audit_artifact};
 use airlock::prelude::*;
-use airlock::types::{DndQuery, metadata_key, new_request_id};
+use airlock::types::{DndQuery, metadata_key};
 
 /// Every failure of the example, boxed: the SDK's errors are all `Send + Sync + 'static`.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -235,13 +235,10 @@ impl Enforcer {
     /// `Err` (a timeout, a decision that failed verification, an unreachable gateway)
     /// means the command must not run, exactly like a rejection.
     pub(crate) async fn guard(&self, command: &str) -> Result<Ruling, GatewayError> {
-        // The request id goes into the plaintext too, so that every artifact hash is unique:
-        // an Airlock-form decision signs only `artifactHash|decision|nonce`, and a relay
-        // could otherwise replay an old approval of the same command once the replay
-        // journal has forgotten it.
-        let request_id = new_request_id();
+        // `encrypt_and_submit` adds the exchange's `requestId` to this object, so that every
+        // artifact hash is unique and an old approval of the same command cannot be
+        // replayed onto a new request.
         let artifact = serde_json::json!({
-            "requestId": request_id,
             "actionType": "command",
             "commandText": command,
             "workspace": self.settings.workspace,
@@ -263,9 +260,8 @@ impl Enforcer {
             return Ok(Ruling::Policy(verdict));
         }
 
-        let options = SubmitOptions::new()
-            .request_id(request_id)
-            .metadata(metadata_key::WORKSPACE_NAME, &self.settings.workspace);
+        let options =
+            SubmitOptions::new().metadata(metadata_key::WORKSPACE_NAME, &self.settings.workspace);
         let pending = self
             .client
             .encrypt_and_submit(&self.pairing, &artifact, options)

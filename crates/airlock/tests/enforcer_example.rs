@@ -94,10 +94,10 @@ async fn device_grant_lifecycle_from_discovery_to_sign_out() {
     let request_id = approved_request_id(&ruling);
     let seen = sandbox.approver().seen_artifact(request_id).unwrap();
     assert!(seen.hash_matches());
-    assert_eq!(
-        seen.plaintext.as_ref().unwrap()["commandText"],
-        "cargo publish -p airlock"
-    );
+    let plaintext = seen.plaintext.as_ref().unwrap();
+    assert_eq!(plaintext["commandText"], "cargo publish -p airlock");
+    // Bound to its exchange, so that its hash is unique to this request.
+    assert_eq!(plaintext["requestId"], request_id);
     assert_eq!(
         sandbox.exchange(request_id).map(|e| e.state),
         Some(ExchangeState::Delivered)

@@ -22,8 +22,26 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// The median of a measure's rounds, and their spread: `(max - min) / median` (a large
+/// spread means a noisy machine: another process took the core during some rounds).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stats {
+    pub(crate) median: f64,
+    pub(crate) spread: f64,
+}
+
+fn stats(samples: &mut [f64]) -> Stats {
+    let median = median(samples);
+    let (min, max) = (samples.first().copied(), samples.last().copied());
+    let spread = match (min, max) {
+        (Some(min), Some(max)) if median > 0.0 => (max - min) / median,
+        _ => f64::NAN,
+    };
+    Stats { median, spread }
+}
+
 /// The median of `samples` (sorted in place).
-pub(crate) fn median(samples: &mut [f64]) -> f64 {
+fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     let n = samples.len();
     if n == 0 {
@@ -41,7 +59,7 @@ pub(crate) fn median(samples: &mut [f64]) -> f64 {
 pub(crate) fn megabytes_per_sec<E>(
     bytes: usize,
     mut op: impl FnMut() -> Result<(), E>,
-) -> Result<f64, E> {
+) -> Result<Stats, E> {
     for _ in 0..3 {
         op()?;
     }
@@ -51,13 +69,13 @@ pub(crate) fn megabytes_per_sec<E>(
         op()?;
         samples.push(rate(bytes as f64 / 1e6, start.elapsed()));
     }
-    Ok(median(&mut samples))
+    Ok(stats(&mut samples))
 }
 
 /// Requests per second of `op`, run by `concurrency` concurrent workers on the current
 /// task: one warm-up round, then [`rounds`] timed rounds of [`requests_per_round`]
 /// requests, the median. Any failed request ends the measure with its error.
-pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<f64, String>
+pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<Stats, String>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<(), String>>,
@@ -79,7 +97,7 @@ where
             samples.push(rate(total as f64, start.elapsed()));
         }
     }
-    Ok(median(&mut samples))
+    Ok(stats(&mut samples))
 }
 
 fn rate(amount: f64, elapsed: Duration) -> f64 {
@@ -97,10 +115,14 @@ pub(crate) fn report_na(key: &str, reason: &str) {
     println!("bench-na {key} {reason}");
 }
 
-/// Reports `result` under `key`, as a value or as n/a with the error.
-pub(crate) fn report_result<E: std::fmt::Display>(key: &str, result: Result<f64, E>) {
+/// Reports `result` under `key` (its median, and its spread as `<key>.spread`), or n/a
+/// with the error.
+pub(crate) fn report_result<E: std::fmt::Display>(key: &str, result: Result<Stats, E>) {
     match result {
-        Ok(value) => report(key, value),
+        Ok(stats) => {
+            report(key, stats.median);
+            report(&format!("{key}.spread"), stats.spread);
+        }
         Err(e) => report_na(key, &e.to_string()),
     }
 }
