@@ -89,6 +89,9 @@
 //! device polling and consent waits run in milliseconds; the transport is any
 //! [`airlock_http::HttpClient`], including a closure.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 mod client;
 mod config;
 mod consent;

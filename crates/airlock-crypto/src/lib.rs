@@ -87,6 +87,7 @@
 //!   journals ([`ReplayJournal`]) are at the root.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod decision;
 mod e2e;

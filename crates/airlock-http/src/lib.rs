@@ -77,6 +77,9 @@
 //! - Every request is bounded in time and every response body in size.
 //! - Logs (`tracing`) carry the method, scheme, host and path only.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

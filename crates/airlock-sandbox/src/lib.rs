@@ -108,6 +108,7 @@
 //! the keys and reaches the gateway only through the approver endpoints' logic.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

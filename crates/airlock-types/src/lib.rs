@@ -90,6 +90,9 @@
 //! assert_eq!(odd.error, ErrorCode::Unknown("brand_new_code".into()));
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
 mod macros;
 
 mod dnd;
