@@ -21,8 +21,9 @@ commands:
   test       fmt --check, clippy -D warnings, all tests (unit, integration, doc, interop),
              cargo deny when installed; prints a summary line; non-zero on any failure.
              PROPTEST_CASES sets the proptest case count (default 64).
-  release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]: tests, version bump,
-             changelog, cargo publish --dry-run, release commit and tag (dry run: in a clone).
+  release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]: tests,
+             version bump, changelog, cargo publish --dry-run, release commit and tag
+             (--dry-run: all of it in a temporary clone of HEAD).
   bench      [--quick]: every benchmark (ours, the raw floors, the published crate) and
              the dependency footprint, in one table of ratios.
   fuzz       [TARGET] [--seconds N] [--check]: the cargo-fuzz targets of fuzz/ (N s each,

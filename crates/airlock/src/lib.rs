@@ -39,6 +39,7 @@
     doc = include_str!("../guide/testing.md")
 )]
 #![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 #[cfg(feature = "auth")]
 pub use airlock_auth as auth;

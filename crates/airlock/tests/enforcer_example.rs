@@ -105,16 +105,10 @@ async fn device_grant_lifecycle_from_discovery_to_sign_out() {
 
     // Stop: the pairing is revoked and forgotten, the tokens revoked and forgotten.
     let revocation = enforcer.stop().await.unwrap();
-    // The sandbox IdP is plain `http` on loopback, and RFC 7009 §2 (enforced by `oauth2`)
-    // forbids revocation over `http`: that refusal, and only that, is tolerated here.
-    match revocation {
-        Some(RevocationOutcome::Revoked) => {}
-        Some(RevocationOutcome::Failed(failures))
-            if failures
-                .iter()
-                .all(|(_, e)| matches!(e, AuthError::InvalidConfig { .. })) => {}
-        other => panic!("sign-out: {other:?}"),
-    }
+    assert!(
+        matches!(revocation, Some(RevocationOutcome::Revoked)),
+        "sign-out: {revocation:?}"
+    );
     assert!(!state.path().join("pairing.json").exists());
     assert!(
         !state.path().join("tokens.json").exists(),
