@@ -69,6 +69,33 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]),
     ));
 
+    // The façade's features each build on their own (a verifier needs `crypto` alone).
+    let mut features_ok = true;
+    for features in ["", "types", "crypto", "gateway", "auth"] {
+        let mut check = cargo();
+        check.args([
+            "check",
+            "--locked",
+            "-p",
+            "airlock",
+            "--no-default-features",
+        ]);
+        if !features.is_empty() {
+            check.args(["--features", features]);
+        }
+        eprintln!("==> features [{features}]");
+        features_ok &= check.status().is_ok_and(|s| s.success());
+    }
+    steps.push(Step {
+        name: "features",
+        ok: features_ok,
+        note: if features_ok {
+            String::new()
+        } else {
+            "a feature subset of `airlock` does not build".into()
+        },
+    });
+
     // Unit, integration, doc and interop tests (the OIDC interop tests start their own
     // provider; they fail rather than skip when `CI` is set and Node.js is missing).
     let mut test = cargo();
