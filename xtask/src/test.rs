@@ -105,6 +105,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     steps.push(counted("tests", &mut test, &mut counts));
 
+    // The fuzz targets as ordinary tests on stable Rust (fuzz/ is its own Cargo project):
+    // seeds, regression inputs and generated inputs through every target's checks.
+    let mut fuzz = cargo();
+    fuzz.args([
+        "test",
+        "--locked",
+        "--no-default-features",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+    ]);
+    steps.push(counted("fuzz", &mut fuzz, &mut counts));
+
     if have("cargo-deny", &["--version"]) {
         steps.push(simple("deny", cargo().args(["deny", "--locked", "check"])));
     } else {
