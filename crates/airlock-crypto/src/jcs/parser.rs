@@ -270,52 +270,67 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// Parses a string whose opening quote was consumed and writes its
     /// canonical form. Returns the decoded content when `decode` is set or
     /// when it can be borrowed for free; otherwise an empty string.
+    ///
+    /// Runs of plain characters are found a word at a time and copied with
+    /// one `extend_from_slice`; only escapes are decoded and re-escaped.
     fn string(&mut self, decode: bool) -> Result<Cow<'a, str>, CanonicalizeError> {
         let start = self.pos;
         let src = self.src;
         self.out.push(b'"');
-        // Fast path: no escapes, so the input bytes are already canonical.
-        let mut i = start;
+        // The decoded content, built once the first escape is met, and only
+        // when `decode` asks for it.
+        let mut decoded: Option<String> = None;
+        let mut escaped = false;
+        // Start of the input not yet written to the output.
+        let mut run = start;
+        // Where to look for the next special byte.
+        let mut next = start;
         loop {
+            let i = find_special(src, next);
             match src.get(i) {
                 None => return Err(self.unterminated(start)),
                 Some(b'"') => {
-                    self.out.extend_from_slice(&src[start..i]);
+                    self.out.extend_from_slice(&src[run..i]);
                     self.out.push(b'"');
                     self.pos = i + 1;
-                    return Ok(Cow::Borrowed(&self.text[start..i]));
+                    return Ok(match decoded {
+                        Some(mut decoded) => {
+                            decoded.push_str(&self.text[run..i]);
+                            Cow::Owned(decoded)
+                        }
+                        // No escapes: the input bytes are the content.
+                        None if !escaped => Cow::Borrowed(&self.text[start..i]),
+                        None => Cow::Borrowed(""),
+                    });
                 }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(control_character(i)),
-                Some(_) => i += 1,
-            }
-        }
-        // Slow path: decode escapes, re-escaping minimally.
-        let mut decoded = decode.then(String::new);
-        let mut run = start;
-        loop {
-            match src.get(i) {
-                None => return Err(self.unterminated(start)),
-                Some(&b @ (b'"' | b'\\')) => {
-                    self.out.extend_from_slice(&src[run..i]);
-                    if let Some(decoded) = decoded.as_mut() {
-                        decoded.push_str(&self.text[run..i]);
-                    }
-                    if b == b'"' {
-                        self.out.push(b'"');
-                        self.pos = i + 1;
-                        return Ok(decoded.map_or(Cow::Borrowed(""), Cow::Owned));
+                Some(b'\\') => {
+                    if !escaped {
+                        escaped = true;
+                        if decode {
+                            decoded = Some(String::new());
+                        }
                     }
                     let (c, len) = escape(src, i)?;
-                    write_char(self.out, c);
-                    if let Some(decoded) = decoded.as_mut() {
-                        decoded.push(c);
+                    match decoded.as_mut() {
+                        // An escape already in canonical form stays in the
+                        // run and is copied with it.
+                        None if is_canonical_escape(src, i, c, len) => {}
+                        None => {
+                            self.out.extend_from_slice(&src[run..i]);
+                            write_char(self.out, c);
+                            run = i + len;
+                        }
+                        Some(decoded) => {
+                            self.out.extend_from_slice(&src[run..i]);
+                            write_char(self.out, c);
+                            decoded.push_str(&self.text[run..i]);
+                            decoded.push(c);
+                            run = i + len;
+                        }
                     }
-                    i += len;
-                    run = i;
+                    next = i + len;
                 }
-                Some(&b) if b < 0x20 => return Err(control_character(i)),
-                Some(_) => i += 1,
+                Some(_) => return Err(control_character(i)),
             }
         }
     }
@@ -357,36 +372,48 @@ impl<'a, 'o> Parser<'a, 'o> {
             _ => return Err(invalid("expected a digit")),
         }
         let int_digits = i - int_start;
-        let mut plain_integer = true;
+        let mut fraction = None;
+        let mut exponent = false;
         if src.get(i) == Some(&b'.') {
-            plain_integer = false;
-            let fraction = i + 1;
-            i = digits_from(fraction);
-            if i == fraction {
+            let fraction_start = i + 1;
+            i = digits_from(fraction_start);
+            if i == fraction_start {
                 return Err(invalid("expected a digit after the decimal point"));
             }
+            fraction = Some(fraction_start..i);
         }
         if let Some(b'e' | b'E') = src.get(i) {
-            plain_integer = false;
+            exponent = true;
             i += 1;
             if let Some(b'+' | b'-') = src.get(i) {
                 i += 1;
             }
-            let exponent = i;
-            i = digits_from(exponent);
-            if i == exponent {
+            let exponent_start = i;
+            i = digits_from(exponent_start);
+            if i == exponent_start {
                 return Err(invalid("expected a digit in the exponent"));
             }
         }
         self.pos = i;
         let literal = &self.text[start..i];
-        // Integers of at most 15 digits are exact doubles below 1e21, which
-        // ECMAScript prints digit for digit (the grammar already excludes
-        // leading zeros); only the sign of zero must go.
-        if plain_integer && int_digits <= 15 {
-            let bytes = if literal == "-0" { "0" } else { literal };
-            self.out.extend_from_slice(bytes.as_bytes());
-            return Ok(());
+        if !exponent {
+            match fraction {
+                // Integers of at most 15 digits are exact doubles below 1e21,
+                // which ECMAScript prints digit for digit (the grammar already
+                // excludes leading zeros); only the sign of zero must go.
+                None if int_digits <= 15 => {
+                    let bytes = if literal == "-0" { "0" } else { literal };
+                    self.out.extend_from_slice(bytes.as_bytes());
+                    return Ok(());
+                }
+                Some(fraction) => {
+                    if let Some(end) = short_decimal_end(src, int_start, int_digits, fraction) {
+                        self.out.extend_from_slice(&src[start..end]);
+                        return Ok(());
+                    }
+                }
+                None => {}
+            }
         }
         // `str::parse::<f64>` rounds correctly (round half to even).
         let value: f64 = literal
@@ -397,6 +424,111 @@ impl<'a, 'o> Parser<'a, 'o> {
         }
         write_f64(self.out, value)
     }
+}
+
+/// Whether the escape of `c` that takes `len` bytes at `at` is already in
+/// canonical form, so that it can be copied unchanged: `\"`, `\\`, `\b`,
+/// `\f`, `\n`, `\r`, `\t` (not `\/`), and `\u00xx` with lower-case hex for
+/// the other controls.
+fn is_canonical_escape(src: &[u8], at: usize, c: char, len: usize) -> bool {
+    match len {
+        2 => c != '/',
+        6 => {
+            c < '\u{20}'
+                && !matches!(c, '\u{8}' | '\t' | '\n' | '\u{c}' | '\r')
+                && !src[at + 4..at + 6].iter().any(u8::is_ascii_uppercase)
+        }
+        _ => false,
+    }
+}
+
+/// Bytes that end a run of plain string content: `"`, `\` and the controls.
+const fn is_special(b: u8) -> bool {
+    b == b'"' || b == b'\\' || b < 0x20
+}
+
+/// The index of the first `"`, `\` or control byte at or after `from`, or
+/// `src.len()` if there is none.
+///
+/// Scans sixteen bytes per step, as two words; see [`special_mask`].
+fn find_special(src: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while let Some(block) = src.get(i..i + 16) {
+        let (low, high) = block.split_at(8);
+        let (low, high) = (special_mask(low), special_mask(high));
+        if low != 0 {
+            return i + (low.trailing_zeros() / 8) as usize;
+        }
+        if high != 0 {
+            return i + 8 + (high.trailing_zeros() / 8) as usize;
+        }
+        i += 16;
+    }
+    while let Some(&b) = src.get(i) {
+        if is_special(b) {
+            return i;
+        }
+        i += 1;
+    }
+    src.len()
+}
+
+/// For eight bytes read as a little-endian word: the high bit of each byte
+/// that is special (see [`is_special`]) is set, and possibly of bytes above a
+/// special one (borrows of the subtractions only propagate upwards), so the
+/// lowest set bit always marks the first special byte; 0 if there is none.
+fn special_mask(bytes: &[u8]) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    let x = u64::from_le_bytes(word);
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash)
+        | (x.wrapping_sub(ONES * 0x20) & !x))
+        & HIGH
+}
+
+/// For a number without exponent whose fraction digits span `fraction`:
+/// where its canonical form ends, when that form is the literal itself with
+/// trailing fraction zeros (and a bare `.`) removed.
+///
+/// That holds when the number is at least 0.1 in magnitude and has at most
+/// 15 significant digits: every decimal of at most 15 significant digits is
+/// recovered from its nearest double, so it is the shortest one that rounds
+/// to that double (the digits ECMAScript prints), and numbers from 0.1 to
+/// 1e21 are printed without exponent.
+fn short_decimal_end(
+    src: &[u8],
+    int_start: usize,
+    int_digits: usize,
+    fraction: core::ops::Range<usize>,
+) -> Option<usize> {
+    let digits = &src[fraction.clone()];
+    let kept = digits
+        .iter()
+        .rposition(|&d| d != b'0')
+        .map_or(0, |last| last + 1);
+    let significant = if src[int_start] == b'0' {
+        // `0.xyz`: at least 0.1 only when `x` is not zero.
+        if digits.first() == Some(&b'0') {
+            return None;
+        }
+        kept
+    } else {
+        int_digits + kept
+    };
+    if significant > 15 {
+        return None;
+    }
+    Some(if kept == 0 {
+        // All fraction digits are zero: drop the `.` as well.
+        fraction.start - 1
+    } else {
+        fraction.start + kept
+    })
 }
 
 fn control_character(offset: usize) -> CanonicalizeError {
@@ -461,4 +593,135 @@ fn hex4(src: &[u8], at: usize) -> Result<u16, CanonicalizeError> {
         };
         Ok(acc << 4 | u16::from(nibble))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jcs::canonicalize;
+
+    /// The reference for a number: parse as a double, print as ECMAScript.
+    fn reference_number(literal: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_f64(&mut out, literal.parse().unwrap()).unwrap();
+        out
+    }
+
+    /// The reference for a string literal: decode with serde_json, escape
+    /// with the shared writer.
+    fn reference_string(literal: &str) -> Vec<u8> {
+        let decoded: String = serde_json::from_str(literal).unwrap();
+        let mut out = Vec::new();
+        super::super::writer::write_string(&mut out, &decoded);
+        out
+    }
+
+    #[test]
+    fn short_decimals_match_the_reference() {
+        for literal in [
+            "0.1",
+            "0.5",
+            "0.50",
+            "-0.5",
+            "0.05",
+            "0.0",
+            "-0.0",
+            "0.000001",
+            "0.0000001",
+            "1.0",
+            "-12.000",
+            "12.50",
+            "123456789012345.0",
+            "123456789012345.5",
+            "12345678901234.5",
+            "0.123456789012345",
+            "0.1234567890123456",
+            "9007199254740993.0",
+            "999999999999999.9",
+            "0.30000000000000004",
+            "100000000000000000000.0",
+            "1000000000000000000000.0",
+        ] {
+            assert_eq!(
+                canonicalize(literal.as_bytes()).unwrap(),
+                reference_number(literal),
+                "{literal}"
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_kept_or_rewritten_match_the_reference() {
+        for literal in [
+            r#""\"\\\b\f\n\r\t""#,
+            r#""a\/b""#,
+            r#""\u0001\u001f\u001F\u000A\u000a\u0008\u000c\u000d\u0009""#,
+            r#""\u0022\u005c\u005C\u0041\u00e9\u00E9\ud83d\ude00x""#,
+            r#""plain text that is longer than sixteen bytes \n and more""#,
+            r#""0123456789abcdef\"0123456789abcdef\\""#,
+        ] {
+            assert_eq!(
+                canonicalize(literal.as_bytes()).unwrap(),
+                reference_string(literal),
+                "{literal}"
+            );
+        }
+    }
+
+    #[test]
+    fn find_special_finds_the_first_special_byte() {
+        let specials = [b'"', b'\\', 0x00, 0x1f, 0x0a];
+        let fillers = [b'a', b' ', b'!', b'#', 0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d];
+        for len in 0..40 {
+            for at in 0..=len {
+                for &special in &specials {
+                    for &filler in &fillers {
+                        let mut bytes = vec![filler; len];
+                        if at < len {
+                            bytes[at] = special;
+                            // A second special byte after the first one.
+                            if at + 1 < len {
+                                bytes[at + 1] = b'"';
+                            }
+                        }
+                        for from in 0..=len.min(3) {
+                            let expected = if at < len && at >= from {
+                                at
+                            } else {
+                                bytes[from..]
+                                    .iter()
+                                    .position(|&b| is_special(b))
+                                    .map_or(len, |p| p + from)
+                            };
+                            assert_eq!(find_special(&bytes, from), expected, "{bytes:?} {from}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_match_the_reference(
+            sign in "-?",
+            int in "0|[1-9][0-9]{0,17}",
+            fraction in "[0-9]{1,18}",
+        ) {
+            let literal = format!("{sign}{int}.{fraction}");
+            proptest::prop_assert_eq!(
+                canonicalize(literal.as_bytes()).unwrap(),
+                reference_number(&literal)
+            );
+        }
+
+        #[test]
+        fn strings_match_the_reference(content in r#"([a\u{e9}\u{1f600} /]|\\[\\"/bfnrt]|\\u00[01][0-9a-fA-F]|\\u00[eE]9){0,40}"#) {
+            let literal = format!("\"{content}\"");
+            proptest::prop_assert_eq!(
+                canonicalize(literal.as_bytes()).unwrap(),
+                reference_string(&literal)
+            );
+        }
+    }
 }
