@@ -61,25 +61,20 @@ pub(crate) struct Current {
 }
 
 /// Whether `url` is a gateway base URL the transport accepts: `https://…`, or `http://` to
-/// the loopback interface only.
+/// a loopback host by the transport's own rule ([`airlock::http::is_loopback_host`]).
 pub(crate) fn gateway_url_problem(url: &str) -> Option<&'static str> {
-    if let Some(rest) = url.strip_prefix("https://") {
-        return rest.is_empty().then_some("the URL has no host");
+    let Ok(uri) = url.parse::<airlock::http::http::Uri>() else {
+        return Some("this is not a valid URL");
+    };
+    match (uri.scheme_str(), uri.host().filter(|h| !h.is_empty())) {
+        (Some("https" | "http"), None) => Some("the URL has no host"),
+        (Some("https"), Some(_)) => None,
+        (Some("http"), Some(host)) if airlock::http::is_loopback_host(host) => None,
+        (Some("http"), Some(_)) => {
+            Some("plain http:// is allowed only to 127.0.0.1, localhost or [::1]; use https://")
+        }
+        _ => Some("the URL must start with https:// (or http:// to this machine)"),
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = host.rsplit_once(':').map_or(host, |(h, port)| {
-            if port.chars().all(|c| c.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
-        return (!matches!(host, "127.0.0.1" | "localhost" | "[::1]")).then_some(
-            "plain http:// is allowed only to 127.0.0.1, localhost or [::1]; use https://",
-        );
-    }
-    Some("the URL must start with https:// (or http:// to this machine)")
 }
 
 /// An id or name: not empty, no control characters.
