@@ -7,7 +7,8 @@
 //!
 //! - `crypto.*` (MB/s of a deterministic 1 MiB command artifact): serde_json parse,
 //!   SHA-256 and AES-256-GCM of the same bytes (the floors), our RFC 8785
-//!   canonicalization, and our whole pipeline (canonicalize + hash + seal).
+//!   canonicalization, and our whole pipeline as `encrypt_and_submit_json` runs it
+//!   (`airlock_gateway::seal_artifact`: bind the request id, canonicalize, hash, seal).
 //! - `gw.*` (requests/s over loopback against an in-process hyper server with canned
 //!   answers): artifact submit and exchange status, by our `GatewayClient` and by a raw
 //!   hyper-util client replaying the very bytes ours sent (the floor), sequentially and

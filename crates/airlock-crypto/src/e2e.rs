@@ -97,6 +97,27 @@ impl E2eKey {
     /// Only if `plaintext` exceeds AES-GCM's limit of 2^36 − 32 bytes (64 GiB).
     #[must_use]
     pub fn seal(&self, plaintext: &[u8]) -> EncryptedPayload {
+        self.seal_inner(plaintext.to_vec(), None)
+    }
+
+    /// Like [`seal`](Self::seal), but encrypts in `plaintext`'s own buffer instead of a
+    /// copy (for large payloads, one allocation and one pass less). The buffer holds only
+    /// ciphertext when it is dropped.
+    ///
+    /// ```
+    /// use airlock_crypto::E2eKey;
+    ///
+    /// let key = E2eKey::from_bytes([7; 32]);
+    /// let sealed = key.seal_vec(br#"{"commandText":"ls"}"#.to_vec());
+    /// assert_eq!(&key.open(&sealed)?[..], br#"{"commandText":"ls"}"#);
+    /// # Ok::<(), airlock_crypto::OpenError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Only if `plaintext` exceeds AES-GCM's limit of 2^36 − 32 bytes (64 GiB).
+    #[must_use]
+    pub fn seal_vec(&self, plaintext: Vec<u8>) -> EncryptedPayload {
         self.seal_inner(plaintext, None)
     }
 
@@ -108,13 +129,12 @@ impl E2eKey {
     /// Only if `plaintext` exceeds AES-GCM's limit of 2^36 − 32 bytes (64 GiB).
     #[must_use]
     pub fn seal_with_aad(&self, plaintext: &[u8], aad: &[u8]) -> EncryptedPayload {
-        self.seal_inner(plaintext, Some(aad))
+        self.seal_inner(plaintext.to_vec(), Some(aad))
     }
 
-    fn seal_inner(&self, plaintext: &[u8], aad: Option<&[u8]>) -> EncryptedPayload {
+    fn seal_inner(&self, mut buffer: Vec<u8>, aad: Option<&[u8]>) -> EncryptedPayload {
         let mut nonce = [0u8; NONCE_LEN];
         OsRng.fill_bytes(&mut nonce);
-        let mut buffer = plaintext.to_vec();
         let tag = self
             .cipher()
             .encrypt_in_place_detached(

@@ -68,16 +68,18 @@
 //!
 //! # Performance
 //!
-//! Text is canonicalized in a single pass without building a tree: scalars
-//! and arrays are written straight to one output buffer, and an object's
-//! members are rearranged only when the input did not already list them in
-//! canonical order. UTF-8 is validated once, up front. Strings are scanned
-//! sixteen bytes per step for the next quote, backslash or control
-//! character, and runs of input that are already canonical (including
-//! escapes such as `\n` or `\u001f`) are copied in one piece; only other
-//! escapes (`\u00e9`, `\/`) are decoded and rewritten. Integers of up to 15
-//! digits and decimals of up to 15 significant digits from 0.1 up are
-//! printed from their own digits instead of through a double.
+//! Text is canonicalized in a single pass without building a tree. UTF-8 is
+//! validated once, up front (with SIMD where the CPU has it). Input that is
+//! already canonical (punctuation, literals, plain strings and escapes such
+//! as `\n` or `\u001f`, short numbers) is not copied token by token but in
+//! one piece up to the next place where the output must differ: whitespace,
+//! another escape (`\u00e9`, `\/`, decoded and rewritten), a number in
+//! another form, an object whose members must be reordered. Members are
+//! rearranged only when the input did not already list them in canonical
+//! order. Strings are scanned sixteen bytes per step for the next quote,
+//! backslash or control character. Integers of up to 15 digits and decimals
+//! of up to 15 significant digits from 0.1 up are printed from their own
+//! digits instead of through a double.
 
 mod parser;
 mod serialize;
@@ -162,6 +164,19 @@ pub enum CanonicalizeError {
         /// `serde_json::Value`.
         offset: Option<usize>,
     },
+    /// [`Canonicalizer::canonicalize_with_member`] was given a JSON text whose
+    /// value is not an object.
+    #[error("the JSON value must be an object")]
+    NotAnObject,
+    /// [`Canonicalizer::canonicalize_with_member`] found the member it binds
+    /// with a different value.
+    #[error("member {name:?} at byte {offset} has a different value than required")]
+    MemberMismatch {
+        /// The member's name.
+        name: String,
+        /// Offset of the member name's opening quote.
+        offset: usize,
+    },
     /// A `Serialize` implementation failed, produced a map key that is not a
     /// string, number or boolean, or produced the same member name twice
     /// (see [`canonicalize_serialize`]).
@@ -184,9 +199,10 @@ impl CanonicalizeError {
             | Self::InvalidNumber { offset, .. }
             | Self::NumberOutOfRange { offset }
             | Self::DuplicateKey { offset, .. }
+            | Self::MemberMismatch { offset, .. }
             | Self::TrailingData { offset } => Some(offset),
             Self::TooDeep { offset, .. } => offset,
-            Self::NonFiniteNumber | Self::Serialize { .. } => None,
+            Self::NonFiniteNumber | Self::NotAnObject | Self::Serialize { .. } => None,
         }
     }
 }
@@ -236,9 +252,7 @@ impl Canonicalizer {
     ///
     /// On error `out` is left as it was.
     pub fn canonicalize_to(&self, json: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalizeError> {
-        let text = std::str::from_utf8(json).map_err(|error| CanonicalizeError::InvalidUtf8 {
-            offset: error.valid_up_to(),
-        })?;
+        let text = validate_utf8(json)?;
         let initial_len = out.len();
         // Canonical text is rarely longer than its input.
         out.reserve(json.len());
@@ -247,6 +261,51 @@ impl Canonicalizer {
             out.truncate(initial_len);
         }
         result
+    }
+
+    /// Canonicalizes a JSON object whose top-level member `name` must be the
+    /// string `value`: the member is added when the object lacks it, kept
+    /// when it has that value (compared after unescaping), and refused with
+    /// [`CanonicalizeError::MemberMismatch`] when it has any other value. A
+    /// value other than an object is [`CanonicalizeError::NotAnObject`].
+    ///
+    /// One pass, like [`canonicalize`](Self::canonicalize). This is how a
+    /// plaintext is bound to the request that carries it:
+    ///
+    /// ```
+    /// use airlock_crypto::jcs::{CanonicalizeError, Canonicalizer};
+    ///
+    /// let jcs = Canonicalizer::new();
+    /// assert_eq!(
+    ///     jcs.canonicalize_with_member(br#"{"z": 1, "a": 2}"#, "id", "r-1")?,
+    ///     br#"{"a":2,"id":"r-1","z":1}"#
+    /// );
+    /// assert_eq!(
+    ///     jcs.canonicalize_with_member(br#"{"id": "r\u002d1"}"#, "id", "r-1")?,
+    ///     br#"{"id":"r-1"}"#
+    /// );
+    /// assert!(matches!(
+    ///     jcs.canonicalize_with_member(br#"{"id": "r-2"}"#, "id", "r-1"),
+    ///     Err(CanonicalizeError::MemberMismatch { .. })
+    /// ));
+    /// assert_eq!(
+    ///     jcs.canonicalize_with_member(b"[]", "id", "r-1"),
+    ///     Err(CanonicalizeError::NotAnObject)
+    /// );
+    /// # Ok::<(), CanonicalizeError>(())
+    /// ```
+    pub fn canonicalize_with_member(
+        &self,
+        json: &[u8],
+        name: &str,
+        value: &str,
+    ) -> Result<Vec<u8>, CanonicalizeError> {
+        let text = validate_utf8(json)?;
+        let mut out = Vec::with_capacity(json.len() + name.len() + value.len() + 8);
+        parser::Parser::new(text, &mut out, self.max_depth)
+            .with_binding(parser::Binding { name, value })
+            .run()?;
+        Ok(out)
     }
 
     /// Canonicalizes a parsed `serde_json::Value`.
@@ -284,6 +343,17 @@ impl Canonicalizer {
         let value = serialize::to_value(value).map_err(|error| error.0)?;
         self.canonicalize_value(&value)
     }
+}
+
+/// Checks that `json` is UTF-8 (with SIMD where the CPU has it); the error names
+/// the offset of the first invalid byte.
+fn validate_utf8(json: &[u8]) -> Result<&str, CanonicalizeError> {
+    simdutf8::basic::from_utf8(json).or_else(|_| {
+        // The fast check only says whether; `std` says where.
+        std::str::from_utf8(json).map_err(|error| CanonicalizeError::InvalidUtf8 {
+            offset: error.valid_up_to(),
+        })
+    })
 }
 
 /// Canonicalizes a JSON text (UTF-8 bytes) to its RFC 8785 form.

@@ -264,6 +264,119 @@ proptest! {
     }
 }
 
+/// `doc` as a `serde_json::Value` (through its own rendering, which serde_json parses).
+fn to_value(doc: &Doc) -> Value {
+    serde_json::from_str(&render(doc, 1)).expect("serde_json parses generated JSON")
+}
+
+// `canonicalize_with_member`: the one-pass binding of a plaintext to its request.
+proptest! {
+    #[test]
+    fn a_missing_member_is_added(
+        members in prop::collection::btree_map(any_string(), doc(), 0..6),
+        name in any_string(),
+        value in any_string(),
+        seed in any::<u64>(),
+    ) {
+        let mut members = members;
+        members.remove(&name);
+        let doc = Doc::Object(members);
+        let text = render(&doc, seed);
+        let mut expected = to_value(&doc);
+        expected
+            .as_object_mut()
+            .expect("an object")
+            .insert(name.clone(), Value::String(value.clone()));
+        let bound = jcs::Canonicalizer::new()
+            .canonicalize_with_member(text.as_bytes(), &name, &value)
+            .expect("valid");
+        let expected = jcs::canonicalize_value(&expected).expect("valid");
+        prop_assert_eq!(String::from_utf8_lossy(&bound), String::from_utf8_lossy(&expected));
+    }
+
+    #[test]
+    fn a_member_with_the_same_value_is_kept(
+        members in prop::collection::btree_map(any_string(), doc(), 0..6),
+        name in any_string(),
+        value in any_string(),
+        seed in any::<u64>(),
+    ) {
+        let mut members = members;
+        members.insert(name.clone(), Doc::String(value.clone()));
+        // Rendered with random escapes, so equal values are compared decoded.
+        let text = render(&Doc::Object(members), seed);
+        let bound = jcs::Canonicalizer::new()
+            .canonicalize_with_member(text.as_bytes(), &name, &value)
+            .expect("valid");
+        prop_assert_eq!(bound, jcs::canonicalize(text.as_bytes()).expect("valid"));
+    }
+
+    #[test]
+    fn a_member_with_another_value_is_refused(
+        members in prop::collection::btree_map(any_string(), doc(), 0..6),
+        name in any_string(),
+        value in any_string(),
+        other in doc(),
+        seed in any::<u64>(),
+    ) {
+        prop_assume!(!matches!(&other, Doc::String(s) if *s == value));
+        let mut members = members;
+        members.insert(name.clone(), other);
+        let text = render(&Doc::Object(members), seed);
+        let result = jcs::Canonicalizer::new().canonicalize_with_member(text.as_bytes(), &name, &value);
+        prop_assert!(
+            matches!(&result, Err(jcs::CanonicalizeError::MemberMismatch { name: n, .. }) if *n == name),
+            "{:?} for {}", result, text
+        );
+    }
+
+    #[test]
+    fn only_objects_can_be_bound(doc in doc(), seed in any::<u64>()) {
+        let text = render(&doc, seed);
+        let result = jcs::Canonicalizer::new().canonicalize_with_member(text.as_bytes(), "requestId", "r");
+        prop_assert_eq!(result.is_ok(), matches!(doc, Doc::Object(_)));
+        if !matches!(doc, Doc::Object(_)) {
+            prop_assert_eq!(result, Err(jcs::CanonicalizeError::NotAnObject));
+        }
+    }
+}
+
+#[test]
+fn binding_edge_cases() {
+    let jcs = jcs::Canonicalizer::new();
+    let bind = |text: &str| jcs.canonicalize_with_member(text.as_bytes(), "requestId", "r-1");
+    assert_eq!(bind("{}").unwrap(), br#"{"requestId":"r-1"}"#);
+    assert_eq!(bind(" \n{ \t} ").unwrap(), br#"{"requestId":"r-1"}"#);
+    assert_eq!(
+        bind(r#"{"z":{"b":1,"a":2},"a":[]}"#).unwrap(),
+        br#"{"a":[],"requestId":"r-1","z":{"a":2,"b":1}}"#
+    );
+    // A nested member of that name is not the binding.
+    assert_eq!(
+        bind(r#"{"x":{"requestId":"other"}}"#).unwrap(),
+        br#"{"requestId":"r-1","x":{"requestId":"other"}}"#
+    );
+    assert!(matches!(
+        bind(r#"{"requestId":"r-1","requestId":"r-1"}"#),
+        Err(jcs::CanonicalizeError::DuplicateKey { .. })
+    ));
+    assert!(matches!(
+        bind(r#"{"requestId":"r-2"}"#),
+        Err(jcs::CanonicalizeError::MemberMismatch { offset: 1, .. })
+    ));
+    // Invalid JSON is still reported as such.
+    assert!(matches!(
+        bind(r#"{"a":}"#),
+        Err(jcs::CanonicalizeError::Syntax { .. })
+    ));
+    assert!(matches!(
+        bind("{} x"),
+        Err(jcs::CanonicalizeError::TrailingData { .. })
+    ));
+    assert_eq!(bind(""), Err(jcs::CanonicalizeError::NotAnObject));
+    assert_eq!(bind("\"r-1\""), Err(jcs::CanonicalizeError::NotAnObject));
+}
+
 /// Whether JSON text has whitespace between tokens.
 fn has_whitespace_outside_strings(json: &[u8]) -> bool {
     let (mut in_string, mut escaped) = (false, false);

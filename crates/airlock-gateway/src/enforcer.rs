@@ -239,8 +239,10 @@ impl GatewayClient {
         options: SubmitOptions,
     ) -> Result<PendingExchange, Error> {
         let request_id = options.request_id.unwrap_or_else(new_request_id);
-        let (canonical, artifact_hash) = canonical_and_hash(plaintext_json, &request_id)?;
-        let ciphertext = pairing.e2e_key().seal(&canonical);
+        let SealedArtifact {
+            artifact_hash,
+            ciphertext,
+        } = seal_artifact(pairing.e2e_key(), &request_id, plaintext_json)?;
         let mut metadata = options.metadata;
         metadata
             .entry(metadata_key::ROUTING_TOKEN.to_owned())
@@ -516,47 +518,72 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 /// The member of every submitted plaintext that binds it to its exchange.
 pub const PLAINTEXT_REQUEST_ID: &str = "requestId";
 
-/// RFC 8785 canonical bytes of a JSON plaintext bound to its exchange, and their artifact
-/// hash (lowercase hex).
+/// A plaintext made ready for submission by [`seal_artifact`]: bound to its exchange,
+/// canonicalized, hashed and sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SealedArtifact {
+    /// The `artifactHash`: lowercase hex SHA-256 of the canonical, bound plaintext.
+    pub artifact_hash: String,
+    /// The canonical plaintext sealed with the pairing's end-to-end key (the `ciphertext`).
+    pub ciphertext: airlock_types::EncryptedPayload,
+}
+
+/// What [`GatewayClient::encrypt_and_submit_json`] does before it sends anything: binds the
+/// JSON object `plaintext_json` to `request_id`, canonicalizes it (RFC 8785), hashes it and
+/// seals it with `key` (the pairing's [`e2e_key`](Pairing::e2e_key)).
 ///
 /// An Airlock-form decision signs `artifactHash|decision|nonce`, not the request id. Were
 /// two submissions of the same plaintext to share a hash, a relay could replay the first
 /// approval onto the second once the replay journal had forgotten it. So the plaintext must
-/// be a JSON object and carries the exchange's `requestId` (added when absent; a different
-/// one is refused), which makes each exchange's hash its own — as HARP-CORE artifacts carry
-/// `requestId`. Resubmitting with the same request id gives the same hash (idempotent).
-fn canonical_and_hash(
-    json: &[u8],
+/// be a JSON object and carries the exchange's `requestId` ([`PLAINTEXT_REQUEST_ID`];
+/// added when absent, a different one is refused), which makes each exchange's hash its
+/// own — as HARP-CORE artifacts carry `requestId`. Sealing again with the same request id
+/// gives the same hash (resubmission is idempotent). One pass over the text; the canonical
+/// plaintext is encrypted in place and never copied.
+///
+/// ```
+/// use airlock_crypto::E2eKey;
+/// use airlock_gateway::seal_artifact;
+///
+/// let key = E2eKey::from_bytes([7; 32]);
+/// let sealed = seal_artifact(&key, "req-1", br#"{"commandText": "ls -la"}"#)?;
+/// assert_eq!(
+///     &key.open(&sealed.ciphertext)?[..],
+///     br#"{"commandText":"ls -la","requestId":"req-1"}"#
+/// );
+/// assert_eq!(sealed.artifact_hash.len(), 64);
+/// assert!(seal_artifact(&key, "req-1", br#"{"requestId": "req-2"}"#).is_err());
+/// assert!(seal_artifact(&key, "req-1", b"[1, 2]").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] when the plaintext is not canonicalizable JSON (see
+/// [`airlock_crypto::jcs`]), not an object, or has another `requestId`.
+pub fn seal_artifact(
+    key: &airlock_crypto::E2eKey,
     request_id: &str,
-) -> Result<(zeroize::Zeroizing<Vec<u8>>, String), Error> {
-    use airlock_crypto::jcs;
-    use serde_json::Value;
+    plaintext_json: &[u8],
+) -> Result<SealedArtifact, Error> {
+    use airlock_crypto::jcs::{CanonicalizeError, Canonicalizer};
 
-    let not_canonicalizable = |e: jcs::CanonicalizeError| {
-        Error::invalid_input(format!("plaintext is not canonicalizable JSON: {e}"))
-    };
-    // The strict pass first: duplicate members, lone surrogates and the like are refused
-    // here, before serde_json (which would silently keep the last duplicate) reads it.
-    let canonical = zeroize::Zeroizing::new(jcs::canonicalize(json).map_err(not_canonicalizable)?);
-    let mut object: serde_json::Map<String, Value> = serde_json::from_slice(&canonical)
-        .map_err(|_| Error::invalid_input("the plaintext must be a JSON object"))?;
-    let bound = match object.get(PLAINTEXT_REQUEST_ID) {
-        Some(Value::String(id)) if id == request_id => canonical,
-        Some(_) => {
-            return Err(Error::invalid_input(format!(
+    let canonical = Canonicalizer::new()
+        .canonicalize_with_member(plaintext_json, PLAINTEXT_REQUEST_ID, request_id)
+        .map_err(|e| match e {
+            CanonicalizeError::NotAnObject => {
+                Error::invalid_input("the plaintext must be a JSON object")
+            }
+            CanonicalizeError::MemberMismatch { .. } => Error::invalid_input(format!(
                 "the plaintext's `{PLAINTEXT_REQUEST_ID}` differs from the submission's request id"
-            )));
-        }
-        None => {
-            object.insert(
-                PLAINTEXT_REQUEST_ID.to_owned(),
-                Value::String(request_id.to_owned()),
-            );
-            zeroize::Zeroizing::new(
-                jcs::canonicalize_value(&Value::Object(object)).map_err(not_canonicalizable)?,
-            )
-        }
-    };
-    let hash = airlock_crypto::hash::ArtifactHash::of_canonical(&bound);
-    Ok((bound, hash.as_str().to_owned()))
+            )),
+            e => Error::invalid_input(format!("plaintext is not canonicalizable JSON: {e}")),
+        })?;
+    let hash = airlock_crypto::hash::ArtifactHash::of_canonical(&canonical);
+    Ok(SealedArtifact {
+        artifact_hash: hash.as_str().to_owned(),
+        // Encrypted in place: the buffer holds only ciphertext when it is freed.
+        ciphertext: key.seal_vec(canonical),
+    })
 }

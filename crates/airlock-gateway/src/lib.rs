@@ -167,7 +167,7 @@ pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};
 pub use dnd::{DND_AUDIT_TTL, DndAudit, DndVerdict, dnd_audit_artifact, evaluate_dnd};
 pub use enforcer::{
     AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PLAINTEXT_REQUEST_ID, PendingExchange,
-    SubmitOptions,
+    SealedArtifact, SubmitOptions, seal_artifact,
 };
 pub use error::{
     BODY_EXCERPT_LIMIT, ConsentDetails, Error, PairingEnd, ProtocolError, ProtocolErrorKind,

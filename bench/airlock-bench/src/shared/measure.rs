@@ -54,20 +54,32 @@ fn median(samples: &mut [f64]) -> f64 {
     }
 }
 
+/// How long one timed round of a throughput measure lasts at least: long enough that a
+/// scheduler tick or a page-fault burst is a small part of it.
+const MIN_ROUND: Duration = Duration::from_millis(40);
+
 /// Throughput in MB/s (10^6 bytes per second) of `op` over `bytes` bytes: three warm-up
-/// calls, then [`rounds`] timed calls, the median. An error from `op` ends the measure.
+/// calls, then [`rounds`] timed rounds of as many calls as fill [`MIN_ROUND`] (counted
+/// from the warm-up), the median. An error from `op` ends the measure.
 pub(crate) fn megabytes_per_sec<E>(
     bytes: usize,
     mut op: impl FnMut() -> Result<(), E>,
 ) -> Result<Stats, E> {
+    let mut fastest = Duration::MAX;
     for _ in 0..3 {
+        let start = Instant::now();
         op()?;
+        fastest = fastest.min(start.elapsed());
     }
+    let calls = (MIN_ROUND.as_secs_f64() / fastest.as_secs_f64().max(1e-9)).ceil() as usize;
+    let calls = calls.clamp(1, 10_000);
     let mut samples = Vec::with_capacity(rounds());
     for _ in 0..rounds() {
         let start = Instant::now();
-        op()?;
-        samples.push(rate(bytes as f64 / 1e6, start.elapsed()));
+        for _ in 0..calls {
+            op()?;
+        }
+        samples.push(rate(calls as f64 * bytes as f64 / 1e6, start.elapsed()));
     }
     Ok(stats(&mut samples))
 }

@@ -1,18 +1,27 @@
 //! Single-pass parser that validates JSON text (RFC 8259, strictly) and writes
 //! its RFC 8785 canonical form at the same time.
 //!
-//! Scalars and arrays go straight to the output. Object members are written
-//! in document order while their byte ranges in the output are recorded;
-//! when the object closes, the members are sorted by UTF-16 name order and,
-//! only if the input order differed, the object body is rearranged through a
-//! reusable scratch buffer. Names without escapes are borrowed from the input,
-//! the container stack is explicit (no recursion, so no stack overflow at any
+//! Most of a typical JSON text is already canonical: punctuation, literals,
+//! plain strings, short numbers. The parser therefore copies lazily: input
+//! that is canonical as it stands is not written token by token but left
+//! *pending* (from `flushed` up to the current position) and copied in one
+//! piece when something must change: whitespace to drop, an escape or a number
+//! to rewrite, an object whose members must be reordered, the end of input.
+//! Positions in the output are counted as if everything pending had been
+//! written (see `Parser::out_len`).
+//!
+//! Object members are recorded with their ranges in the output; when an
+//! object closes, the members are sorted by UTF-16 name order and, only if the
+//! input order differed, the object body is rearranged (straight from the
+//! input when none of it has been written yet, otherwise through a reusable
+//! scratch buffer). Names without escapes are borrowed from the input, the
+//! container stack is explicit (no recursion, so no stack overflow at any
 //! depth limit), and member bookkeeping lives in one shared vector.
 
 use std::borrow::Cow;
 
 use super::CanonicalizeError;
-use super::writer::{cmp_utf16, write_char, write_f64};
+use super::writer::{cmp_utf16, write_char, write_f64, write_string};
 
 /// An open container.
 enum Frame {
@@ -20,7 +29,7 @@ enum Frame {
     Object {
         /// Index in `Parser::members` of this object's first member.
         members_base: usize,
-        /// Offset in the output just after the `{`.
+        /// Output offset just after the `{`.
         body_start: usize,
     },
 }
@@ -36,15 +45,25 @@ struct Member<'a> {
     end: usize,
 }
 
+/// A top-level member the canonical form must have (see
+/// `Canonicalizer::canonicalize_with_member`).
+pub(super) struct Binding<'a> {
+    pub(super) name: &'a str,
+    pub(super) value: &'a str,
+}
+
 pub(super) struct Parser<'a, 'o> {
     text: &'a str,
     src: &'a [u8],
     pos: usize,
+    /// Input from here up to `pos` is canonical and not yet copied to `out`.
+    flushed: usize,
     out: &'o mut Vec<u8>,
     max_depth: usize,
     frames: Vec<Frame>,
     members: Vec<Member<'a>>,
     scratch: Vec<u8>,
+    binding: Option<Binding<'a>>,
 }
 
 impl<'a, 'o> Parser<'a, 'o> {
@@ -53,17 +72,30 @@ impl<'a, 'o> Parser<'a, 'o> {
             text,
             src: text.as_bytes(),
             pos: 0,
+            flushed: 0,
             out,
             max_depth,
             frames: Vec::new(),
             members: Vec::new(),
             scratch: Vec::new(),
+            binding: None,
         }
+    }
+
+    /// Requires the top-level value to be an object whose member
+    /// `binding.name` is the string `binding.value`, adding it when absent.
+    pub(super) fn with_binding(mut self, binding: Binding<'a>) -> Self {
+        self.binding = Some(binding);
+        self
     }
 
     /// Parses the whole input as exactly one JSON value, appending its
     /// canonical form to the output.
     pub(super) fn run(mut self) -> Result<(), CanonicalizeError> {
+        self.skip_whitespace();
+        if self.binding.is_some() && self.peek() != Some(b'{') {
+            return Err(CanonicalizeError::NotAnObject);
+        }
         'value: loop {
             self.skip_whitespace();
             let Some(&byte) = self.src.get(self.pos) else {
@@ -78,19 +110,27 @@ impl<'a, 'o> Parser<'a, 'o> {
                         });
                     }
                     self.pos += 1;
-                    self.out.push(byte);
                     self.skip_whitespace();
                     let close = if byte == b'[' { b']' } else { b'}' };
                     if self.peek() == Some(close) {
+                        if byte == b'{' && self.frames.is_empty() && self.binding.is_some() {
+                            // `{}` at the top: the body is the bound member alone.
+                            let body_start = self.out_len();
+                            self.frames.push(Frame::Object {
+                                members_base: self.members.len(),
+                                body_start,
+                            });
+                            self.finish_object(self.members.len(), body_start)?;
+                            self.frames.pop();
+                        }
                         self.pos += 1;
-                        self.out.push(close);
                     } else if byte == b'[' {
                         self.frames.push(Frame::Array);
                         continue 'value;
                     } else {
                         self.frames.push(Frame::Object {
                             members_base: self.members.len(),
-                            body_start: self.out.len(),
+                            body_start: self.out_len(),
                         });
                         self.member_name()?;
                         continue 'value;
@@ -123,12 +163,10 @@ impl<'a, 'o> Parser<'a, 'o> {
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
-                                self.out.push(b',');
                                 continue 'value;
                             }
                             Some(b']') => {
                                 self.pos += 1;
-                                self.out.push(b']');
                                 self.frames.pop();
                             }
                             _ => {
@@ -142,21 +180,20 @@ impl<'a, 'o> Parser<'a, 'o> {
                         members_base,
                         body_start,
                     } => {
+                        let end = self.out_len();
                         if let Some(member) = self.members.last_mut() {
-                            member.end = self.out.len();
+                            member.end = end;
                         }
                         self.skip_whitespace();
                         match self.peek() {
                             Some(b',') => {
                                 self.pos += 1;
-                                self.out.push(b',');
                                 self.member_name()?;
                                 continue 'value;
                             }
                             Some(b'}') => {
-                                self.pos += 1;
                                 self.finish_object(members_base, body_start)?;
-                                self.out.push(b'}');
+                                self.pos += 1;
                                 self.frames.pop();
                             }
                             _ => {
@@ -169,6 +206,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                 }
             }
         }
+        self.flush();
         self.skip_whitespace();
         if self.pos != self.src.len() {
             return Err(CanonicalizeError::TrailingData { offset: self.pos });
@@ -176,13 +214,38 @@ impl<'a, 'o> Parser<'a, 'o> {
         Ok(())
     }
 
+    /// The length the output has with everything pending written.
+    fn out_len(&self) -> usize {
+        self.out.len() + (self.pos - self.flushed)
+    }
+
+    /// Writes the pending input (up to the current position) to the output.
+    fn flush(&mut self) {
+        self.out
+            .extend_from_slice(&self.src[self.flushed..self.pos]);
+        self.flushed = self.pos;
+    }
+
+    /// Writes the pending input up to `at` (at most the current position)
+    /// and drops the input from there to the current position: the caller
+    /// writes what replaces it.
+    fn replace_from(&mut self, at: usize) {
+        self.out.extend_from_slice(&self.src[self.flushed..at]);
+        self.flushed = self.pos;
+    }
+
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
     }
 
     fn skip_whitespace(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
-            self.pos += 1;
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+            let start = self.pos;
+            while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+                self.pos += 1;
+            }
+            // Whitespace never reaches the output.
+            self.replace_from(start);
         }
     }
 
@@ -196,7 +259,6 @@ impl<'a, 'o> Parser<'a, 'o> {
     fn literal(&mut self, word: &'static str) -> Result<(), CanonicalizeError> {
         if self.src[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            self.out.extend_from_slice(word.as_bytes());
             Ok(())
         } else {
             Err(self.syntax("invalid literal (expected `true`, `false` or `null`)"))
@@ -210,7 +272,7 @@ impl<'a, 'o> Parser<'a, 'o> {
             return Err(self.syntax("expected a member name (a string)"));
         }
         let name_offset = self.pos;
-        let start = self.out.len();
+        let start = self.out_len();
         self.pos += 1;
         let name = self.string(true)?;
         self.skip_whitespace();
@@ -218,7 +280,6 @@ impl<'a, 'o> Parser<'a, 'o> {
             return Err(self.syntax("expected `:` after a member name"));
         }
         self.pos += 1;
-        self.out.push(b':');
         self.members.push(Member {
             name,
             name_offset,
@@ -228,9 +289,13 @@ impl<'a, 'o> Parser<'a, 'o> {
         Ok(())
     }
 
-    /// Sorts the members of the object that just closed, rejects duplicate
-    /// names and rewrites the body in canonical order if needed.
+    /// Sorts the members of the object whose `}` is at the current position,
+    /// rejects duplicate names, applies the binding to the top-level object,
+    /// and rewrites the body in canonical order if needed.
     fn finish_object(&mut self, base: usize, body_start: usize) -> Result<(), CanonicalizeError> {
+        if self.frames.len() == 1 && self.binding.is_some() {
+            self.bind(base)?;
+        }
         let members = &mut self.members[base..];
         let in_order = members
             .windows(2)
@@ -251,19 +316,84 @@ impl<'a, 'o> Parser<'a, 'o> {
                     offset: member.name_offset,
                 });
             }
-            self.scratch.clear();
-            self.scratch.extend_from_slice(&self.out[body_start..]);
-            self.out.truncate(body_start);
-            for (index, member) in members.iter().enumerate() {
-                if index > 0 {
-                    self.out.push(b',');
+            let written = self.out.len();
+            if body_start >= written {
+                // Nothing of the body is written yet: copy the members from
+                // the input, in order. Output offset `o` (at least `written`)
+                // is input offset `o - written + flushed`.
+                let flushed = self.flushed;
+                let input = |offset: usize| offset - written + flushed;
+                self.out
+                    .extend_from_slice(&self.src[flushed..input(body_start)]);
+                for (index, member) in members.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push(b',');
+                    }
+                    self.out
+                        .extend_from_slice(&self.src[input(member.start)..input(member.end)]);
                 }
-                self.out.extend_from_slice(
-                    &self.scratch[member.start - body_start..member.end - body_start],
-                );
+                self.flushed = self.pos;
+            } else {
+                // Write out what is pending (field by field: `members` borrows
+                // `self.members`).
+                self.out
+                    .extend_from_slice(&self.src[self.flushed..self.pos]);
+                self.flushed = self.pos;
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&self.out[body_start..]);
+                self.out.truncate(body_start);
+                for (index, member) in members.iter().enumerate() {
+                    if index > 0 {
+                        self.out.push(b',');
+                    }
+                    self.out.extend_from_slice(
+                        &self.scratch[member.start - body_start..member.end - body_start],
+                    );
+                }
             }
         }
         self.members.truncate(base);
+        Ok(())
+    }
+
+    /// Checks the bound member of the top-level object whose members start
+    /// at `base`, or appends it (the body is written out first).
+    fn bind(&mut self, base: usize) -> Result<(), CanonicalizeError> {
+        let Some(Binding { name, value }) = self.binding else {
+            return Ok(());
+        };
+        self.flush();
+        let mut expected = Vec::with_capacity(name.len() + value.len() + 8);
+        write_string(&mut expected, name);
+        expected.push(b':');
+        let value_start = expected.len();
+        write_string(&mut expected, value);
+        match self.members[base..].iter().find(|m| m.name == name) {
+            Some(member) => {
+                if self.out[member.start..member.end] != expected[..] {
+                    return Err(CanonicalizeError::MemberMismatch {
+                        name: name.to_owned(),
+                        offset: member.name_offset,
+                    });
+                }
+            }
+            None => {
+                if self.members.len() > base {
+                    self.out.push(b',');
+                }
+                let start = self.out.len();
+                self.out.extend_from_slice(&expected);
+                debug_assert!(value_start < expected.len());
+                self.members.push(Member {
+                    name: Cow::Borrowed(name),
+                    // Sorts after every member of the input, should the
+                    // name repeat (it cannot: it was looked for).
+                    name_offset: self.src.len(),
+                    start,
+                    end: self.out.len(),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -271,17 +401,16 @@ impl<'a, 'o> Parser<'a, 'o> {
     /// canonical form. Returns the decoded content when `decode` is set or
     /// when it can be borrowed for free; otherwise an empty string.
     ///
-    /// Runs of plain characters are found a word at a time and copied with
-    /// one `extend_from_slice`; only escapes are decoded and re-escaped.
+    /// Runs of plain characters are found a word at a time and left pending;
+    /// only escapes that are not canonical are decoded and rewritten.
     fn string(&mut self, decode: bool) -> Result<Cow<'a, str>, CanonicalizeError> {
         let start = self.pos;
         let src = self.src;
-        self.out.push(b'"');
         // The decoded content, built once the first escape is met, and only
         // when `decode` asks for it.
         let mut decoded: Option<String> = None;
         let mut escaped = false;
-        // Start of the input not yet written to the output.
+        // Start of the content not yet added to `decoded`.
         let mut run = start;
         // Where to look for the next special byte.
         let mut next = start;
@@ -290,8 +419,6 @@ impl<'a, 'o> Parser<'a, 'o> {
             match src.get(i) {
                 None => return Err(self.unterminated(start)),
                 Some(b'"') => {
-                    self.out.extend_from_slice(&src[run..i]);
-                    self.out.push(b'"');
                     self.pos = i + 1;
                     return Ok(match decoded {
                         Some(mut decoded) => {
@@ -311,22 +438,16 @@ impl<'a, 'o> Parser<'a, 'o> {
                         }
                     }
                     let (c, len) = escape(src, i)?;
-                    match decoded.as_mut() {
-                        // An escape already in canonical form stays in the
-                        // run and is copied with it.
-                        None if is_canonical_escape(src, i, c, len) => {}
-                        None => {
-                            self.out.extend_from_slice(&src[run..i]);
-                            write_char(self.out, c);
-                            run = i + len;
-                        }
-                        Some(decoded) => {
-                            self.out.extend_from_slice(&src[run..i]);
-                            write_char(self.out, c);
-                            decoded.push_str(&self.text[run..i]);
-                            decoded.push(c);
-                            run = i + len;
-                        }
+                    // An escape already in canonical form stays pending.
+                    if !is_canonical_escape(src, i, c, len) {
+                        self.pos = i + len;
+                        self.replace_from(i);
+                        write_char(self.out, c);
+                    }
+                    if let Some(decoded) = decoded.as_mut() {
+                        decoded.push_str(&self.text[run..i]);
+                        decoded.push(c);
+                        run = i + len;
                     }
                     next = i + len;
                 }
@@ -402,13 +523,18 @@ impl<'a, 'o> Parser<'a, 'o> {
                 // which ECMAScript prints digit for digit (the grammar already
                 // excludes leading zeros); only the sign of zero must go.
                 None if int_digits <= 15 => {
-                    let bytes = if literal == "-0" { "0" } else { literal };
-                    self.out.extend_from_slice(bytes.as_bytes());
+                    if literal == "-0" {
+                        self.replace_from(start);
+                        self.out.push(b'0');
+                    }
                     return Ok(());
                 }
                 Some(fraction) => {
                     if let Some(end) = short_decimal_end(src, int_start, int_digits, fraction) {
-                        self.out.extend_from_slice(&src[start..end]);
+                        if end != i {
+                            // Trailing fraction zeros (and maybe the `.`) go.
+                            self.replace_from(end);
+                        }
                         return Ok(());
                     }
                 }
@@ -422,6 +548,7 @@ impl<'a, 'o> Parser<'a, 'o> {
         if !value.is_finite() {
             return Err(CanonicalizeError::NumberOutOfRange { offset: start });
         }
+        self.replace_from(start);
         write_f64(self.out, value)
     }
 }
