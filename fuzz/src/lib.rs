@@ -84,7 +84,39 @@ pub fn canonicalize(data: &[u8]) {
             String::from_utf8_lossy(&canonical),
             "text and serde_json::Value must canonicalize alike"
         );
+        bound(data, value);
     }
+}
+
+/// `canonicalize_with_member` (how a plaintext is bound to its request) against the
+/// `Value` path with the member inserted by hand.
+fn bound(data: &[u8], value: Value) {
+    const NAME: &str = "requestId";
+    const ID: &str = "req-fuzz";
+    let result = jcs::Canonicalizer::new().canonicalize_with_member(data, NAME, ID);
+    let Value::Object(mut object) = value else {
+        assert_eq!(result, Err(jcs::CanonicalizeError::NotAnObject));
+        return;
+    };
+    match object.get(NAME) {
+        Some(Value::String(id)) if id == ID => {}
+        Some(_) => {
+            assert!(
+                matches!(result, Err(jcs::CanonicalizeError::MemberMismatch { .. })),
+                "another {NAME} must be refused: {result:?}"
+            );
+            return;
+        }
+        None => {
+            object.insert(NAME.to_owned(), Value::String(ID.to_owned()));
+        }
+    }
+    let expected = jcs::canonicalize_value(&Value::Object(object)).expect("valid value");
+    assert_eq!(
+        String::from_utf8_lossy(&result.expect("an object with the member or without it")),
+        String::from_utf8_lossy(&expected),
+        "binding must equal inserting the member"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
