@@ -3,14 +3,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
-use airlock_crypto::{ExpectedDecision, TrustedSigners, VerifiedDecision, verify_decision};
+use airlock_crypto::{
+    Ed25519PublicKey, ExpectedDecision, TrustedSigners, VerifiedDecision, verify_decision,
+};
 use airlock_types::{
     AckBody, ArtifactAcceptedBody, ArtifactSubmitBody, Envelope, Timestamp, artifact_type,
     metadata_key, new_request_id,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::GatewayClient;
@@ -133,6 +136,93 @@ impl PendingExchange {
     /// The gateway's `artifact.accepted` answer.
     pub fn accepted(&self) -> &Envelope<ArtifactAcceptedBody> {
         &self.accepted
+    }
+
+    /// Writes the exchange to `path` atomically with owner-only permissions, so that a
+    /// process that stops while waiting can [`load`](Self::load) it and wait again with
+    /// [`GatewayClient::await_decision`] — the decision is still checked against the
+    /// artifact hash and signers recorded at submission.
+    ///
+    /// The file holds no secret, but it says which keys may approve: protect it like the
+    /// pairing file (whoever can rewrite it can make a forged decision pass). It is also
+    /// `Serialize`/`Deserialize` for storing elsewhere.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        crate::store::save_json(self, path.as_ref(), "the pending exchange")
+    }
+
+    /// Reads an exchange written by [`PendingExchange::save`].
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        crate::store::load_json(path.as_ref(), "pending-exchange file")
+    }
+}
+
+/// The stored form of a [`PendingExchange`].
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingFile {
+    version: u32,
+    request_id: String,
+    artifact_hash: String,
+    expires_at: Timestamp,
+    enforcer_id: String,
+    /// Signer key id → Ed25519 public key (base64url).
+    signers: BTreeMap<String, Ed25519PublicKey>,
+    accepted: Envelope<ArtifactAcceptedBody>,
+}
+
+const PENDING_FILE_VERSION: u32 = 1;
+
+impl Serialize for PendingExchange {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PendingFile {
+            version: PENDING_FILE_VERSION,
+            request_id: self.request_id.clone(),
+            artifact_hash: self.artifact_hash.clone(),
+            expires_at: self.expires_at,
+            enforcer_id: self.enforcer_id.clone(),
+            signers: self
+                .signers
+                .iter()
+                .map(|(id, key)| (id.to_owned(), *key))
+                .collect(),
+            accepted: self.accepted.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PendingExchange {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let file = PendingFile::deserialize(deserializer)?;
+        if file.version != PENDING_FILE_VERSION {
+            return Err(D::Error::custom(format!(
+                "unsupported pending-exchange file version {}",
+                file.version
+            )));
+        }
+        if airlock_crypto::ArtifactHash::parse(&file.artifact_hash).is_err() {
+            return Err(D::Error::custom("artifactHash is not a SHA-256 hex digest"));
+        }
+        if file.signers.is_empty() {
+            return Err(D::Error::custom(
+                "no trusted signer: no decision could verify",
+            ));
+        }
+        let signers = file
+            .signers
+            .into_iter()
+            .fold(TrustedSigners::new(), |signers, (id, key)| {
+                signers.with(id, key)
+            });
+        Ok(PendingExchange {
+            request_id: file.request_id,
+            artifact_hash: file.artifact_hash,
+            expires_at: file.expires_at,
+            enforcer_id: file.enforcer_id,
+            signers,
+            accepted: file.accepted,
+        })
     }
 }
 

@@ -161,6 +161,7 @@ mod error;
 mod heartbeat;
 mod pairing;
 mod retry;
+mod store;
 
 pub use api::{MAX_WAIT, MIN_WAIT, UnverifiedDecision, WAIT_MARGIN};
 pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};

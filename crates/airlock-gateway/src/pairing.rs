@@ -460,25 +460,12 @@ impl Pairing {
 
     /// Writes the pairing to `path` atomically with owner-only permissions.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let json = Zeroizing::new(
-            serde_json::to_vec_pretty(self)
-                .map_err(|e| Error::storage("cannot serialize the pairing", e))?,
-        );
-        airlock_crypto::fs::atomic_write(path, &json)
-            .map_err(|e| Error::storage(format!("cannot write {}", path.display()), e))
+        crate::store::save_json(self, path.as_ref(), "the pairing")
     }
 
     /// Reads a pairing written by [`Pairing::save`].
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let bytes = Zeroizing::new(
-            std::fs::read(path)
-                .map_err(|e| Error::storage(format!("cannot read {}", path.display()), e))?,
-        );
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::storage(format!("{} is not a valid pairing file", path.display()), e)
-        })
+        crate::store::load_json(path.as_ref(), "pairing file")
     }
 }
 

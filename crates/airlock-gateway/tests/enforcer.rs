@@ -232,6 +232,54 @@ async fn a_signed_approval_is_verified_acked_and_approved() {
 }
 
 #[tokio::test]
+async fn a_saved_pending_exchange_resumes_the_wait_with_the_same_checks() {
+    let paired = Paired::answering(Answer::Approve).await;
+    let pending = paired.submit().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pending.json");
+    pending.save(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "owner-only");
+    }
+
+    // As if a new process: everything the decision is checked against comes from the file.
+    let resumed = airlock_gateway::PendingExchange::load(&path).unwrap();
+    assert_eq!(resumed.request_id(), pending.request_id());
+    assert_eq!(resumed.artifact_hash(), pending.artifact_hash());
+    assert_eq!(resumed.expires_at(), pending.expires_at());
+    assert_eq!(resumed.enforcer_id(), pending.enforcer_id());
+    assert_eq!(resumed.signers(), pending.signers());
+    assert_eq!(resumed.accepted(), pending.accepted());
+    let outcome = paired.outcome(&resumed).await.unwrap();
+    assert!(outcome.is_approved(), "{outcome:?}");
+
+    // A file whose signer was swapped verifies nothing: the approver's signature no
+    // longer matches a trusted key.
+    let paired = Paired::answering(Answer::Approve).await;
+    let pending = paired.submit().await;
+    let mut stored: serde_json::Value = serde_json::to_value(&pending).unwrap();
+    let other = airlock_crypto::Ed25519SigningKey::generate().public_key();
+    stored["signers"]["key-phone-1"] = serde_json::to_value(other).unwrap();
+    let swapped: airlock_gateway::PendingExchange = serde_json::from_value(stored).unwrap();
+    let e = paired.outcome(&swapped).await.unwrap_err();
+    assert!(matches!(e, Error::Verification(_)), "{e:?}");
+
+    // Damaged or foreign files are typed errors.
+    for bad in [
+        json!({ "version": 2 }),
+        json!({ "version": 1, "requestId": "r", "artifactHash": "zz", "expiresAt": "2026-01-01T00:00:00Z",
+                "enforcerId": "e", "signers": {}, "accepted": {} }),
+    ] {
+        std::fs::write(&path, bad.to_string()).unwrap();
+        let e = airlock_gateway::PendingExchange::load(&path).unwrap_err();
+        assert!(matches!(e, Error::Storage { .. }), "{e:?}");
+    }
+}
+
+#[tokio::test]
 async fn a_signed_rejection_is_rejected() {
     let paired = Paired::answering(Answer::Reject).await;
     let pending = paired.submit().await;
