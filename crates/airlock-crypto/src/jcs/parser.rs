@@ -403,8 +403,26 @@ impl<'a, 'o> Parser<'a, 'o> {
     ///
     /// Runs of plain characters are found a word at a time and left pending;
     /// only escapes that are not canonical are decoded and rewritten.
+    #[inline]
     fn string(&mut self, decode: bool) -> Result<Cow<'a, str>, CanonicalizeError> {
         let start = self.pos;
+        let first = find_special(self.src, start);
+        if self.src.get(first) == Some(&b'"') {
+            // No escape (the common case): nothing to write, the content is borrowed.
+            self.pos = first + 1;
+            return Ok(Cow::Borrowed(&self.text[start..first]));
+        }
+        self.string_from(start, first, decode)
+    }
+
+    /// The rest of [`string`](Self::string) once the first special byte, at
+    /// `first`, is not the closing quote.
+    fn string_from(
+        &mut self,
+        start: usize,
+        first: usize,
+        decode: bool,
+    ) -> Result<Cow<'a, str>, CanonicalizeError> {
         let src = self.src;
         // The decoded content, built once the first escape is met, and only
         // when `decode` asks for it.
@@ -412,10 +430,9 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut escaped = false;
         // Start of the content not yet added to `decoded`.
         let mut run = start;
-        // Where to look for the next special byte.
-        let mut next = start;
+        // Where the next special byte is.
+        let mut i = first;
         loop {
-            let i = find_special(src, next);
             match src.get(i) {
                 None => return Err(self.unterminated(start)),
                 Some(b'"') => {
@@ -449,7 +466,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                         decoded.push(c);
                         run = i + len;
                     }
-                    next = i + len;
+                    i = find_special(src, i + len);
                 }
                 Some(_) => return Err(control_character(i)),
             }
