@@ -4,13 +4,31 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock::auth::{AuthClient, AuthConfig, AuthSession, FileTokenStore, RevocationOutcome};
-use airlock::gateway::{GatewayClient, Pairing, PairingRequest};
+use airlock::gateway::{
+    Error as GatewayError, GatewayClient, Pairing, PairingRequest, PairingSession,
+};
 use airlock::http::SecretToken;
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::connect::{AuthMethod, Context, Identity, PAT_ENV};
 use crate::exit::{CliError, Exit, chain};
+
+/// Where the account flows tell the user what is happening, a line at a time: stderr for the
+/// `airlock` commands ([`Stderr`]), the terminal of `airlock enforcer`.
+pub(crate) trait Say {
+    fn say(&mut self, line: &str);
+}
+
+/// The `airlock` commands' progress: stderr (stdout carries results only).
+#[derive(Debug)]
+pub(crate) struct Stderr;
+
+impl Say for Stderr {
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+    }
+}
 
 /// How to sign in.
 #[derive(Debug)]
@@ -42,45 +60,58 @@ fn remember_connection(ctx: &mut Context, app_secret: bool) -> Result<(), CliErr
     Ok(())
 }
 
-/// Checks that the gateway accepts the identity: `Err` on 401, guidance on consent.
-async fn check_identity(client: &GatewayClient) -> Result<(), CliError> {
+/// Checks that the gateway accepts the identity and tells the user about the app's consent:
+/// `Err` when the credentials are refused or the gateway cannot be asked.
+pub(crate) async fn check_identity(
+    client: &GatewayClient,
+    out: &mut dyn Say,
+) -> Result<(), CliError> {
     match client.check_consent().await {
         Ok(status) if status.status.is_allowed() => {
-            eprintln!("The gateway accepts this identity; the app has consent.");
-            Ok(())
+            out.say("The gateway accepts this identity; the app has consent.");
         }
         Ok(status) => {
-            eprintln!("Signed in, but consent is {:?}.", status.status);
+            out.say(&format!("Signed in, but consent is {:?}.", status.status));
             if let Some(url) = status.consent_url {
-                eprintln!("Grant it at {url}");
+                out.say(&format!("Grant it at {url}"));
             }
-            Ok(())
         }
         Err(e) if e.is_unauthorized() => {
-            Err(CliError::gateway("the gateway refused the credentials", &e))
+            return Err(CliError::gateway("the gateway refused the credentials", &e));
         }
-        Err(e) if e.consent().is_some() => {
-            let what = if e.is_consent_denied() {
-                "was denied"
-            } else if e.is_consent_pending() {
-                "is pending"
-            } else {
-                "is required"
-            };
-            eprintln!("Signed in, but this app's consent {what}.");
-            if let Some(url) = e.consent().and_then(|c| c.consent_url.as_deref()) {
-                eprintln!("Open {url} to grant it, then run your command again.");
+        Err(e) => {
+            let guidance = consent_guidance(&e).ok_or_else(|| {
+                CliError::gateway("cannot reach the gateway to check the sign-in", &e)
+            })?;
+            for line in guidance {
+                out.say(&line);
             }
-            Ok(())
         }
-        Err(e) => Err(CliError::gateway(
-            "cannot reach the gateway to check the sign-in",
-            &e,
-        )),
     }
+    Ok(())
 }
 
-pub(crate) async fn login(mut ctx: Context, how: Login) -> Result<(), CliError> {
+/// What a consent error (`app_consent_required`, `_pending`, `_denied`) asks of the user,
+/// with the consent URL when the gateway gave one; `None` for any other error.
+pub(crate) fn consent_guidance(e: &GatewayError) -> Option<Vec<String>> {
+    let details = e.consent()?;
+    let what = if e.is_consent_denied() {
+        "was denied"
+    } else if e.is_consent_pending() {
+        "is pending"
+    } else {
+        "is required"
+    };
+    let mut lines = vec![format!("Signed in, but this app's consent {what}.")];
+    if let Some(url) = &details.consent_url {
+        lines.push(format!(
+            "Open {url} to grant it, then run your command again."
+        ));
+    }
+    Some(lines)
+}
+
+pub(crate) async fn login(mut ctx: Context, how: Login, out: &mut dyn Say) -> Result<(), CliError> {
     match how {
         Login::Pat(pat) => {
             let client = ctx
@@ -88,20 +119,20 @@ pub(crate) async fn login(mut ctx: Context, how: Login) -> Result<(), CliError> 
                 .pat(SecretToken::new(pat.as_str()))
                 .build()
                 .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
-            check_identity(&client).await?;
+            check_identity(&client, out).await?;
             remember_connection(&mut ctx, true)?;
             let mut credentials = ctx.state.credentials()?;
             credentials.pat = Some(pat);
             ctx.state.save_credentials(&credentials)?;
             // A PAT replaces an OAuth session.
             ctx.state.remove(&ctx.state.tokens_path())?;
-            eprintln!(
+            out.say(&format!(
                 "Signed in with a personal access token ({}).",
                 ctx.state.root().display()
-            );
+            ));
             Ok(())
         }
-        Login::Device { issuer, scopes } => login_device(ctx, issuer, scopes).await,
+        Login::Device { issuer, scopes } => login_device(ctx, issuer, scopes, out).await,
     }
 }
 
@@ -109,6 +140,7 @@ async fn login_device(
     mut ctx: Context,
     issuer: Option<String>,
     scopes: Vec<String>,
+    out: &mut dyn Say,
 ) -> Result<(), CliError> {
     let direct = issuer.is_some();
     let (issuer, oidc_client_id, confidential) = match issuer {
@@ -148,12 +180,12 @@ async fn login_device(
     let client = AuthClient::with_http_client(config, Arc::clone(&ctx.http));
     let tokens = client
         .device_login(|device| {
-            eprintln!("To sign in, open {}", device.verification_uri());
-            eprintln!("and enter the code {}", device.user_code());
+            out.say(&format!("To sign in, open {}", device.verification_uri()));
+            out.say(&format!("and enter the code {}", device.user_code()));
             if let Some(complete) = device.verification_uri_complete() {
-                eprintln!("(or open {complete})");
+                out.say(&format!("(or open {complete})"));
             }
-            eprintln!("Waiting for the sign-in...");
+            out.say("Waiting for the sign-in...");
         })
         .await
         .map_err(|e| {
@@ -197,47 +229,50 @@ async fn login_device(
     ctx.config.oauth_client_id = Some(oidc_client_id);
     ctx.config.oauth_confidential = confidential;
     ctx.state.save_config(&ctx.config)?;
-    eprintln!("Signed in (OAuth device grant).");
+    out.say("Signed in (OAuth device grant).");
     if !direct {
         let gateway = ctx
             .app_builder()?
             .token_source(Arc::new(session))
             .build()
             .map_err(|e| CliError::gateway("cannot configure the gateway client", &e))?;
-        check_identity(&gateway).await?;
+        check_identity(&gateway, out).await?;
     }
     Ok(())
 }
 
-pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
+pub(crate) async fn logout(ctx: Context, out: &mut dyn Say) -> Result<(), CliError> {
     let mut credentials = ctx.state.credentials()?;
     let had_pat = credentials.pat.take().is_some();
     ctx.state.save_credentials(&credentials)?;
     if had_pat {
-        eprintln!(
-            "Forgot the personal access token (revoke it in the Airlock web app if it leaked)."
+        out.say(
+            "Forgot the personal access token (revoke it in the Airlock web app if it leaked).",
         );
     }
     let session = match ctx.oauth_session().await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("warning: {e}");
+            out.say(&format!("warning: {e}"));
             None
         }
     };
     if let Some(session) = session {
         match session.logout().await {
-            Ok(RevocationOutcome::Revoked) => eprintln!("The OAuth tokens were revoked."),
+            Ok(RevocationOutcome::Revoked) => out.say("The OAuth tokens were revoked."),
             Ok(RevocationOutcome::NotSupported) => {
-                eprintln!("The provider cannot revoke tokens; they expire by themselves.");
+                out.say("The provider cannot revoke tokens; they expire by themselves.");
             }
             Ok(RevocationOutcome::Failed(failures)) => {
                 for (kind, e) in failures {
-                    eprintln!("warning: revoking the {kind:?} failed: {}", chain(&e));
+                    out.say(&format!(
+                        "warning: revoking the {kind:?} failed: {}",
+                        chain(&e)
+                    ));
                 }
             }
             Ok(_) => {}
-            Err(e) => eprintln!("warning: {}", chain(&e)),
+            Err(e) => out.say(&format!("warning: {}", chain(&e))),
         }
     }
     // Whatever happened above, no identity stays behind.
@@ -251,16 +286,17 @@ pub(crate) async fn logout(ctx: Context) -> Result<(), CliError> {
     config.oauth_client_id = None;
     config.oauth_confidential = false;
     ctx.state.save_config(&config)?;
-    eprintln!("Signed out.");
+    out.say("Signed out.");
     Ok(())
 }
 
-/// Pairs (a new code shown on stderr, or a claimed one) and verifies the approver's
+/// `airlock pair`: pairs (a new code, or a claimed one) and verifies the approver's
 /// response; the caller shows the fingerprint and saves the pairing.
 pub(crate) async fn pair(
     ctx: &Context,
     code: Option<String>,
     timeout: Duration,
+    out: &mut dyn Say,
 ) -> Result<Pairing, CliError> {
     if ctx.state.pairing()?.is_some() {
         return Err(CliError::new(
@@ -270,6 +306,24 @@ pub(crate) async fn pair(
     }
     let client = ctx.signed_in_client().await?;
     let label = format!("airlock CLI on {}", crate::connect::host_name());
+    let session = start_pairing(ctx, &client, code, label, out)
+        .await
+        .map_err(|e| CliError::gateway("cannot start pairing", &e))?;
+    session
+        .wait(timeout)
+        .await
+        .map_err(|e| CliError::gateway("pairing failed", &e))
+}
+
+/// Starts pairing as `label`: a new code, which the user is told to enter in the Airlock
+/// app, or claiming `code`, which the app generated. The caller waits for the session.
+pub(crate) async fn start_pairing(
+    ctx: &Context,
+    client: &GatewayClient,
+    code: Option<String>,
+    label: String,
+    out: &mut dyn Say,
+) -> Result<PairingSession, GatewayError> {
     let request = match code {
         Some(code) => PairingRequest::claim(ctx.enforcer_id.clone(), code),
         None => PairingRequest::new(ctx.enforcer_id.clone()),
@@ -278,22 +332,15 @@ pub(crate) async fn pair(
     .workspace(ctx.workspace.clone())
     .gateway_url(ctx.gateway_url.clone())
     .poll_interval(Duration::from_millis(500));
-    let session = client
-        .start_pairing(request)
-        .await
-        .map_err(|e| CliError::gateway("cannot start pairing", &e))?;
+    let session = client.start_pairing(request).await?;
     match session.code() {
-        Some(code) => eprintln!(
+        Some(code) => out.say(&format!(
             "Enter the pairing code {code} in the Airlock app (expires {}).",
             session.expires_at()
-        ),
-        None => eprintln!("Claimed the code; waiting for the approver to confirm."),
+        )),
+        None => out.say("Claimed the code; waiting for the approver to confirm."),
     }
-    let pairing = session
-        .wait(timeout)
-        .await
-        .map_err(|e| CliError::gateway("pairing failed", &e))?;
-    Ok(pairing)
+    Ok(session)
 }
 
 /// Stores `pairing` (atomic, owner-only).
@@ -303,20 +350,22 @@ pub(crate) fn save_pairing(ctx: &Context, pairing: &Pairing) -> Result<(), CliEr
         .map_err(|e| CliError::gateway("cannot save the pairing", &e))
 }
 
-pub(crate) async fn unpair(ctx: Context) -> Result<(), CliError> {
+pub(crate) async fn unpair(ctx: Context, out: &mut dyn Say) -> Result<(), CliError> {
     let Some(pairing) = ctx.state.pairing()? else {
-        eprintln!("Not paired.");
+        out.say("Not paired.");
         return Ok(());
     };
     let client = ctx.signed_in_client().await?;
     match client.unpair(&pairing).await {
-        Ok(_) => eprintln!("Unpaired: the gateway revoked the routing token."),
+        Ok(_) => out.say("Unpaired: the gateway revoked the routing token."),
         // A stale routing token: the gateway has forgotten the pairing already.
         Err(e)
             if e.is_pairing_revoked()
                 || matches!(e.status().map(|s| s.as_u16()), Some(404 | 410)) =>
         {
-            eprintln!("The gateway no longer knows this pairing ({e}); removing it locally.");
+            out.say(&format!(
+                "The gateway no longer knows this pairing ({e}); removing it locally."
+            ));
         }
         Err(e) => {
             return Err(CliError::gateway(

@@ -24,6 +24,7 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
 
+use crate::account::Stderr;
 use crate::approve::ApproveRequest;
 use crate::cli::{Cli, Command, GateArgs, PatternsCommand};
 use crate::connect::Context;
@@ -170,18 +171,19 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
                     scopes: args.scopes,
                 },
             };
-            runtime()?.block_on(account::login(ctx, how))?;
+            runtime()?.block_on(account::login(ctx, how, &mut Stderr))?;
             Ok(Exit::Success)
         }
         Command::Logout(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::logout(ctx))?;
+            runtime()?.block_on(account::logout(ctx, &mut Stderr))?;
             Ok(Exit::Success)
         }
         Command::Pair(args) => {
             let ctx = Context::resolve(&args.conn)?;
             let timeout = std::time::Duration::from_secs(args.timeout);
-            let pairing = runtime()?.block_on(account::pair(&ctx, args.code, timeout))?;
+            let pairing =
+                runtime()?.block_on(account::pair(&ctx, args.code, timeout, &mut Stderr))?;
             account::save_pairing(&ctx, &pairing)?;
             eprintln!("Paired with signer {}.", pairing.signer_key_id());
             eprintln!(
@@ -192,7 +194,7 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
         }
         Command::Unpair(args) => {
             let ctx = Context::resolve(&args.conn)?;
-            runtime()?.block_on(account::unpair(ctx))?;
+            runtime()?.block_on(account::unpair(ctx, &mut Stderr))?;
             Ok(Exit::Success)
         }
         Command::Status(args) => {

@@ -97,7 +97,7 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     expect(&mut p, "Signed in with a personal access token");
 
     menu(&mut p, SIGNED_IN, "1");
-    expect(&mut p, "Pairing code: ");
+    expect(&mut p, "Enter the pairing code ");
     expect(&mut p, "Fingerprint: ");
     answer(
         &mut p,
@@ -189,7 +189,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     expect(&mut p, "Signed in with a personal access token");
     // A fingerprint the user does not recognise: nothing is kept.
     menu(&mut p, SIGNED_IN, "1");
-    expect(&mut p, "Pairing code: ");
+    expect(&mut p, "Enter the pairing code ");
     answer(
         &mut p,
         "Does the Airlock app show the same fingerprint? [Y/n]: ",
@@ -207,7 +207,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
         "Pairing code shown by the Airlock app: ",
         &code.pairing_code,
     );
-    expect(&mut p, "Code claimed");
+    expect(&mut p, "Claimed the code");
     answer(&mut p, "[Y/n]: ", "");
     expect(&mut p, "Paired with signer ");
     // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), exit (6).
@@ -217,7 +217,10 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     // Second start: restored from disk, heartbeat resumed.
     let mut p = enforcer(dir.path());
     expect(&mut p, "Restored the session: personal access token.");
-    expect(&mut p, "Consent: granted.");
+    expect(
+        &mut p,
+        "The gateway accepts this identity; the app has consent.",
+    );
     expect(&mut p, "Paired with signer ");
     expect(&mut p, "Presence heartbeat started");
 
@@ -349,7 +352,7 @@ fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained
     let mut p = enforcer(dir.path());
     expect(&mut p, "Restored the OAuth session (tokens refreshed).");
     expect(&mut p, "was denied");
-    expect(&mut p, "to grant it, then try again.");
+    expect(&mut p, "to grant it, then run your command again.");
     menu(&mut p, OAUTH, "4");
     expect(&mut p, "Signed out.");
     menu(&mut p, SIGNED_OUT, "5");

@@ -6,8 +6,9 @@
 //!
 //! The configuration and the session live in the config directory (`state.rs`: owner-only,
 //! atomic writes) and are restored on the next start: a stored PAT first, else the OAuth
-//! session, refreshed. Sign-in, sign-out, unpair and the status table are the same code as
-//! `airlock login`, `logout`, `unpair` and `status` (`account.rs`).
+//! session, refreshed. Sign-in, the consent check, starting a pairing, sign-out, unpair and
+//! the status table are the same code as `airlock login`, `pair`, `logout`, `unpair` and
+//! `status` (`account.rs`), and say the same things, through the enforcer's terminal.
 //!
 //! The terminal sits behind [`term::Terminal`], so the menu logic is tested with a script;
 //! the binary itself is tested end to end in a pseudo-terminal (`tests/enforcer.rs`).
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use airlock::gateway::{
     AwaitOptions, GatewayClient, HeartbeatHandle, HeartbeatOptions, HeartbeatStop, Pairing,
-    PairingRequest, PendingExchange, SubmitOptions,
+    PendingExchange, SubmitOptions,
 };
 use airlock_sandbox::{ApproverPolicy, Sandbox, SandboxConfig};
 use serde::{Deserialize, Serialize};
@@ -178,6 +179,13 @@ impl App {
         Context::resolve(&stored_only())
     }
 
+    /// The stored context and a client signed in as the stored user.
+    async fn client(&self) -> Result<(Context, GatewayClient), CliError> {
+        let ctx = self.context()?;
+        let client = ctx.signed_in_client().await?;
+        Ok((ctx, client))
+    }
+
     async fn main(&mut self, term: &mut impl Terminal) -> Result<(), Stop> {
         term.print("Airlock test enforcer");
         term.print(&format!("Configuration: {}", self.state.root().display()));
@@ -230,16 +238,22 @@ impl App {
     async fn perform(&mut self, term: &mut impl Terminal, action: Action) -> Step {
         match action {
             Action::SetPat => self.set_pat(term).await,
-            Action::DeviceLogin => Ok(self.device_login(term).await),
+            Action::DeviceLogin => {
+                let how = Login::Device {
+                    issuer: None,
+                    scopes: Vec::new(),
+                };
+                Ok(self.signed_in(term, how).await)
+            }
             Action::Reconfigure => self.reconfigure(term).await,
             Action::PairNew => self.pair(term, false).await,
             Action::PairWithCode => self.pair(term, true).await,
             Action::Submit => self.submit(term).await,
             Action::Withdraw => self.withdraw(term).await,
-            Action::Unpair => Ok(self.unpair().await),
+            Action::Unpair => Ok(self.unpair(term).await),
             Action::Status => Ok(self.status(term).await),
             Action::SandboxPolicy => self.sandbox_policy(term).await,
-            Action::SignOut => Ok(self.sign_out().await),
+            Action::SignOut => Ok(self.sign_out(term).await),
             Action::Exit => Ok(Ok(())),
         }
     }
@@ -434,8 +448,8 @@ impl App {
             Ok(client) => client,
             Err(e) => return term.print(&format!("Error: {e}")),
         };
-        for line in report::consent_report(&client.check_consent().await) {
-            term.print(&line);
+        if let Err(e) = account::check_identity(&client, term).await {
+            term.print(&format!("Error: {e}"));
         }
         match ctx.state.pairing() {
             Ok(Some(pairing)) => {
@@ -468,21 +482,9 @@ impl App {
         Ok(self.signed_in(term, Login::Pat(pat)).await)
     }
 
-    async fn device_login(&mut self, term: &mut impl Terminal) -> Result<(), CliError> {
-        let how = Login::Device {
-            issuer: None,
-            scopes: Vec::new(),
-        };
-        // The device grant prints its URL and code on stderr (the same code as `airlock login
-        // --device`), then waits for the browser.
-        let ctx = self.context()?;
-        account::login(ctx, how).await?;
-        self.resume_heartbeat(term).await;
-        Ok(())
-    }
-
+    /// Signs in as `airlock login` does, then resumes the heartbeat when paired.
     async fn signed_in(&mut self, term: &mut impl Terminal, how: Login) -> Result<(), CliError> {
-        account::login(self.context()?, how).await?;
+        account::login(self.context()?, how, term).await?;
         self.resume_heartbeat(term).await;
         Ok(())
     }
@@ -497,36 +499,26 @@ impl App {
         self.start_heartbeat(term, &client, &pairing, &ctx);
     }
 
-    async fn sign_out(&mut self) -> Result<(), CliError> {
+    async fn sign_out(&mut self, term: &mut impl Terminal) -> Result<(), CliError> {
         self.heartbeat = None;
         self.pending = None;
-        account::logout(self.context()?).await
+        account::logout(self.context()?, term).await
     }
 
     // ---- pairing ------------------------------------------------------------------------
 
     async fn pair(&mut self, term: &mut impl Terminal, claim: bool) -> Step {
-        let ctx = match self.context() {
-            Ok(ctx) => ctx,
+        let (ctx, client) = match self.client().await {
+            Ok(signed_in) => signed_in,
             Err(e) => return Ok(Err(e)),
         };
-        let client = match ctx.signed_in_client().await {
-            Ok(client) => client,
-            Err(e) => return Ok(Err(e)),
-        };
-        let request = if claim {
-            let code = term
-                .prompt("Pairing code shown by the Airlock app", None)
-                .await?;
-            PairingRequest::claim(ctx.enforcer_id.clone(), code)
+        let code = if claim {
+            let prompt = "Pairing code shown by the Airlock app";
+            Some(term.prompt(prompt, None).await?)
         } else {
-            PairingRequest::new(ctx.enforcer_id.clone())
-        }
-        .label(label())
-        .workspace(ctx.workspace.clone())
-        .gateway_url(ctx.gateway_url.clone())
-        .poll_interval(Duration::from_secs(1));
-        let session = match client.start_pairing(request).await {
+            None
+        };
+        let session = match account::start_pairing(&ctx, &client, code, label(), term).await {
             Ok(session) => session,
             Err(e) => {
                 return Ok(explain(
@@ -535,16 +527,6 @@ impl App {
                 ));
             }
         };
-        match session.code() {
-            Some(code) => {
-                term.print(&format!("Pairing code: {code}"));
-                term.print(&format!(
-                    "Enter it in the Airlock app (Pair an enforcer) before {}.",
-                    session.expires_at()
-                ));
-            }
-            None => term.print("Code claimed: waiting for the approver to confirm."),
-        }
         let remaining =
             session.expires_at().unix_seconds() - airlock::types::Timestamp::now().unix_seconds();
         let timeout =
@@ -580,8 +562,8 @@ impl App {
             term.print("Pairing discarded: nothing was saved. Pair again and compare carefully.");
             return Ok(Ok(()));
         }
-        if let Err(e) = pairing.save(ctx.state.pairing_path()) {
-            return Ok(Err(CliError::gateway("cannot save the pairing", &e)));
+        if let Err(e) = account::save_pairing(&ctx, &pairing) {
+            return Ok(Err(e));
         }
         term.print(&format!("Paired with signer {}.", pairing.signer_key_id()));
         self.start_heartbeat(term, &client, &pairing, &ctx);
@@ -620,10 +602,10 @@ impl App {
         }
     }
 
-    async fn unpair(&mut self) -> Result<(), CliError> {
+    async fn unpair(&mut self, term: &mut impl Terminal) -> Result<(), CliError> {
         // Tolerates a stale routing token: the local pairing goes whenever the gateway no
         // longer knows it.
-        account::unpair(self.context()?).await?;
+        account::unpair(self.context()?, term).await?;
         self.heartbeat = None;
         self.pending = None;
         Ok(())
@@ -719,12 +701,8 @@ impl App {
         let id = term
             .prompt("Request id to withdraw", default.as_deref())
             .await?;
-        let ctx = match self.context() {
-            Ok(ctx) => ctx,
-            Err(e) => return Ok(Err(e)),
-        };
-        let client = match ctx.signed_in_client().await {
-            Ok(client) => client,
+        let client = match self.client().await {
+            Ok((_, client)) => client,
             Err(e) => return Ok(Err(e)),
         };
         match client.withdraw_exchange(&id).await {
@@ -748,12 +726,8 @@ impl App {
         let Some(pending) = self.waiting.take() else {
             return;
         };
-        let client = match self.context() {
-            Ok(ctx) => ctx.signed_in_client().await,
-            Err(e) => Err(e),
-        };
-        let result = match client {
-            Ok(client) => client.withdraw_exchange(pending.request_id()).await,
+        let result = match self.client().await {
+            Ok((_, client)) => client.withdraw_exchange(pending.request_id()).await,
             Err(e) => return term.print(&format!("Cannot withdraw {}: {e}", pending.request_id())),
         };
         match result {

@@ -3,47 +3,12 @@
 use std::time::Duration;
 
 use airlock::gateway::{DecisionOutcome, Error as GatewayError};
-use airlock::types::ConsentStatusResponse;
 
 use crate::exit::chain;
 
-/// Guidance for a consent failure (`app_consent_required` / `_pending` / `_denied`), with
-/// the consent URL when the gateway gave one; `None` for any other error.
-pub(crate) fn consent_guidance(e: &GatewayError) -> Option<Vec<String>> {
-    let details = e.consent()?;
-    let app = details.app_name.as_deref().unwrap_or("this enforcer app");
-    let mut lines = vec![if e.is_consent_denied() {
-        format!("Consent for {app} was denied: the app may not act for you until it is granted.")
-    } else if e.is_consent_pending() {
-        format!("Consent for {app} is pending: approve the request (in the Airlock app or portal).")
-    } else {
-        format!("Consent required: {app} has not been granted access to your account yet.")
-    }];
-    match &details.consent_url {
-        Some(url) => lines.push(format!("Open {url} to grant it, then try again.")),
-        None => lines.push("Grant it in the Airlock app or portal, then try again.".to_owned()),
-    }
-    Some(lines)
-}
-
-/// What a consent check found, as lines for the user.
-pub(crate) fn consent_report(result: &Result<ConsentStatusResponse, GatewayError>) -> Vec<String> {
-    match result {
-        Ok(status) if status.status.is_allowed() => vec!["Consent: granted.".to_owned()],
-        Ok(status) => {
-            let mut lines = vec![format!("Consent: {}.", status.status)];
-            if let Some(url) = &status.consent_url {
-                lines.push(format!("Open {url} to grant it."));
-            }
-            lines
-        }
-        Err(e) => gateway_error("Consent check failed", e),
-    }
-}
-
 /// A gateway failure while doing `what`, with guidance where there is some.
 pub(crate) fn gateway_error(what: &str, e: &GatewayError) -> Vec<String> {
-    if let Some(lines) = consent_guidance(e) {
+    if let Some(lines) = crate::account::consent_guidance(e) {
         return lines;
     }
     let mut lines = vec![format!("{what}: {}", chain(e))];
@@ -170,7 +135,7 @@ mod tests {
             gateway_error("Pairing failed", &e),
             ["Pairing failed: invalid input: x"]
         );
-        assert!(consent_guidance(&e).is_none());
+        assert!(crate::account::consent_guidance(&e).is_none());
     }
 
     #[test]

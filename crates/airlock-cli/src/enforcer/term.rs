@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
+use crate::account::Say;
+
 /// The user went away: end of input (Ctrl-D, a closed pipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EndOfInput;
@@ -112,6 +114,14 @@ pub(crate) trait Terminal {
                 _ => self.print("  Please answer y or n."),
             }
         }
+    }
+}
+
+/// The account flows shared with the `airlock` commands (`account.rs`) speak through the
+/// terminal.
+impl<T: Terminal> Say for T {
+    fn say(&mut self, line: &str) {
+        self.print(line);
     }
 }
 
