@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use airlock::types::ExchangeState;
 use airlock_sandbox::{ApproverPolicy, ConsentState, Sandbox, SandboxConfig, TamperMode};
+use common::Env;
 use rexpect::reader::Options;
 use rexpect::session::{PtySession, spawn_with_options};
 
@@ -19,11 +20,8 @@ const EXPECT_MS: u64 = 20_000;
 
 /// `airlock enforcer` in a pseudo-terminal, with its config in `dir`.
 fn enforcer(dir: &Path) -> PtySession {
-    let mut cmd = common::airlock();
-    cmd.env("AIRLOCK_CONFIG_DIR", dir)
-        .env("TERM", "dumb")
-        .arg("enforcer");
-    cmd.current_dir(dir);
+    let mut cmd = common::airlock_in(dir);
+    cmd.env("TERM", "dumb").arg("enforcer").current_dir(dir);
     let options = Options::new()
         .timeout_ms(Some(EXPECT_MS))
         .strip_ansi_escape_codes(true);
@@ -61,11 +59,32 @@ fn exits_cleanly(mut p: PtySession) {
     );
 }
 
-/// The request id printed after "Submitted request ".
-fn submitted_request(p: &mut PtySession) -> String {
+/// Submits `command` from the paired menu, waiting `seconds` for the decision (empty: the
+/// default); returns the request id printed after "Submitted request ".
+fn submit(p: &mut PtySession, command: &str, seconds: &str) -> String {
+    menu(p, PAIRED, "1");
+    answer(p, "Command to approve [", command);
+    answer(p, "Seconds to wait for a decision [120]: ", seconds);
     expect(p, "Submitted request ");
     let (_, id) = p.exp_regex(r"req-[0-9a-zA-Z-]+").expect("a request id");
     id
+}
+
+/// Waits (bounded) until the sandbox's approver holds request `id`.
+fn reaches_the_approver(rt: &tokio::runtime::Runtime, sandbox: &Sandbox, id: &str) {
+    rt.block_on(
+        sandbox
+            .approver()
+            .wait_for_artifact(id, Duration::from_secs(10)),
+    )
+    .expect("the approver received the request");
+}
+
+/// Checks that the gateway shows request `id` as withdrawn.
+#[track_caller]
+fn assert_withdrawn(sandbox: &Sandbox, id: &str) {
+    let state = sandbox.exchange(id).expect("the exchange").state;
+    assert_eq!(state, ExchangeState::Withdrawn);
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -108,10 +127,7 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     expect(&mut p, "Presence heartbeat started");
 
     // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), sandbox (6), exit (7).
-    menu(&mut p, PAIRED, "1");
-    answer(&mut p, "Command to approve [", "echo approved-by-pty");
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "");
-    submitted_request(&mut p);
+    submit(&mut p, "echo approved-by-pty", "");
     expect(&mut p, "APPROVED: the decision's signature verified.");
     expect(&mut p, "signer: ");
 
@@ -119,10 +135,7 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     answer(&mut p, "Choose 1-3: ", "2");
     expect(&mut p, "The sandbox approver's policy is now reject.");
 
-    menu(&mut p, PAIRED, "1");
-    answer(&mut p, "Command to approve [", "rm -rf /");
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "30");
-    submitted_request(&mut p);
+    submit(&mut p, "rm -rf /", "30");
     expect(&mut p, "REJECTED: the decision's signature verified.");
     expect(&mut p, "signer: ");
 
@@ -170,14 +183,12 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     let config = SandboxConfig::builder()
         .approver_policy(ApproverPolicy::Manual)
         .build();
-    let sandbox = rt
-        .block_on(Sandbox::start(config))
-        .expect("start the sandbox");
-    let dir = tempfile::tempdir().unwrap();
+    let mut env = rt.block_on(Env::start(config));
+    let (sandbox, dir) = (env.sandbox(), env.dir.path());
 
     // First start: the wizard with a gateway, a typed PAT, and a code the app generated.
-    let mut p = enforcer(dir.path());
-    configure_gateway(&mut p, &sandbox, "enf-pty-2");
+    let mut p = enforcer(dir);
+    configure_gateway(&mut p, sandbox, "enf-pty-2");
     expect(&mut p, "Not signed in.");
     // Without an embedded sandbox: set PAT (1), device (2), reconfigure (3), status (4), exit (5).
     menu(&mut p, SIGNED_OUT, "1");
@@ -196,7 +207,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
         "n",
     );
     expect(&mut p, "Pairing discarded: nothing was saved.");
-    assert!(!dir.path().join("pairing.json").exists());
+    assert!(!dir.join("pairing.json").exists());
     let code = sandbox
         .approver()
         .pre_generate_code()
@@ -215,7 +226,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     exits_cleanly(p);
 
     // Second start: restored from disk, heartbeat resumed.
-    let mut p = enforcer(dir.path());
+    let mut p = enforcer(dir);
     expect(&mut p, "Restored the session: personal access token.");
     expect(
         &mut p,
@@ -225,48 +236,28 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     expect(&mut p, "Presence heartbeat started");
 
     // Nobody decides: withdrawn automatically at the deadline.
-    menu(&mut p, PAIRED, "1");
-    answer(&mut p, "Command to approve [", "sleep 1");
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "2");
-    let id = submitted_request(&mut p);
+    let id = submit(&mut p, "sleep 1", "2");
     expect(&mut p, "No decision within 2s: the request was withdrawn.");
-    let state = sandbox.exchange(&id).expect("the exchange").state;
-    assert_eq!(state, ExchangeState::Withdrawn);
+    assert_withdrawn(sandbox, &id);
     assert!(
         sandbox.presence("enf-pty-2").is_some(),
         "the heartbeat reached the gateway"
     );
 
     // Stop waiting, then withdraw by hand (the pending request is the default).
-    menu(&mut p, PAIRED, "1");
-    answer(&mut p, "Command to approve [", "make deploy");
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "60");
-    let id = submitted_request(&mut p);
-    rt.block_on(
-        sandbox
-            .approver()
-            .wait_for_artifact(&id, Duration::from_secs(10)),
-    )
-    .expect("the approver received the request");
+    let id = submit(&mut p, "make deploy", "60");
+    reaches_the_approver(&rt, sandbox, &id);
     p.send_line("").expect("press Enter");
     expect(&mut p, "Stopped waiting: request ");
     menu(&mut p, PAIRED, "2");
     answer(&mut p, &format!("Request id to withdraw [{id}]: "), "");
     expect(&mut p, &format!("Request {id} withdrawn."));
-    let state = sandbox.exchange(&id).expect("the exchange").state;
-    assert_eq!(state, ExchangeState::Withdrawn);
+    assert_withdrawn(sandbox, &id);
 
     // A compromised relay forges the decision: blocked, never approved.
     sandbox.approver().set_policy(ApproverPolicy::Approve);
     sandbox.approver().set_tamper(TamperMode::ForgeSignature);
-    menu(&mut p, PAIRED, "1");
-    answer(
-        &mut p,
-        "Command to approve [",
-        "curl https://example.com | sh",
-    );
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "30");
-    submitted_request(&mut p);
+    submit(&mut p, "curl https://example.com | sh", "30");
     expect(
         &mut p,
         "BLOCKED: the decision failed verification (HARP_ERR_SIGNATURE_INVALID)",
@@ -275,37 +266,24 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
 
     // Ctrl-C while waiting: the request is withdrawn, then the enforcer exits.
     sandbox.approver().set_policy(ApproverPolicy::Manual);
-    menu(&mut p, PAIRED, "1");
-    answer(&mut p, "Command to approve [", "terraform destroy");
-    answer(&mut p, "Seconds to wait for a decision [120]: ", "60");
-    let id = submitted_request(&mut p);
-    rt.block_on(
-        sandbox
-            .approver()
-            .wait_for_artifact(&id, Duration::from_secs(10)),
-    )
-    .expect("the approver received the request");
+    let id = submit(&mut p, "terraform destroy", "60");
+    reaches_the_approver(&rt, sandbox, &id);
     p.send_control('c').expect("press Ctrl-C");
     expect(&mut p, "Interrupted (Ctrl-C).");
     expect(&mut p, &format!("Withdrew request {id}."));
     exits_cleanly(p);
-    let state = sandbox.exchange(&id).expect("the exchange").state;
-    assert_eq!(state, ExchangeState::Withdrawn);
+    assert_withdrawn(sandbox, &id);
 
-    let mut p = enforcer(dir.path());
+    let mut p = enforcer(dir);
     expect(&mut p, "Restored the session: personal access token.");
     // The gateway no longer knows the stored routing token: unpair still clears the pairing.
-    let path = dir.path().join("pairing.json");
-    let mut pairing: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    pairing["routingToken"] = "rt-unknown-to-the-gateway".into();
-    std::fs::write(&path, serde_json::to_vec(&pairing).unwrap()).unwrap();
+    let path = env.stale_routing_token("rt-unknown-to-the-gateway");
     menu(&mut p, PAIRED, "3");
     expect(&mut p, "removing it locally");
     menu(&mut p, SIGNED_IN, "5");
     exits_cleanly(p);
     assert!(!path.exists(), "the stale pairing is gone");
-    rt.block_on(sandbox.shutdown());
+    rt.block_on(env.stop_sandbox());
 }
 
 /// Answers the wizard for `sandbox` as a remote gateway.
@@ -331,25 +309,23 @@ fn configure_gateway(p: &mut PtySession, sandbox: &Sandbox, enforcer_id: &str) {
 #[test]
 fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(SandboxConfig::default()))
-        .expect("start the sandbox");
-    let dir = tempfile::tempdir().unwrap();
+    let mut env = rt.block_on(Env::start(SandboxConfig::default()));
+    let (sandbox, dir) = (env.sandbox(), env.dir.path());
     const OAUTH: &str = "Menu: signed in (OAuth), not paired";
 
-    let mut p = enforcer(dir.path());
-    configure_gateway(&mut p, &sandbox, "enf-pty-3");
+    let mut p = enforcer(dir);
+    configure_gateway(&mut p, sandbox, "enf-pty-3");
     menu(&mut p, SIGNED_OUT, "2");
     expect(&mut p, "and enter the code ");
     expect(&mut p, "Signed in (OAuth device grant).");
     // Signed in: pair (1), pair with a code (2), status (3), sign out (4), exit (5).
     menu(&mut p, OAUTH, "5");
     exits_cleanly(p);
-    assert!(dir.path().join("tokens.json").exists());
+    assert!(dir.join("tokens.json").exists());
 
     // The next start refreshes the stored session; consent was withdrawn meanwhile.
     sandbox.set_consent(None, ConsentState::Denied);
-    let mut p = enforcer(dir.path());
+    let mut p = enforcer(dir);
     expect(&mut p, "Restored the OAuth session (tokens refreshed).");
     expect(&mut p, "was denied");
     expect(&mut p, "to grant it, then run your command again.");
@@ -358,8 +334,8 @@ fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained
     menu(&mut p, SIGNED_OUT, "5");
     exits_cleanly(p);
     assert!(
-        !dir.path().join("tokens.json").exists(),
+        !dir.join("tokens.json").exists(),
         "sign-out forgets the tokens"
     );
-    rt.block_on(sandbox.shutdown());
+    rt.block_on(env.stop_sandbox());
 }

@@ -7,86 +7,32 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use airlock::types::{ActionSelector, DndPolicy, PolicyMode, Timestamp};
-use airlock_sandbox::{
-    ApproverPolicy, ConsentMode, ConsentState, Sandbox, SandboxConfig, TamperMode,
-};
-use common::describe;
+use airlock_sandbox::{ApproverPolicy, ConsentMode, ConsentState, SandboxConfig, TamperMode};
+use common::{ENFORCER, Env, WORKSPACE, describe};
 
-const ENFORCER: &str = "gate-test-enforcer";
-const WORKSPACE: &str = "gate-test-ws";
+/// A sandbox deciding by `policy` and a private state directory, signed in with the PAT and
+/// paired.
+async fn paired(policy: ApproverPolicy) -> Env {
+    let config = SandboxConfig::builder()
+        .approver_policy(policy)
+        .rate_limit(None)
+        .build();
+    let env = signed_in(config).await;
+    env.ok(&["pair"]).await;
+    env
+}
 
-/// A sandbox and a private config directory, signed in with the PAT and paired.
-struct Env {
-    sandbox: Option<Sandbox>,
-    gateway_url: String,
-    client_id: String,
-    client_secret: String,
-    dir: tempfile::TempDir,
+/// Signed in with the PAT, not paired.
+async fn signed_in(config: SandboxConfig) -> Env {
+    let env = Env::start(config).await;
+    let pat = env.sandbox().pat().to_owned();
+    env.ok(&["login", "--pat", &pat]).await;
+    env
 }
 
 impl Env {
-    async fn start(policy: ApproverPolicy) -> Self {
-        let config = SandboxConfig::builder()
-            .approver_policy(policy)
-            .rate_limit(None)
-            .build();
-        let env = Self::signed_in(config).await;
-        env.ok(&["pair"]).await;
-        env
-    }
-
-    /// Signed in with the PAT, not paired.
-    async fn signed_in(config: SandboxConfig) -> Self {
-        let sandbox = Sandbox::start(config).await.expect("start the sandbox");
-        let env = Self {
-            gateway_url: sandbox.gateway_url().to_owned(),
-            client_id: sandbox.client_id().to_owned(),
-            client_secret: sandbox.client_secret().to_owned(),
-            sandbox: Some(sandbox),
-            dir: tempfile::tempdir().expect("tempdir"),
-        };
-        let pat = env.sandbox().pat().to_owned();
-        env.ok(&["login", "--pat", &pat]).await;
-        env
-    }
-
-    fn sandbox(&self) -> &Sandbox {
-        self.sandbox.as_ref().expect("the sandbox is running")
-    }
-
-    /// Stops the sandbox: nothing listens on the gateway URL any more.
-    async fn stop_sandbox(&mut self) {
-        if let Some(sandbox) = self.sandbox.take() {
-            sandbox.shutdown().await;
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = common::airlock();
-        cmd.args(args)
-            .env("AIRLOCK_CONFIG_DIR", self.dir.path())
-            .env("AIRLOCK_GATEWAY_URL", &self.gateway_url)
-            .env("AIRLOCK_CLIENT_ID", &self.client_id)
-            .env("AIRLOCK_CLIENT_SECRET", &self.client_secret)
-            .env("AIRLOCK_ENFORCER_ID", ENFORCER)
-            .env("AIRLOCK_WORKSPACE", WORKSPACE);
-        cmd
-    }
-
-    /// Runs the binary off the runtime's threads (the sandbox keeps serving).
-    async fn run(&self, args: &[&str]) -> Output {
-        let cmd = self.command(args);
-        tokio::task::spawn_blocking(move || common::run(cmd))
-            .await
-            .expect("join")
-    }
-
-    async fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args).await;
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", describe(&out));
-        out
-    }
-
+    /// `airlock approve --command COMMAND --json EXTRA...`: its output and the one JSON object
+    /// it prints.
     async fn approve_json(&self, command: &str, extra: &[&str]) -> (Output, serde_json::Value) {
         let mut args = vec!["approve", "--command", command, "--json"];
         args.extend_from_slice(extra);
@@ -102,6 +48,12 @@ impl Env {
         );
         (out, json)
     }
+
+    /// `airlock status --json`, which succeeds.
+    async fn status_json(&self) -> serde_json::Value {
+        let out = self.ok(&["status", "--json"]).await;
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    }
 }
 
 fn expires() -> Timestamp {
@@ -110,7 +62,7 @@ fn expires() -> Timestamp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approved_exits_0_with_one_json_object() {
-    let env = Env::start(ApproverPolicy::Approve).await;
+    let env = paired(ApproverPolicy::Approve).await;
     let (out, json) = env
         .approve_json("terraform plan", &["--cwd", "/srv/app", "--host", "ci-1"])
         .await;
@@ -140,7 +92,7 @@ async fn approved_exits_0_with_one_json_object() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_exits_1() {
-    let env = Env::start(ApproverPolicy::Reject).await;
+    let env = paired(ApproverPolicy::Reject).await;
     let (out, json) = env.approve_json("rm -rf /", &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert_eq!(json["outcome"], "rejected");
@@ -158,7 +110,7 @@ async fn rejected_exits_1() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_decision_in_time_exits_3_and_withdraws() {
-    let env = Env::start(ApproverPolicy::Manual).await;
+    let env = paired(ApproverPolicy::Manual).await;
     let (out, json) = env.approve_json("make deploy", &["--timeout", "2"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert_eq!(json["outcome"], "timeout");
@@ -182,7 +134,7 @@ async fn no_decision_in_time_exits_3_and_withdraws() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tamper_mode_exits_2() {
-    let env = Env::start(ApproverPolicy::Approve).await;
+    let env = paired(ApproverPolicy::Approve).await;
     // An honest decision first, so `replay` has one to redeliver.
     env.ok(&["approve", "--command", "echo first"]).await;
     for mode in [
@@ -214,7 +166,7 @@ async fn every_tamper_mode_exits_2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dnd_policies_decide_and_leave_an_audit_artifact() {
-    let env = Env::start(ApproverPolicy::Reject).await;
+    let env = paired(ApproverPolicy::Reject).await;
     env.sandbox().add_dnd_policy(DndPolicy::workspace(
         "dnd-approve",
         ENFORCER,
@@ -254,7 +206,7 @@ async fn dnd_policies_decide_and_leave_an_audit_artifact() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_auto_approve_pattern_decides_locally() {
-    let env = Env::start(ApproverPolicy::Reject).await;
+    let env = paired(ApproverPolicy::Reject).await;
     env.ok(&["patterns", "add", "/^git (status|diff)( |$)/"])
         .await;
     env.ok(&["patterns", "add", "cargo test"]).await;
@@ -291,7 +243,7 @@ async fn an_auto_approve_pattern_decides_locally() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_executes_only_after_approval_and_returns_its_status() {
-    let env = Env::start(ApproverPolicy::Approve).await;
+    let env = paired(ApproverPolicy::Approve).await;
     let marker = env.dir.path().join("it ran");
     let script = format!("touch \"{}\"; exit 7", marker.display());
     let out = env.run(&["run", "--", "sh", "-c", &script]).await;
@@ -314,7 +266,7 @@ async fn run_executes_only_after_approval_and_returns_its_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_open_applies_only_to_an_unreachable_gateway() {
-    let mut env = Env::start(ApproverPolicy::Approve).await;
+    let mut env = paired(ApproverPolicy::Approve).await;
     env.stop_sandbox().await;
     let (out, json) = env.approve_json("make deploy", &[]).await;
     assert_eq!(
@@ -331,7 +283,7 @@ async fn fail_open_applies_only_to_an_unreachable_gateway() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_open_never_covers_a_timeout_or_a_forgery() {
-    let env = Env::start(ApproverPolicy::Manual).await;
+    let env = paired(ApproverPolicy::Manual).await;
     let (out, _) = env
         .approve_json("make deploy", &["--timeout", "1", "--fail-open"])
         .await;
@@ -346,9 +298,8 @@ async fn fail_open_never_covers_a_timeout_or_a_forgery() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_unpair_and_logout() {
-    let env = Env::start(ApproverPolicy::Approve).await;
-    let out = env.ok(&["status", "--json"]).await;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let env = paired(ApproverPolicy::Approve).await;
+    let status = env.status_json().await;
     assert_eq!(status["signedIn"], true);
     assert_eq!(status["authMethod"], "pat");
     assert_eq!(status["paired"], true);
@@ -371,8 +322,7 @@ async fn status_unpair_and_logout() {
     assert_eq!(json["outcome"], "not_ready");
 
     env.ok(&["logout"]).await;
-    let out = env.ok(&["status", "--json"]).await;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let status = env.status_json().await;
     assert_eq!(status["signedIn"], false);
     assert_eq!(status["authMethod"], serde_json::Value::Null);
     assert_eq!(status["paired"], false);
@@ -387,14 +337,8 @@ async fn status_unpair_and_logout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpair_tolerates_a_stale_routing_token() {
-    let env = Env::start(ApproverPolicy::Approve).await;
-    // A routing token the gateway does not know (forgotten, or from an older gateway).
-    let dir = env.dir.path().to_owned();
-    let path = dir.join("pairing.json");
-    let mut stored: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    stored["routingToken"] = "rt-stale-token".into();
-    std::fs::write(&path, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let env = paired(ApproverPolicy::Approve).await;
+    let path = env.stale_routing_token("rt-stale-token");
     let out = env.ok(&["unpair"]).await;
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("no longer knows"),
@@ -406,7 +350,7 @@ async fn unpair_tolerates_a_stale_routing_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_refuses_a_bad_pat_and_device_login_works() {
-    let env = Env::start(ApproverPolicy::Approve).await;
+    let env = paired(ApproverPolicy::Approve).await;
     env.ok(&["logout"]).await;
     let out = env.run(&["login", "--pat", "airpat_wrong"]).await;
     assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
@@ -416,8 +360,7 @@ async fn login_refuses_a_bad_pat_and_device_login_works() {
         stderr.contains("/idp/device") && stderr.contains("enter the code "),
         "{stderr}"
     );
-    let out = env.ok(&["status", "--json"]).await;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = env.status_json().await;
     assert_eq!(status["authMethod"], "oauth");
     // The OAuth identity drives the gate too.
     env.ok(&["approve", "--command", "ls"]).await;
@@ -432,7 +375,7 @@ async fn login_refuses_a_bad_pat_and_device_login_works() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_waiting_withdraws_and_exits_130() {
-    let env = Env::start(ApproverPolicy::Manual).await;
+    let env = paired(ApproverPolicy::Manual).await;
     let mut cmd = env.command(&["approve", "--command", "make deploy", "--json"]);
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -474,7 +417,7 @@ async fn missing_consent_exits_5_and_names_the_consent_url() {
         .consent(ConsentMode::Required)
         .rate_limit(None)
         .build();
-    let env = Env::signed_in(config).await;
+    let env = signed_in(config).await;
     let out = env.run(&["pair"]).await;
     assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -487,7 +430,7 @@ async fn missing_consent_exits_5_and_names_the_consent_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_login_straight_at_an_openid_provider() {
-    let env = Env::start(ApproverPolicy::Approve).await;
+    let env = paired(ApproverPolicy::Approve).await;
     env.ok(&["logout"]).await;
     let issuer = env.sandbox().issuer_url().to_owned();
     // The app's client id in the environment is not taken for the OpenID client.
@@ -504,8 +447,7 @@ async fn device_login_straight_at_an_openid_provider() {
         &public,
     ])
     .await;
-    let out = env.ok(&["status", "--json"]).await;
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = env.status_json().await;
     assert_eq!(status["authMethod"], "oauth");
     assert_eq!(
         status["clientId"],
