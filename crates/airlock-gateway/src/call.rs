@@ -47,9 +47,9 @@ pub(crate) fn query<Q: Serialize>(q: &Q) -> Result<Option<String>, Error> {
     Ok((!s.is_empty()).then_some(s))
 }
 
-/// Serializes a JSON request body.
+/// Serializes a JSON request body (the bytes `serde_json::to_vec` would write).
 pub(crate) fn json_body<B: Serialize>(b: &B) -> Result<Bytes, Error> {
-    serde_json::to_vec(b)
+    crate::json::to_vec(b)
         .map(Bytes::from)
         .map_err(|e| Error::invalid_input(format!("request body cannot be serialized: {e}")))
 }

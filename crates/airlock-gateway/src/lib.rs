@@ -159,6 +159,7 @@ mod dnd;
 mod enforcer;
 mod error;
 mod heartbeat;
+mod json;
 mod pairing;
 mod retry;
 mod store;
