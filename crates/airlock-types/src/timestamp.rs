@@ -5,7 +5,7 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
-use time::{Duration, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// A point in time on the wire: RFC 3339, always normalized to UTC.
 ///
@@ -84,6 +84,9 @@ impl Timestamp {
 
     /// Reads an RFC 3339 timestamp (see the type docs for what is accepted).
     pub fn parse(text: &str) -> Result<Self, TimestampError> {
+        if let Some(utc) = parse_utc(text.as_bytes()) {
+            return Ok(Self(utc));
+        }
         let parsed = match OffsetDateTime::parse(text, &Rfc3339) {
             Ok(value) => value,
             Err(err) => {
@@ -150,6 +153,103 @@ impl Timestamp {
     }
 }
 
+/// The form the gateway writes, `YYYY-MM-DDTHH:MM:SS[.fraction]Z` with 1 to 9 fraction
+/// digits and no leap second, read without the general RFC 3339 parser; `None` for anything
+/// else, which [`Timestamp::parse`] then reads the general way (to the same value).
+fn parse_utc(text: &[u8]) -> Option<OffsetDateTime> {
+    fn number(digits: &[u8]) -> Option<u32> {
+        digits.iter().try_fold(0u32, |value, &b| {
+            b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
+        })
+    }
+    let (head, zone) = text.split_at_checked(19)?;
+    let fraction: &[u8] = match zone {
+        b"Z" => b"",
+        [b'.', fraction @ .., b'Z'] if (1..=9).contains(&fraction.len()) => fraction,
+        _ => return None,
+    };
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        m0,
+        m1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        n0,
+        n1,
+        b':',
+        s0,
+        s1,
+    ] = *head
+    else {
+        return None;
+    };
+    let two = |a: u8, b: u8| number(&[a, b]).and_then(|v| u8::try_from(v).ok());
+    let year = i32::try_from(number(&[y0, y1, y2, y3])?).ok()?;
+    let month = Month::try_from(two(m0, m1)?).ok()?;
+    let date = Date::from_calendar_date(year, month, two(d0, d1)?).ok()?;
+    // 9 - len is 0..=8: the fraction scaled to nanoseconds.
+    let nanosecond = number(fraction)? * 10u32.pow(9 - fraction.len() as u32);
+    let time = Time::from_hms_nano(two(h0, h1)?, two(n0, n1)?, two(s0, s1)?, nanosecond).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
+}
+
+/// Longest text [`write_utc`] writes: `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.
+const MAX_TEXT: usize = 30;
+
+/// Writes `t` (UTC, year 0000..=9999) as RFC 3339 exactly as the `time` crate does — the
+/// fraction only when non-zero, without trailing zeros, and `Z` — into `out`; returns the
+/// length. `None` outside those years (which `time` refuses to write as RFC 3339 anyway).
+fn write_utc(t: OffsetDateTime, out: &mut [u8; MAX_TEXT]) -> Option<usize> {
+    fn put(out: &mut [u8], at: usize, n: usize, mut value: u32) {
+        for i in (at..at + n).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    let year = u32::try_from(t.year()).ok().filter(|&y| y <= 9999)?;
+    out[..20].copy_from_slice(b"0000-00-00T00:00:00Z");
+    put(out, 0, 4, year);
+    put(out, 5, 2, u32::from(u8::from(t.month())));
+    put(out, 8, 2, u32::from(t.day()));
+    put(out, 11, 2, u32::from(t.hour()));
+    put(out, 14, 2, u32::from(t.minute()));
+    put(out, 17, 2, u32::from(t.second()));
+    let mut nanos = t.nanosecond();
+    if nanos == 0 {
+        return Some(20);
+    }
+    let mut len = 9;
+    while nanos.is_multiple_of(10) {
+        nanos /= 10;
+        len -= 1;
+    }
+    out[19] = b'.';
+    put(out, 20, len, nanos);
+    out[20 + len] = b'Z';
+    Some(21 + len)
+}
+
+impl Timestamp {
+    /// Calls `f` with the RFC 3339 text of this timestamp, written without allocating.
+    fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> Result<R, time::error::Format> {
+        let mut buffer = [0u8; MAX_TEXT];
+        match write_utc(self.0, &mut buffer) {
+            // Only ASCII digits and punctuation were written.
+            Some(len) => Ok(f(core::str::from_utf8(&buffer[..len]).unwrap_or_default())),
+            None => self.0.format(&Rfc3339).map(|text| f(&text)),
+        }
+    }
+}
+
 impl core::ops::Sub for Timestamp {
     type Output = Duration;
 
@@ -161,8 +261,8 @@ impl core::ops::Sub for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.0.format(&Rfc3339).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        self.with_text(|text| f.write_str(text))
+            .map_err(|_| fmt::Error)?
     }
 }
 
@@ -196,8 +296,8 @@ impl From<Timestamp> for OffsetDateTime {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(&text)
+        self.with_text(|text| serializer.serialize_str(text))
+            .map_err(serde::ser::Error::custom)?
     }
 }
 
