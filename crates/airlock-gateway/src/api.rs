@@ -76,34 +76,32 @@ pub(crate) mod endpoint {
     use super::*;
 
     pub(crate) fn echo() -> Call<Json<EchoResponse>> {
-        Call::get("echo", "/echo".into())
+        Call::get("echo", "/echo")
     }
 
     pub(crate) fn discover() -> Call<Json<IntegrationsDiscovery>> {
-        Call::get("discover", "/v1/integrations/discovery".into())
+        Call::get("discover", "/v1/integrations/discovery")
     }
 
     pub(crate) fn check_consent() -> Call<Json<ConsentStatusResponse>> {
-        Call::get("check_consent", "/v1/consent/status".into())
+        Call::get("check_consent", "/v1/consent/status")
     }
 
     pub(crate) fn submit_artifact(
         envelope: &Envelope<ArtifactSubmitBody>,
     ) -> Result<Call<Json<Envelope<ArtifactAcceptedBody>>>, Error> {
         segment("request id", &envelope.request_id)?;
-        Ok(
-            Call::post("submit_artifact", "/v1/artifacts".into(), envelope)?
-                // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
-                .idempotent(true)
-                .success(&[200, 201, 202])
-                .request_id(&envelope.request_id),
-        )
+        Ok(Call::post("submit_artifact", "/v1/artifacts", envelope)?
+            // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
+            .idempotent(true)
+            .success(&[200, 201, 202])
+            .request_id(&envelope.request_id))
     }
 
     pub(crate) fn get_exchange_status(
         request_id: &str,
     ) -> Result<Call<Json<Envelope<ExchangeStatusBody>>>, Error> {
-        let path = format!("/v1/exchanges/{}", segment("request id", request_id)?);
+        let path = ["/v1/exchanges/", &segment("request id", request_id)?].concat();
         Ok(Call::get("get_exchange_status", path).request_id(request_id))
     }
 
@@ -112,7 +110,12 @@ pub(crate) mod endpoint {
         wait: Duration,
     ) -> Result<Call<Json<Envelope<serde_json::Value>>>, Error> {
         let wait = clamp_wait(wait);
-        let path = format!("/v1/exchanges/{}/wait", segment("request id", request_id)?);
+        let path = [
+            "/v1/exchanges/",
+            &segment("request id", request_id)?,
+            "/wait",
+        ]
+        .concat();
         let mut call = Call::get("wait_for_decision", path).request_id(request_id);
         call.query = query(&WaitQuery {
             timeout: wait.as_secs(),
@@ -125,17 +128,19 @@ pub(crate) mod endpoint {
     pub(crate) fn withdraw_exchange(
         request_id: &str,
     ) -> Result<Call<Json<Envelope<ExchangeWithdrawnBody>>>, Error> {
-        let path = format!(
-            "/v1/exchanges/{}/withdraw",
-            segment("request id", request_id)?
-        );
+        let path = [
+            "/v1/exchanges/",
+            &segment("request id", request_id)?,
+            "/withdraw",
+        ]
+        .concat();
         Ok(Call::new("withdraw_exchange", http::Method::POST, path)
             .idempotent(true)
             .request_id(request_id))
     }
 
     pub(crate) fn submit_ack(ack: &Envelope<AckBody>) -> Result<Call<Discard>, Error> {
-        Ok(Call::post("submit_ack", "/v1/acks".into(), ack)?
+        Ok(Call::post("submit_ack", "/v1/acks", ack)?
             .idempotent(true)
             .success(&[200, 202, 204])
             .request_id(&ack.request_id))
@@ -144,34 +149,31 @@ pub(crate) mod endpoint {
     pub(crate) fn initiate_pairing(
         request: &PairingInitiateRequest,
     ) -> Result<Call<Json<PairingInitiateResponse>>, Error> {
-        Ok(
-            Call::post("initiate_pairing", "/v1/pairing/initiate".into(), request)?
-                .success(&[200, 201]),
-        )
+        Ok(Call::post("initiate_pairing", "/v1/pairing/initiate", request)?.success(&[200, 201]))
     }
 
     pub(crate) fn claim_pairing(
         request: &PairingClaimRequest,
     ) -> Result<Call<Json<PairingClaimResponse>>, Error> {
-        Ok(Call::post("claim_pairing", "/v1/pairing/claim".into(), request)?.success(&[200, 201]))
+        Ok(Call::post("claim_pairing", "/v1/pairing/claim", request)?.success(&[200, 201]))
     }
 
     pub(crate) fn get_pairing_status(
         nonce: &str,
     ) -> Result<Call<Json<PairingStatusResponse>>, Error> {
-        let path = format!("/v1/pairing/{}/status", segment("pairing nonce", nonce)?);
+        let path = ["/v1/pairing/", &segment("pairing nonce", nonce)?, "/status"].concat();
         Ok(Call::get("get_pairing_status", path))
     }
 
     pub(crate) fn revoke_pairing(
         request: &PairingRevokeRequest,
     ) -> Result<Call<Json<PairingRevokeResponse>>, Error> {
-        Call::post("revoke_pairing", "/v1/pairing/revoke".into(), request)
+        Call::post("revoke_pairing", "/v1/pairing/revoke", request)
     }
 
     pub(crate) fn send_heartbeat(request: &HeartbeatRequest) -> Result<Call<Discard>, Error> {
         Ok(
-            Call::post("send_heartbeat", "/v1/presence/heartbeat".into(), request)?
+            Call::post("send_heartbeat", "/v1/presence/heartbeat", request)?
                 .idempotent(true)
                 .success(&[200, 202, 204]),
         )
@@ -180,10 +182,7 @@ pub(crate) mod endpoint {
     pub(crate) fn get_effective_dnd_policies(
         q: &DndQuery,
     ) -> Result<Call<Json<DndPoliciesResponse>>, Error> {
-        let mut call = Call::get(
-            "get_effective_dnd_policies",
-            "/v1/policy/dnd/effective".into(),
-        );
+        let mut call = Call::get("get_effective_dnd_policies", "/v1/policy/dnd/effective");
         call.query = query(q)?;
         Ok(call)
     }
@@ -335,7 +334,7 @@ mod tests {
 
     fn check<R: ResponseBody>(call: Call<R>, method: Method, uri: &str, idempotent: bool) {
         let base = BaseUrl::parse("https://gw.example/p").unwrap();
-        let req = call.build(&base, &http::HeaderMap::new()).unwrap();
+        let req = call.build(&base, http::HeaderMap::new()).unwrap();
         assert_eq!(req.method(), method, "{}", call.name);
         assert_eq!(req.uri().to_string(), uri, "{}", call.name);
         assert_eq!(call.idempotent, idempotent, "{}", call.name);

@@ -1,11 +1,13 @@
 //! Endpoints as values (sans-I/O): a [`Call`] describes one request and knows how to read its
 //! response. Building a request and reading a response are pure functions over `http` types.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
@@ -27,8 +29,9 @@ pub(crate) const ACCEPT_VALUE: &str = "application/json, application/harp+json";
 
 /// Percent-encodes one path segment. The only way ids enter a path.
 ///
-/// Empty, `.` and `..` are refused: they cannot be ids and would change the path.
-pub(crate) fn segment(what: &str, value: &str) -> Result<String, Error> {
+/// Empty, `.` and `..` are refused: they cannot be ids and would change the path. An id made
+/// of unreserved characters only (the usual case) is returned as is.
+pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<Cow<'a, str>, Error> {
     if value.is_empty() {
         return Err(Error::invalid_input(format!("{what} must not be empty")));
     }
@@ -37,7 +40,7 @@ pub(crate) fn segment(what: &str, value: &str) -> Result<String, Error> {
             "{what} must not be `.` or `..`"
         )));
     }
-    Ok(utf8_percent_encode(value, SEGMENT).to_string())
+    Ok(utf8_percent_encode(value, SEGMENT).into())
 }
 
 /// Serializes a query struct (`application/x-www-form-urlencoded`).
@@ -97,19 +100,22 @@ impl BaseUrl {
 
     /// The absolute URI of `path` (starting with `/`) and an optional encoded query.
     pub(crate) fn join(&self, path: &str, query: Option<&str>) -> Result<Uri, Error> {
-        let mut pq = String::with_capacity(self.prefix.len() + path.len() + 32);
+        let invalid = |e: &dyn std::fmt::Display| {
+            Error::invalid_input(format!("cannot build request URI: {e}"))
+        };
+        let query_len = query.map_or(0, |q| 1 + q.len());
+        let mut pq = String::with_capacity(self.prefix.len() + path.len() + query_len);
         pq.push_str(&self.prefix);
         pq.push_str(path);
         if let Some(q) = query {
             pq.push('?');
             pq.push_str(q);
         }
-        Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query(pq)
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot build request URI: {e}")))
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(PathAndQuery::try_from(pq).map_err(|e| invalid(&e))?);
+        Uri::from_parts(parts).map_err(|e| invalid(&e))
     }
 }
 
@@ -161,7 +167,7 @@ pub(crate) struct Call<R> {
     pub(crate) name: &'static str,
     pub(crate) method: Method,
     /// The encoded path, starting with `/`, relative to the base URL.
-    pub(crate) path: String,
+    pub(crate) path: Cow<'static, str>,
     pub(crate) query: Option<String>,
     pub(crate) body: Option<Bytes>,
     /// Safe to send again (see [`RetryPolicy`](crate::RetryPolicy)).
@@ -178,12 +184,16 @@ pub(crate) struct Call<R> {
 }
 
 impl<R: ResponseBody> Call<R> {
-    pub(crate) fn new(name: &'static str, method: Method, path: String) -> Self {
+    pub(crate) fn new(
+        name: &'static str,
+        method: Method,
+        path: impl Into<Cow<'static, str>>,
+    ) -> Self {
         let idempotent = method == Method::GET;
         Self {
             name,
             method,
-            path,
+            path: path.into(),
             query: None,
             body: None,
             idempotent,
@@ -195,13 +205,13 @@ impl<R: ResponseBody> Call<R> {
         }
     }
 
-    pub(crate) fn get(name: &'static str, path: String) -> Self {
+    pub(crate) fn get(name: &'static str, path: impl Into<Cow<'static, str>>) -> Self {
         Self::new(name, Method::GET, path)
     }
 
     pub(crate) fn post<B: Serialize>(
         name: &'static str,
-        path: String,
+        path: impl Into<Cow<'static, str>>,
         body: &B,
     ) -> Result<Self, Error> {
         let mut call = Self::new(name, Method::POST, path);
@@ -224,25 +234,22 @@ impl<R: ResponseBody> Call<R> {
         self
     }
 
-    /// Builds the request: URI, method, content headers, the caller's `headers` (auth,
-    /// user agent), and the per-request timeout extension.
+    /// Builds the request: URI, method, the caller's `headers` (auth, user agent) with the
+    /// content headers added, and the per-request timeout extension.
     pub(crate) fn build(
         &self,
         base: &BaseUrl,
-        headers: &HeaderMap,
+        mut headers: HeaderMap,
     ) -> Result<Request<Bytes>, Error> {
         let uri = base.join(&self.path, self.query.as_deref())?;
+        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
+        if self.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
         let mut request = Request::new(self.body.clone().unwrap_or_default());
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
-        let h = request.headers_mut();
-        h.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
-        if self.body.is_some() {
-            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        }
-        for (name, value) in headers {
-            h.append(name, value.clone());
-        }
+        *request.headers_mut() = headers;
         if let Some(t) = self.timeout {
             request
                 .extensions_mut()
@@ -405,7 +412,7 @@ mod tests {
     }
 
     fn json_call() -> Call<Json<serde_json::Value>> {
-        Call::get("test", "/x".into())
+        Call::get("test", "/x")
     }
 
     #[test]
@@ -453,11 +460,11 @@ mod tests {
     fn build_sets_headers_and_timeout() {
         let base = BaseUrl::parse("https://gw.example/p").unwrap();
         let mut call: Call<Discard> =
-            Call::post("t", "/v1/x".into(), &serde_json::json!({"a": 1})).unwrap();
+            Call::post("t", "/v1/x", &serde_json::json!({"a": 1})).unwrap();
         call.timeout = Some(Duration::from_secs(5));
         let mut extra = HeaderMap::new();
         extra.insert("x-pat", HeaderValue::from_static("p"));
-        let req = call.build(&base, &extra).unwrap();
+        let req = call.build(&base, extra).unwrap();
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "https://gw.example/p/v1/x");
         assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
@@ -468,7 +475,7 @@ mod tests {
             req.extensions().get::<airlock_http::RequestTimeout>(),
             Some(&airlock_http::RequestTimeout(Duration::from_secs(5)))
         );
-        let get = json_call().build(&base, &HeaderMap::new()).unwrap();
+        let get = json_call().build(&base, HeaderMap::new()).unwrap();
         assert!(get.headers().get(CONTENT_TYPE).is_none());
         assert!(get.body().is_empty());
     }
@@ -503,7 +510,7 @@ mod tests {
         let mut waiting = json_call();
         waiting.no_content_is_none = true;
         assert!(waiting.read(&response(204, ""), now).unwrap().is_none());
-        let d: Call<Discard> = Call::get("d", "/".into()).success(&[200, 204]);
+        let d: Call<Discard> = Call::get("d", "/").success(&[200, 204]);
         assert!(d.read(&response(204, ""), now).unwrap().is_some());
         assert!(d.read(&response(200, "not json"), now).unwrap().is_some());
     }

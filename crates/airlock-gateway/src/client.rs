@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use airlock_crypto::{MemoryReplayJournal, ReplayJournal};
 use airlock_http::{HttpClient, SecretToken, TokenSource};
+use bytes::Bytes;
 use http::header::{AUTHORIZATION, HeaderName, HeaderValue, ORIGIN, USER_AGENT};
 use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
@@ -39,11 +40,12 @@ pub(crate) struct Inner {
     base: BaseUrl,
     transport: Arc<dyn HttpClient>,
     client_id: Option<HeaderValue>,
-    client_secret: Option<SecretToken>,
+    has_client_secret: bool,
     origin: Option<HeaderValue>,
-    user_agent: HeaderValue,
-    pat: RwLock<Option<SecretToken>>,
-    bearer: RwLock<Option<SecretToken>>,
+    /// The headers every request starts with: user agent and app credentials, built once.
+    app_headers: HeaderMap,
+    pat: RwLock<Option<Credential>>,
+    bearer: RwLock<Option<Credential>>,
     token_source: Option<Arc<dyn TokenSource>>,
     retry: RetryPolicy,
     timeout: Option<Duration>,
@@ -59,7 +61,7 @@ impl fmt::Debug for GatewayClient {
             .field("client_id", &i.client_id)
             .field(
                 "client_secret",
-                &i.client_secret.as_ref().map(|_| "<redacted>"),
+                &i.has_client_secret.then_some("<redacted>"),
             )
             .field("origin", &i.origin)
             .field("pat", &read(&i.pat).as_ref().map(|_| "<redacted>"))
@@ -72,22 +74,47 @@ impl fmt::Debug for GatewayClient {
     }
 }
 
-fn read(lock: &RwLock<Option<SecretToken>>) -> Option<SecretToken> {
+/// A user credential as it is sent: its header value, built once when the credential is set
+/// (a `Bytes` clone per request), or what it is when it cannot be a header value — which
+/// fails each request, as if the value were built then.
+#[derive(Clone)]
+struct Credential(Result<HeaderValue, &'static str>);
+
+impl Credential {
+    fn new(what: &'static str, prefix: &str, secret: &SecretToken) -> Self {
+        Self(secret_header(what, prefix, secret).map_err(|_| what))
+    }
+
+    fn header(self) -> Result<HeaderValue, Error> {
+        self.0.map_err(not_a_header)
+    }
+}
+
+fn read(lock: &RwLock<Option<Credential>>) -> Option<Credential> {
     lock.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-fn write(lock: &RwLock<Option<SecretToken>>, value: Option<SecretToken>) {
+fn write(lock: &RwLock<Option<Credential>>, value: Option<Credential>) {
     *lock.write().unwrap_or_else(|p| p.into_inner()) = value;
 }
 
-fn secret_header(what: &str, value: &str) -> Result<HeaderValue, Error> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
-        Error::invalid_input(format!(
-            "{what} contains characters not allowed in a header"
-        ))
-    })?;
-    v.set_sensitive(true);
-    Ok(v)
+fn not_a_header(what: &str) -> Error {
+    Error::invalid_input(format!(
+        "{what} contains characters not allowed in a header"
+    ))
+}
+
+/// The header value `prefix` + `secret`, marked sensitive. Its bytes are zeroized when the
+/// last clone of the value is dropped, like the [`SecretToken`] they come from.
+fn secret_header(what: &str, prefix: &str, secret: &SecretToken) -> Result<HeaderValue, Error> {
+    let secret = secret.expose_secret();
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(prefix.len() + secret.len()));
+    bytes.extend_from_slice(prefix.as_bytes());
+    bytes.extend_from_slice(secret.as_bytes());
+    let mut value =
+        HeaderValue::from_maybe_shared(Bytes::from_owner(bytes)).map_err(|_| not_a_header(what))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 impl GatewayClient {
@@ -113,12 +140,15 @@ impl GatewayClient {
 
     /// Replaces (or with `None` removes) the Personal Access Token.
     pub fn set_pat(&self, pat: Option<SecretToken>) {
-        write(&self.inner.pat, pat);
+        write(&self.inner.pat, pat.map(|p| Credential::new("PAT", "", &p)));
     }
 
     /// Replaces (or with `None` removes) the bearer token.
     pub fn set_bearer_token(&self, token: Option<SecretToken>) {
-        write(&self.inner.bearer, token);
+        write(
+            &self.inner.bearer,
+            token.map(|t| Credential::new("bearer token", "Bearer ", &t)),
+        );
     }
 
     /// The base URL, as configured (without a trailing `/`).
@@ -158,32 +188,17 @@ impl GatewayClient {
         &self.inner.retry
     }
 
-    /// The headers of every request: app credentials, user identity, user agent.
-    /// Returns whether the token source supplied the identity.
+    /// The headers of every request: user agent and app credentials, then exactly one user
+    /// identity. Returns whether the token source supplied the identity.
     async fn auth_headers(&self, force_refresh: bool) -> Result<(HeaderMap, bool), Error> {
         let i = &self.inner;
-        let mut h = HeaderMap::with_capacity(4);
-        h.insert(USER_AGENT, i.user_agent.clone());
-        if let Some(id) = &i.client_id {
-            h.insert(X_CLIENT_ID, id.clone());
-        }
-        if let Some(secret) = &i.client_secret {
-            h.insert(
-                X_CLIENT_SECRET,
-                secret_header("client secret", secret.expose_secret())?,
-            );
-        }
-        if let Some(origin) = &i.origin {
-            h.insert(ORIGIN, origin.clone());
-        }
+        let mut h = i.app_headers.clone();
         if let Some(pat) = read(&i.pat) {
-            h.insert(X_PAT, secret_header("PAT", pat.expose_secret())?);
+            h.insert(X_PAT, pat.header()?);
             return Ok((h, false));
         }
         if let Some(token) = read(&i.bearer) {
-            let value = zeroize::Zeroizing::new(format!("Bearer {}", token.expose_secret()));
-            let v = secret_header("bearer token", &value)?;
-            h.insert(AUTHORIZATION, v);
+            h.insert(AUTHORIZATION, token.header()?);
             return Ok((h, false));
         }
         if let Some(source) = &i.token_source {
@@ -191,9 +206,10 @@ impl GatewayClient {
                 .access_token(force_refresh)
                 .await
                 .map_err(|e| Error::Auth(Box::new(e)))?;
-            let value = zeroize::Zeroizing::new(format!("Bearer {}", token.expose_secret()));
-            let v = secret_header("access token", &value)?;
-            h.insert(AUTHORIZATION, v);
+            h.insert(
+                AUTHORIZATION,
+                secret_header("access token", "Bearer ", &token)?,
+            );
             return Ok((h, true));
         }
         Ok((h, false))
@@ -219,8 +235,7 @@ impl GatewayClient {
         let mut refreshed = false;
         loop {
             let (headers, from_source) = self.auth_headers(refreshed).await?;
-            let request = call.build(&i.base, &headers)?;
-            drop(headers);
+            let request = call.build(&i.base, headers)?;
             let (outcome, error) = match i.transport.send(request).await {
                 Ok(response) => {
                     let status = response.status();
@@ -413,8 +428,16 @@ impl GatewayClientBuilder {
             "user agent",
             self.user_agent.as_deref().unwrap_or(DEFAULT_USER_AGENT),
         )?;
+        let mut app_headers = HeaderMap::with_capacity(8);
+        app_headers.insert(USER_AGENT, user_agent);
+        if let Some(id) = &client_id {
+            app_headers.insert(X_CLIENT_ID, id.clone());
+        }
         if let Some(secret) = &self.client_secret {
-            secret_header("client secret", secret.expose_secret())?;
+            app_headers.insert(X_CLIENT_SECRET, secret_header("client secret", "", secret)?);
+        }
+        if let Some(origin) = &origin {
+            app_headers.insert(ORIGIN, origin.clone());
         }
         let transport = match self.transport {
             Some(t) => t,
@@ -425,11 +448,14 @@ impl GatewayClientBuilder {
                 base,
                 transport,
                 client_id,
-                client_secret: self.client_secret,
+                has_client_secret: self.client_secret.is_some(),
                 origin,
-                user_agent,
-                pat: RwLock::new(self.pat),
-                bearer: RwLock::new(self.bearer),
+                app_headers,
+                pat: RwLock::new(self.pat.map(|p| Credential::new("PAT", "", &p))),
+                bearer: RwLock::new(
+                    self.bearer
+                        .map(|t| Credential::new("bearer token", "Bearer ", &t)),
+                ),
                 token_source: self.token_source,
                 retry: self.retry,
                 timeout: self.timeout,
