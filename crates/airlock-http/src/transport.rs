@@ -1,6 +1,7 @@
 //! [`HyperTransport`]: the pooled hyper-util + rustls implementation of [`HttpClient`].
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,8 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tracing::Instrument;
 
@@ -128,9 +129,16 @@ impl HyperTransport {
         self.inner.user_agent.to_str().unwrap_or(USER_AGENT)
     }
 
-    async fn execute(&self, request: Request<Bytes>) -> Result<Response<Bytes>, TransportError> {
+    /// Sends `request`: everything that does not wait (the URI check, the default headers,
+    /// handing the request to the pool) is done at once, under the request's span; the
+    /// returned future only waits for the answer. That keeps the future — boxed by
+    /// [`HttpClient::send`] — small: the request itself is never part of its state.
+    fn execute(
+        &self,
+        request: Request<Bytes>,
+    ) -> impl Future<Output = Result<Response<Bytes>, TransportError>> + Send + 'static {
         let inner = &*self.inner;
-        let (mut parts, body) = request.into_parts();
+        let (parts, body) = request.into_parts();
         let timeout = parts
             .extensions
             .get::<RequestTimeout>()
@@ -146,22 +154,16 @@ impl HyperTransport {
             host = parts.uri.host().unwrap_or(""),
             path = parts.uri.path(),
         );
+        let sent = span.in_scope(|| inner.dispatch(parts, body));
         async move {
-            let result = async {
-                check_uri(&parts.uri, inner.allow_insecure_http)?;
-                if !parts.headers.contains_key(header::USER_AGENT) {
-                    parts
-                        .headers
-                        .insert(header::USER_AGENT, inner.user_agent.clone());
+            let result = match sent {
+                Ok((response, is_head)) => {
+                    tokio::time::timeout(timeout, receive(response, is_head, limit))
+                        .await
+                        .unwrap_or(Err(TransportError::Timeout(timeout)))
                 }
-                parts.version = Version::HTTP_11;
-                let is_head = parts.method == Method::HEAD;
-                let request = Request::from_parts(parts, Full::new(body));
-                tokio::time::timeout(timeout, exchange(&inner.client, request, is_head, limit))
-                    .await
-                    .unwrap_or(Err(TransportError::Timeout(timeout)))
-            }
-            .await;
+                Err(error) => Err(error),
+            };
             match &result {
                 Ok(response) => tracing::debug!(
                     status = response.status().as_u16(),
@@ -174,18 +176,37 @@ impl HyperTransport {
             result
         }
         .instrument(span)
-        .await
     }
 }
 
-/// Sends `request` and reads the whole body under `limit`.
-async fn exchange(
-    client: &Client<Connector, Full<Bytes>>,
-    request: Request<Full<Bytes>>,
+impl Inner {
+    /// Checks the request and hands it to the pool; returns hyper-util's response future and
+    /// whether this is a `HEAD` request (whose answer has no body).
+    fn dispatch(
+        &self,
+        mut parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<(ResponseFuture, bool), TransportError> {
+        check_uri(&parts.uri, self.allow_insecure_http)?;
+        if !parts.headers.contains_key(header::USER_AGENT) {
+            parts
+                .headers
+                .insert(header::USER_AGENT, self.user_agent.clone());
+        }
+        parts.version = Version::HTTP_11;
+        let is_head = parts.method == Method::HEAD;
+        let request = Request::from_parts(parts, Full::new(body));
+        Ok((self.client.request(request), is_head))
+    }
+}
+
+/// Waits for the answer to a dispatched request and reads the whole body under `limit`.
+async fn receive(
+    response: ResponseFuture,
     is_head: bool,
     limit: usize,
 ) -> Result<Response<Bytes>, TransportError> {
-    let response = client.request(request).await.map_err(client_error)?;
+    let response = response.await.map_err(client_error)?;
     let (parts, body) = response.into_parts();
     // HEAD answers and 1xx/204/304 carry no body, whatever their Content-Length says.
     let has_body = !is_head
