@@ -48,12 +48,15 @@ fn must_escape(byte: u8) -> bool {
     byte < 0x20 || byte == b'"' || byte == b'\\'
 }
 
-/// Whether any byte of `block` must be escaped. Written without an early exit so that the
-/// compiler turns it into a few vector instructions.
+/// Whether any byte of `block` must be escaped. Written as a flag per byte, OR-ed together
+/// without an early exit, so that the compiler turns it into a couple of dozen vector
+/// instructions.
 fn needs_escape(block: &[u8; BLOCK]) -> bool {
-    block.iter().fold(false, |any, &b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    })
+    let mut flags = [0u8; BLOCK];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = if must_escape(b) { 0xFF } else { 0 };
+    }
+    flags.iter().fold(0, |any, &flag| any | flag) != 0
 }
 
 /// The escape of a byte, or `None` when it is written as is (`serde_json`'s table).
@@ -73,25 +76,32 @@ fn escape_of(byte: u8) -> Option<CharEscape> {
 
 /// The index of the first byte at or after `from` that must be escaped, or `bytes.len()`.
 fn next_escape(bytes: &[u8], from: usize) -> usize {
-    let first = |block: &[u8], start: usize| {
-        block
+    let rest = &bytes[from..];
+    let first = |start: usize| {
+        rest[start..]
             .iter()
             .position(|&b| must_escape(b))
-            .map_or(bytes.len(), |p| start + p)
+            .map_or(bytes.len(), |p| from + start + p)
     };
-    let (blocks, tail) = bytes[from..].as_chunks::<BLOCK>();
-    let mut start = from;
-    for block in blocks {
+    let Some(last) = rest.last_chunk::<BLOCK>() else {
+        // Shorter than a block (most keys and values): one block, padded with spaces.
+        let mut padded = [b' '; BLOCK];
+        padded[..rest.len()].copy_from_slice(rest);
+        return if needs_escape(&padded) {
+            first(0)
+        } else {
+            bytes.len()
+        };
+    };
+    let (blocks, _) = rest.as_chunks::<BLOCK>();
+    for (i, block) in blocks.iter().enumerate() {
         if needs_escape(block) {
-            return first(block, start);
+            return first(i * BLOCK);
         }
-        start += BLOCK;
     }
-    // The last partial block, padded with bytes that need no escape.
-    let mut padded = [b' '; BLOCK];
-    padded[..tail.len()].copy_from_slice(tail);
-    if needs_escape(&padded) {
-        first(tail, start)
+    // The last block overlaps blocks already checked, which need no escape.
+    if needs_escape(last) {
+        first(rest.len() - BLOCK)
     } else {
         bytes.len()
     }
