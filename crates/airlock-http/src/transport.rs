@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
+use http::uri::{Authority, Scheme};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::Full;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -38,7 +39,9 @@ type Connector = TimeoutConnector<HttpsConnector<HttpConnector<LocalhostResolver
 ///   scheme other than `https`/`http`, or use plain `http` to a host that is not loopback
 ///   (see [`is_loopback_host`](crate::is_loopback_host)) unless
 ///   [`allow_insecure_http`](HyperTransportBuilder::allow_insecure_http) was set;
-/// - adds `User-Agent: airlock-rs/<version>` when the request has none;
+/// - adds `User-Agent: airlock-rs/<version>` when the request has none, and `Host` (the
+///   authority, without a default port) to a plain-http request that has none — what
+///   hyper-util adds to every HTTP/1.1 request, done here without formatting it each time;
 /// - bounds the whole exchange (connection, sending, reading the complete body) by the
 ///   request timeout, overridable per request with the [`RequestTimeout`] extension;
 /// - caps the response body, overridable per request with [`MaxResponseBody`]: a larger
@@ -193,11 +196,30 @@ impl Inner {
                 .headers
                 .insert(header::USER_AGENT, self.user_agent.clone());
         }
+        // Plain http is always HTTP/1.1 here, where hyper-util would add the same `Host`
+        // through `format!` on every request. (Over https it is left to hyper-util, which adds
+        // it only when the connection turns out to be HTTP/1.1.)
+        if parts.uri.scheme() == Some(&Scheme::HTTP)
+            && !parts.headers.contains_key(header::HOST)
+            && let Some(host) = parts.uri.authority().and_then(host_header)
+        {
+            parts.headers.insert(header::HOST, host);
+        }
         parts.version = Version::HTTP_11;
         let is_head = parts.method == Method::HEAD;
         let request = Request::from_parts(parts, Full::new(body));
         Ok((self.client.request(request), is_head))
     }
+}
+
+/// The `Host` of a plain-http request to `authority` (already checked: no user info), as
+/// hyper-util writes it: the host, and the port unless it is the default 80.
+fn host_header(authority: &Authority) -> Option<HeaderValue> {
+    let text = match authority.port_u16() {
+        Some(80) => authority.host(),
+        _ => authority.as_str(),
+    };
+    HeaderValue::from_str(text).ok()
 }
 
 /// Waits for the answer to a dispatched request and reads the whole body under `limit`.
@@ -500,6 +522,20 @@ impl fmt::Debug for HyperTransportBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_host_is_written_like_hyper_util() {
+        for (authority, host) in [
+            ("127.0.0.1:8080", "127.0.0.1:8080"),
+            ("localhost:80", "localhost"),
+            ("[::1]:80", "[::1]"),
+            ("[::1]:8443", "[::1]:8443"),
+            ("gateway.example", "gateway.example"),
+        ] {
+            let authority: Authority = authority.parse().unwrap();
+            assert_eq!(host_header(&authority).unwrap(), host);
+        }
+    }
 
     #[test]
     fn user_agent_defaults_and_product_suffix() {
