@@ -366,7 +366,6 @@ impl<'a, 'o> Parser<'a, 'o> {
         let mut expected = Vec::with_capacity(name.len() + value.len() + 8);
         write_string(&mut expected, name);
         expected.push(b':');
-        let value_start = expected.len();
         write_string(&mut expected, value);
         match self.members[base..].iter().find(|m| m.name == name) {
             Some(member) => {
@@ -383,7 +382,6 @@ impl<'a, 'o> Parser<'a, 'o> {
                 }
                 let start = self.out.len();
                 self.out.extend_from_slice(&expected);
-                debug_assert!(value_start < expected.len());
                 self.members.push(Member {
                     name: Cow::Borrowed(name),
                     // Sorts after every member of the input, should the
