@@ -252,11 +252,25 @@ impl Canonicalizer {
     ///
     /// On error `out` is left as it was.
     pub fn canonicalize_to(&self, json: &[u8], out: &mut Vec<u8>) -> Result<(), CanonicalizeError> {
+        self.parse(json, out, None)
+    }
+
+    /// The text path of every entry point: UTF-8 check, then one parser pass
+    /// appending to `out` (left as it was on error).
+    fn parse(
+        &self,
+        json: &[u8],
+        out: &mut Vec<u8>,
+        binding: Option<parser::Binding<'_>>,
+    ) -> Result<(), CanonicalizeError> {
         let text = validate_utf8(json)?;
         let initial_len = out.len();
-        // Canonical text is rarely longer than its input.
-        out.reserve(json.len());
-        let result = parser::Parser::new(text, out, self.max_depth).run();
+        // Canonical text is rarely longer than its input (plus a bound member).
+        let bound_len = binding
+            .as_ref()
+            .map_or(0, |b| b.name.len() + b.value.len() + 8);
+        out.reserve(json.len() + bound_len);
+        let result = parser::Parser::new(text, out, self.max_depth, binding).run();
         if result.is_err() {
             out.truncate(initial_len);
         }
@@ -300,11 +314,8 @@ impl Canonicalizer {
         name: &str,
         value: &str,
     ) -> Result<Vec<u8>, CanonicalizeError> {
-        let text = validate_utf8(json)?;
-        let mut out = Vec::with_capacity(json.len() + name.len() + value.len() + 8);
-        parser::Parser::new(text, &mut out, self.max_depth)
-            .with_binding(parser::Binding { name, value })
-            .run()?;
+        let mut out = Vec::new();
+        self.parse(json, &mut out, Some(parser::Binding { name, value }))?;
         Ok(out)
     }
 

@@ -67,7 +67,15 @@ pub(super) struct Parser<'a, 'o> {
 }
 
 impl<'a, 'o> Parser<'a, 'o> {
-    pub(super) fn new(text: &'a str, out: &'o mut Vec<u8>, max_depth: usize) -> Self {
+    /// A parser of `text` appending to `out`. With a `binding`, the top-level
+    /// value must be an object whose member `binding.name` is the string
+    /// `binding.value` (added when absent).
+    pub(super) fn new(
+        text: &'a str,
+        out: &'o mut Vec<u8>,
+        max_depth: usize,
+        binding: Option<Binding<'a>>,
+    ) -> Self {
         Parser {
             text,
             src: text.as_bytes(),
@@ -78,15 +86,8 @@ impl<'a, 'o> Parser<'a, 'o> {
             frames: Vec::new(),
             members: Vec::new(),
             scratch: Vec::new(),
-            binding: None,
+            binding,
         }
-    }
-
-    /// Requires the top-level value to be an object whose member
-    /// `binding.name` is the string `binding.value`, adding it when absent.
-    pub(super) fn with_binding(mut self, binding: Binding<'a>) -> Self {
-        self.binding = Some(binding);
-        self
     }
 
     /// Parses the whole input as exactly one JSON value, appending its
