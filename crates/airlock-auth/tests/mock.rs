@@ -738,20 +738,32 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
     out
 }
 
-#[tokio::test]
-async fn loopback_ignores_stray_requests_and_returns_the_code() {
+/// A loopback listener waiting (in a task, up to 30 s) for the callback with `state`.
+async fn waiting_listener(
+    state: &'static str,
+) -> (
+    std::net::SocketAddr,
+    String,
+    tokio::task::JoinHandle<Result<airlock_auth::AuthorizationCode, AuthError>>,
+) {
     let listener = LoopbackListener::bind().await.unwrap();
-    let addr = listener.local_addr();
-    assert!(addr.ip().is_loopback());
-    assert_eq!(
-        listener.redirect_uri(),
-        format!("http://127.0.0.1:{}/callback", addr.port())
-    );
+    let (addr, redirect_uri) = (listener.local_addr(), listener.redirect_uri());
     let wait = tokio::spawn(async move {
         listener
-            .wait_for_code("st%te", Duration::from_secs(30), &airlock_auth::SystemClock)
+            .wait_for_code(state, Duration::from_secs(30), &airlock_auth::SystemClock)
             .await
     });
+    (addr, redirect_uri, wait)
+}
+
+#[tokio::test]
+async fn loopback_ignores_stray_requests_and_returns_the_code() {
+    let (addr, redirect_uri, wait) = waiting_listener("st%te").await;
+    assert!(addr.ip().is_loopback());
+    assert_eq!(
+        redirect_uri,
+        format!("http://127.0.0.1:{}/callback", addr.port())
+    );
     assert!(
         raw_get(addr, "/favicon.ico")
             .await
@@ -769,17 +781,7 @@ async fn loopback_ignores_stray_requests_and_returns_the_code() {
 
 #[tokio::test]
 async fn loopback_state_mismatch_and_error_callbacks() {
-    let listener = LoopbackListener::bind().await.unwrap();
-    let addr = listener.local_addr();
-    let wait = tokio::spawn(async move {
-        listener
-            .wait_for_code(
-                "expected",
-                Duration::from_secs(30),
-                &airlock_auth::SystemClock,
-            )
-            .await
-    });
+    let (addr, _, wait) = waiting_listener("expected").await;
     assert!(
         raw_get(addr, "/callback?code=c&state=forged")
             .await
@@ -787,17 +789,7 @@ async fn loopback_state_mismatch_and_error_callbacks() {
     );
     assert!(matches!(wait.await.unwrap(), Err(AuthError::StateMismatch)));
 
-    let listener = LoopbackListener::bind().await.unwrap();
-    let addr = listener.local_addr();
-    let wait = tokio::spawn(async move {
-        listener
-            .wait_for_code(
-                "expected",
-                Duration::from_secs(30),
-                &airlock_auth::SystemClock,
-            )
-            .await
-    });
+    let (addr, _, wait) = waiting_listener("expected").await;
     let page = raw_get(
         addr,
         "/callback?error=access_denied&error_description=No%20thanks",
