@@ -40,6 +40,10 @@ pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<Cow<'a, str>, Er
             "{what} must not be `.` or `..`"
         )));
     }
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+    if value.bytes().all(unreserved) {
+        return Ok(Cow::Borrowed(value));
+    }
     Ok(utf8_percent_encode(value, SEGMENT).into())
 }
 
@@ -229,8 +233,11 @@ impl<R: ResponseBody> Call<R> {
         self
     }
 
+    /// Names the exchange in the request's tracing span (kept only when that span is on).
     pub(crate) fn request_id(mut self, id: &str) -> Self {
-        self.request_id = Some(id.to_owned());
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            self.request_id = Some(id.to_owned());
+        }
         self
     }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -72,6 +72,9 @@ struct Inner {
     allow_insecure_http: bool,
     pool_idle_timeout: Option<Duration>,
     pool_max_idle_per_host: usize,
+    /// The `Host` value of the last plain-http authority requested, reused while requests go
+    /// to the same authority (a client talks to one gateway).
+    last_host: Mutex<Option<(Authority, HeaderValue)>>,
 }
 
 impl HyperTransport {
@@ -201,7 +204,7 @@ impl Inner {
         // it only when the connection turns out to be HTTP/1.1.)
         if parts.uri.scheme() == Some(&Scheme::HTTP)
             && !parts.headers.contains_key(header::HOST)
-            && let Some(host) = parts.uri.authority().and_then(host_header)
+            && let Some(host) = parts.uri.authority().and_then(|a| self.host_header(a))
         {
             parts.headers.insert(header::HOST, host);
         }
@@ -209,6 +212,25 @@ impl Inner {
         let is_head = parts.method == Method::HEAD;
         let request = Request::from_parts(parts, Full::new(body));
         Ok((self.client.request(request), is_head))
+    }
+}
+
+impl Inner {
+    /// The `Host` of a plain-http request to `authority`: the last one built when the
+    /// authority is the same (byte for byte), else built now and remembered.
+    fn host_header(&self, authority: &Authority) -> Option<HeaderValue> {
+        let mut last = self
+            .last_host
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((known, value)) = last.as_ref()
+            && known.as_str() == authority.as_str()
+        {
+            return Some(value.clone());
+        }
+        let value = host_header(authority)?;
+        *last = Some((authority.clone(), value.clone()));
+        Some(value)
     }
 }
 
@@ -490,6 +512,7 @@ impl HyperTransportBuilder {
                 allow_insecure_http: self.allow_insecure_http,
                 pool_idle_timeout: self.pool_idle_timeout,
                 pool_max_idle_per_host: self.pool_max_idle_per_host,
+                last_host: Mutex::new(None),
             }),
         })
     }

@@ -24,6 +24,10 @@ use crate::TransportError;
 /// assert!(!is_loopback_host("localhost.example.com"));
 /// ```
 pub fn is_loopback_host(host: &str) -> bool {
+    // The usual spellings first, without parsing an address.
+    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return true;
+    }
     fn v6_is_loopback(v6: Ipv6Addr) -> bool {
         v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
     }

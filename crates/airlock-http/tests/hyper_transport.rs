@@ -48,6 +48,26 @@ async fn localhost_name_is_loopback_too() {
 }
 
 #[tokio::test]
+async fn each_request_carries_the_host_of_its_own_uri() {
+    let base = plain_server(echo).await;
+    let port = base.rsplit(':').next().unwrap();
+    let transport = HyperTransport::new();
+    // Alternating authorities: the `Host` remembered for one is never sent to the other.
+    for authority in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("LOCALHOST:{port}"),
+        format!("127.0.0.1:{port}"),
+    ] {
+        let response = transport
+            .send(get(&format!("http://{authority}/")))
+            .await
+            .unwrap();
+        assert_eq!(header(&response, "x-host"), authority);
+    }
+}
+
+#[tokio::test]
 async fn plain_http_to_a_non_loopback_host_is_refused_before_connecting() {
     // 192.0.2.1 is TEST-NET-1 (RFC 5737). Were a connection attempted, the result would be a
     // Connect or Timeout error, not InvalidRequest.

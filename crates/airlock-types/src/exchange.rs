@@ -193,9 +193,10 @@ pub struct ExchangeStatusBody {
     /// When the approver decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<Timestamp>,
-    /// The decision, when there is one. Verify it before acting on it.
+    /// The decision, when there is one. Verify it before acting on it. (Boxed: most
+    /// statuses carry none, and this keeps the status small to move.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<DecisionBody>,
+    pub decision: Option<Box<DecisionBody>>,
 }
 
 impl ExchangeStatusBody {

@@ -216,10 +216,16 @@ pub(crate) async fn echo(request: Request<Incoming>) -> Response<TestBody> {
         .get(http::header::USER_AGENT)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
     let body = request.into_body().collect().await.unwrap().to_bytes();
     Response::builder()
         .header("x-version", version)
         .header("x-user-agent", user_agent)
+        .header("x-host", host)
         .body(TestBody::full(body))
         .unwrap()
 }
