@@ -143,10 +143,10 @@ pub(crate) struct Json<T>(pub(crate) T);
 impl<T: DeserializeOwned> ResponseBody for Json<T> {
     const EMPTY_OK: bool = false;
     fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        // One UTF-8 check of the whole body spares `serde_json` a check of every string.
+        // One UTF-8 check of the whole body spares the reader a check of every string.
         // A body that is not UTF-8 is read as bytes, for the same error as always.
         match std::str::from_utf8(bytes) {
-            Ok(text) => serde_json::from_str(text),
+            Ok(text) => crate::json::from_str(text),
             Err(_) => serde_json::from_slice(bytes),
         }
         .map(Json)

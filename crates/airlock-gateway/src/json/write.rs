@@ -16,6 +16,8 @@ use std::io;
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
+use super::{BLOCK, first_special, scan_blocks};
+
 type Result<T> = std::result::Result<T, serde_json::Error>;
 
 /// Serializes `value` as compact JSON, byte for byte what `serde_json::to_vec` writes.
@@ -39,26 +41,6 @@ fn io(result: io::Result<()>) -> Result<()> {
     result.map_err(serde_json::Error::io)
 }
 
-/// Bytes examined per step when looking for the next escape.
-const BLOCK: usize = 32;
-
-/// Whether `byte` must be escaped in a JSON string: a control character (`< 0x20`), `"` or
-/// `\`.
-fn must_escape(byte: u8) -> bool {
-    byte < 0x20 || byte == b'"' || byte == b'\\'
-}
-
-/// Whether any byte of `block` must be escaped. Written as a flag per byte, OR-ed together
-/// without an early exit, so that the compiler turns it into a couple of dozen vector
-/// instructions.
-fn needs_escape(block: &[u8; BLOCK]) -> bool {
-    let mut flags = [0u8; BLOCK];
-    for (flag, &b) in flags.iter_mut().zip(block) {
-        *flag = if must_escape(b) { 0xFF } else { 0 };
-    }
-    flags.iter().fold(0, |any, &flag| any | flag) != 0
-}
-
 /// The escape of a byte, or `None` when it is written as is (`serde_json`'s table).
 fn escape_of(byte: u8) -> Option<CharEscape> {
     Some(match byte {
@@ -77,33 +59,16 @@ fn escape_of(byte: u8) -> Option<CharEscape> {
 /// The index of the first byte at or after `from` that must be escaped, or `bytes.len()`.
 fn next_escape(bytes: &[u8], from: usize) -> usize {
     let rest = &bytes[from..];
-    let first = |start: usize| {
-        rest[start..]
-            .iter()
-            .position(|&b| must_escape(b))
-            .map_or(bytes.len(), |p| from + start + p)
-    };
     let Some(last) = rest.last_chunk::<BLOCK>() else {
         // Shorter than a block (most keys and values): one block, padded with spaces.
         let mut padded = [b' '; BLOCK];
         padded[..rest.len()].copy_from_slice(rest);
-        return if needs_escape(&padded) {
-            first(0)
-        } else {
-            bytes.len()
-        };
+        return first_special(&padded).map_or(bytes.len(), |at| from + at);
     };
-    let (blocks, _) = rest.as_chunks::<BLOCK>();
-    for (i, block) in blocks.iter().enumerate() {
-        if needs_escape(block) {
-            return first(i * BLOCK);
-        }
-    }
-    // The last block overlaps blocks already checked, which need no escape.
-    if needs_escape(last) {
-        first(rest.len() - BLOCK)
-    } else {
-        bytes.len()
+    match scan_blocks::<BLOCK>(rest) {
+        Ok(at) => from + at,
+        // The last block overlaps blocks already checked, which need no escape.
+        Err(_) => first_special(last).map_or(bytes.len(), |at| from + rest.len() - BLOCK + at),
     }
 }
 
@@ -615,15 +580,19 @@ mod tests {
     }
 
     #[test]
-    fn needs_escape_is_exact_for_single_bytes() {
+    fn the_shared_scan_is_exact_for_single_bytes() {
         for byte in 0..=u8::MAX {
-            assert_eq!(must_escape(byte), escape_of(byte).is_some(), "{byte:#x}");
+            assert_eq!(
+                super::super::is_special(byte),
+                escape_of(byte).is_some(),
+                "{byte:#x}"
+            );
             for at in 0..BLOCK {
                 let mut block = [b'x'; BLOCK];
                 block[at] = byte;
                 assert_eq!(
-                    needs_escape(&block),
-                    escape_of(byte).is_some(),
+                    first_special(&block),
+                    escape_of(byte).map(|_| at),
                     "{byte:#x} at {at}"
                 );
             }
