@@ -72,39 +72,49 @@ fn scan_blocks<const N: usize>(bytes: &[u8]) -> Result<usize, usize> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn first_special_finds_every_byte_at_every_offset() {
+    fn first_special_is_exact<const N: usize>() {
         for byte in 0..=u8::MAX {
-            for at in 0..BLOCK {
-                let mut block = [b'x'; BLOCK];
+            for at in 0..N {
+                let mut block = [b'x'; N];
                 block[at] = byte;
                 let expected = is_special(byte).then_some(at);
-                assert_eq!(first_special(&block), expected, "{byte:#x} at {at}");
+                assert_eq!(first_special(&block), expected, "{byte:#x} at {at} of {N}");
                 // The first of two.
-                if at + 1 < BLOCK {
-                    block[BLOCK - 1] = b'"';
-                    let expected = if is_special(byte) { at } else { BLOCK - 1 };
+                if at + 1 < N {
+                    block[N - 1] = b'"';
+                    let expected = if is_special(byte) { at } else { N - 1 };
                     assert_eq!(first_special(&block), Some(expected), "{byte:#x} at {at}");
                 }
             }
         }
     }
 
-    #[test]
-    fn scan_blocks_reports_the_unscanned_tail() {
-        for len in 0..(3 * BLOCK) {
+    fn scan_blocks_is_exact<const N: usize>() {
+        for len in 0..(3 * N) {
             let clean = vec![b'a'; len];
-            assert_eq!(scan_blocks::<BLOCK>(&clean), Err(len / BLOCK * BLOCK));
+            assert_eq!(scan_blocks::<N>(&clean), Err(len / N * N));
             for at in 0..len {
                 let mut bytes = clean.clone();
                 bytes[at] = b'\\';
-                let expected = if at < len / BLOCK * BLOCK {
+                let expected = if at < len / N * N {
                     Ok(at)
                 } else {
-                    Err(len / BLOCK * BLOCK)
+                    Err(len / N * N)
                 };
-                assert_eq!(scan_blocks::<BLOCK>(&bytes), expected, "len {len} at {at}");
+                assert_eq!(scan_blocks::<N>(&bytes), expected, "len {len} at {at}");
             }
         }
+    }
+
+    #[test]
+    fn first_special_finds_every_byte_at_every_offset() {
+        first_special_is_exact::<16>();
+        first_special_is_exact::<32>();
+    }
+
+    #[test]
+    fn scan_blocks_reports_the_unscanned_tail() {
+        scan_blocks_is_exact::<16>();
+        scan_blocks_is_exact::<32>();
     }
 }
