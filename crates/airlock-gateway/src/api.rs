@@ -13,7 +13,7 @@ use airlock_types::{
 use serde::Deserialize;
 
 use crate::GatewayClient;
-use crate::call::{Call, Discard, Json, query, segment};
+use crate::call::{Call, Discard, Json, check_segment, query, segment};
 use crate::error::Error;
 
 /// The longest long-poll the gateway accepts, in seconds.
@@ -90,7 +90,7 @@ pub(crate) mod endpoint {
     pub(crate) fn submit_artifact(
         envelope: &Envelope<ArtifactSubmitBody>,
     ) -> Result<Call<Json<Envelope<ArtifactAcceptedBody>>>, Error> {
-        segment("request id", &envelope.request_id)?;
+        check_segment("request id", &envelope.request_id)?;
         Ok(Call::post("submit_artifact", "/v1/artifacts", envelope)?
             // The gateway keys artifacts by (requestId, artifactHash): resending is safe.
             .idempotent(true)

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -29,9 +29,19 @@ pub(crate) const ACCEPT_VALUE: &str = "application/json, application/harp+json";
 
 /// Percent-encodes one path segment. The only way ids enter a path.
 ///
-/// Empty, `.` and `..` are refused: they cannot be ids and would change the path. An id made
-/// of unreserved characters only (the usual case) is returned as is.
+/// Refused as [`check_segment`] refuses. An id made of unreserved characters only (the usual
+/// case) is returned as is.
 pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<Cow<'a, str>, Error> {
+    check_segment(what, value)?;
+    if value.bytes().all(|b| UNRESERVED[usize::from(b)]) {
+        return Ok(Cow::Borrowed(value));
+    }
+    Ok(utf8_percent_encode(value, SEGMENT).into())
+}
+
+/// Checks that `value` can be a path segment (see [`segment`]): empty, `.` and `..` are
+/// refused — they cannot be ids and would change the path.
+pub(crate) fn check_segment(what: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() {
         return Err(Error::invalid_input(format!("{what} must not be empty")));
     }
@@ -40,12 +50,20 @@ pub(crate) fn segment<'a>(what: &str, value: &'a str) -> Result<Cow<'a, str>, Er
             "{what} must not be `.` or `..`"
         )));
     }
-    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-    if value.bytes().all(unreserved) {
-        return Ok(Cow::Borrowed(value));
-    }
-    Ok(utf8_percent_encode(value, SEGMENT).into())
+    Ok(())
 }
+
+/// The bytes [`SEGMENT`] leaves as they are (RFC 3986 "unreserved"), as a table.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        b += 1;
+    }
+    table
+};
 
 /// Serializes a query struct (`application/x-www-form-urlencoded`).
 pub(crate) fn query<Q: Serialize>(q: &Q) -> Result<Option<String>, Error> {
@@ -241,15 +259,14 @@ impl<R: ResponseBody> Call<R> {
         self
     }
 
-    /// Builds the request: URI, method, the caller's `headers` (auth, user agent) with the
-    /// content headers added, and the per-request timeout extension.
+    /// Builds the request: URI, method, the caller's `headers` (user agent, `Accept`, auth)
+    /// with `Content-Type` added to a body, and the per-request timeout extension.
     pub(crate) fn build(
         &self,
         base: &BaseUrl,
         mut headers: HeaderMap,
     ) -> Result<Request<Bytes>, Error> {
         let uri = base.join(&self.path, self.query.as_deref())?;
-        headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
         if self.body.is_some() {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
@@ -423,6 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn the_unreserved_table_is_the_encode_set_complement() {
+        for b in 0..=255u8 {
+            let text = [b];
+            let encoded = percent_encoding::percent_encode(&text, SEGMENT).to_string();
+            assert_eq!(
+                UNRESERVED[usize::from(b)],
+                encoded.as_bytes() == text,
+                "{b:#04x}"
+            );
+        }
+    }
+
+    #[test]
     fn segments_encode_everything_but_unreserved() {
         assert_eq!(segment("id", "req-AZaz09._~").unwrap(), "req-AZaz09._~");
         assert_eq!(
@@ -475,7 +505,6 @@ mod tests {
         assert_eq!(req.method(), Method::POST);
         assert_eq!(req.uri(), "https://gw.example/p/v1/x");
         assert_eq!(req.headers()[CONTENT_TYPE], "application/json");
-        assert_eq!(req.headers()[ACCEPT], ACCEPT_VALUE);
         assert_eq!(req.headers()["x-pat"], "p");
         assert_eq!(req.body().as_ref(), br#"{"a":1}"#);
         assert_eq!(

@@ -1,17 +1,17 @@
 //! [`GatewayClient`], its builder, and the one generic request path.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use airlock_crypto::{MemoryReplayJournal, ReplayJournal};
 use airlock_http::{HttpClient, SecretToken, TokenSource};
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, HeaderName, HeaderValue, ORIGIN, USER_AGENT};
+use http::header::{ACCEPT, AUTHORIZATION, HeaderName, HeaderValue, ORIGIN, USER_AGENT};
 use http::{HeaderMap, StatusCode};
 use tracing::Instrument;
 
-use crate::call::{BaseUrl, Call, ResponseBody};
+use crate::call::{ACCEPT_VALUE, BaseUrl, Call, ResponseBody};
 use crate::error::Error;
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
 
@@ -42,10 +42,10 @@ pub(crate) struct Inner {
     client_id: Option<HeaderValue>,
     has_client_secret: bool,
     origin: Option<HeaderValue>,
-    /// The headers every request starts with: user agent and app credentials, built once.
+    /// The headers every request starts with: user agent, `Accept` and app credentials,
+    /// built once.
     app_headers: HeaderMap,
-    pat: RwLock<Option<Credential>>,
-    bearer: RwLock<Option<Credential>>,
+    identity: RwLock<Identity>,
     token_source: Option<Arc<dyn TokenSource>>,
     retry: RetryPolicy,
     timeout: Option<Duration>,
@@ -64,8 +64,11 @@ impl fmt::Debug for GatewayClient {
                 &i.has_client_secret.then_some("<redacted>"),
             )
             .field("origin", &i.origin)
-            .field("pat", &read(&i.pat).as_ref().map(|_| "<redacted>"))
-            .field("bearer", &read(&i.bearer).as_ref().map(|_| "<redacted>"))
+            .field("pat", &i.identity().pat.as_ref().map(|_| "<redacted>"))
+            .field(
+                "bearer",
+                &i.identity().bearer.as_ref().map(|_| "<redacted>"),
+            )
             .field("token_source", &i.token_source.is_some())
             .field("retry", &i.retry)
             .field("timeout", &i.timeout)
@@ -84,18 +87,59 @@ impl Credential {
     fn new(what: &'static str, prefix: &str, secret: &SecretToken) -> Self {
         Self(secret_header(what, prefix, secret).map_err(|_| what))
     }
+}
 
-    fn header(self) -> Result<HeaderValue, Error> {
-        self.0.map_err(not_a_header)
+/// The user credentials of a client (a PAT, a bearer token, both or neither) and the
+/// headers of a request that uses them, built whenever they change and cloned per request.
+struct Identity {
+    pat: Option<Credential>,
+    bearer: Option<Credential>,
+    /// The app headers plus `X-PAT`, or (without a PAT) `Authorization` with the bearer
+    /// token; what the credential in use is when it cannot be a header value.
+    headers: Result<HeaderMap, &'static str>,
+}
+
+impl Identity {
+    fn new(app_headers: &HeaderMap, pat: Option<Credential>, bearer: Option<Credential>) -> Self {
+        let in_use = match (&pat, &bearer) {
+            (Some(pat), _) => Some((X_PAT, pat)),
+            (None, Some(bearer)) => Some((AUTHORIZATION, bearer)),
+            (None, None) => None,
+        };
+        let headers = match in_use {
+            None => Ok(app_headers.clone()),
+            Some((name, Credential(value))) => value.clone().map(|value| {
+                let mut headers = app_headers.clone();
+                headers.insert(name, value);
+                headers
+            }),
+        };
+        Self {
+            pat,
+            bearer,
+            headers,
+        }
     }
 }
 
-fn read(lock: &RwLock<Option<Credential>>) -> Option<Credential> {
-    lock.read().unwrap_or_else(|p| p.into_inner()).clone()
-}
+impl Inner {
+    fn identity(&self) -> std::sync::RwLockReadGuard<'_, Identity> {
+        self.identity.read().unwrap_or_else(PoisonError::into_inner)
+    }
 
-fn write(lock: &RwLock<Option<Credential>>, value: Option<Credential>) {
-    *lock.write().unwrap_or_else(|p| p.into_inner()) = value;
+    /// Replaces the PAT and bearer token through `change`, rebuilding the headers.
+    fn change_identity(
+        &self,
+        change: impl FnOnce(&mut Option<Credential>, &mut Option<Credential>),
+    ) {
+        let mut identity = self
+            .identity
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (mut pat, mut bearer) = (identity.pat.take(), identity.bearer.take());
+        change(&mut pat, &mut bearer);
+        *identity = Identity::new(&self.app_headers, pat, bearer);
+    }
 }
 
 fn not_a_header(what: &str) -> Error {
@@ -140,15 +184,14 @@ impl GatewayClient {
 
     /// Replaces (or with `None` removes) the Personal Access Token.
     pub fn set_pat(&self, pat: Option<SecretToken>) {
-        write(&self.inner.pat, pat.map(|p| Credential::new("PAT", "", &p)));
+        let pat = pat.map(|p| Credential::new("PAT", "", &p));
+        self.inner.change_identity(|old, _| *old = pat);
     }
 
     /// Replaces (or with `None` removes) the bearer token.
     pub fn set_bearer_token(&self, token: Option<SecretToken>) {
-        write(
-            &self.inner.bearer,
-            token.map(|t| Credential::new("bearer token", "Bearer ", &t)),
-        );
+        let bearer = token.map(|t| Credential::new("bearer token", "Bearer ", &t));
+        self.inner.change_identity(|_, old| *old = bearer);
     }
 
     /// The base URL, as configured (without a trailing `/`).
@@ -192,13 +235,13 @@ impl GatewayClient {
     /// identity. Returns whether the token source supplied the identity.
     async fn auth_headers(&self, force_refresh: bool) -> Result<(HeaderMap, bool), Error> {
         let i = &self.inner;
-        let mut h = i.app_headers.clone();
-        if let Some(pat) = read(&i.pat) {
-            h.insert(X_PAT, pat.header()?);
-            return Ok((h, false));
-        }
-        if let Some(token) = read(&i.bearer) {
-            h.insert(AUTHORIZATION, token.header()?);
+        let (headers, user_credential) = {
+            let identity = i.identity();
+            let set = identity.pat.is_some() || identity.bearer.is_some();
+            (identity.headers.clone(), set)
+        };
+        let mut h = headers.map_err(not_a_header)?;
+        if user_credential {
             return Ok((h, false));
         }
         if let Some(source) = &i.token_source {
@@ -430,6 +473,7 @@ impl GatewayClientBuilder {
         )?;
         let mut app_headers = HeaderMap::with_capacity(8);
         app_headers.insert(USER_AGENT, user_agent);
+        app_headers.insert(ACCEPT, HeaderValue::from_static(ACCEPT_VALUE));
         if let Some(id) = &client_id {
             app_headers.insert(X_CLIENT_ID, id.clone());
         }
@@ -439,6 +483,12 @@ impl GatewayClientBuilder {
         if let Some(origin) = &origin {
             app_headers.insert(ORIGIN, origin.clone());
         }
+        let identity = RwLock::new(Identity::new(
+            &app_headers,
+            self.pat.map(|p| Credential::new("PAT", "", &p)),
+            self.bearer
+                .map(|t| Credential::new("bearer token", "Bearer ", &t)),
+        ));
         let transport = match self.transport {
             Some(t) => t,
             None => Arc::new(airlock_http::HyperTransport::new()) as Arc<dyn HttpClient>,
@@ -451,11 +501,7 @@ impl GatewayClientBuilder {
                 has_client_secret: self.client_secret.is_some(),
                 origin,
                 app_headers,
-                pat: RwLock::new(self.pat.map(|p| Credential::new("PAT", "", &p))),
-                bearer: RwLock::new(
-                    self.bearer
-                        .map(|t| Credential::new("bearer token", "Bearer ", &t)),
-                ),
+                identity,
                 token_source: self.token_source,
                 retry: self.retry,
                 timeout: self.timeout,

@@ -209,21 +209,22 @@ const MAX_TEXT: usize = 30;
 /// fraction only when non-zero, without trailing zeros, and `Z` — into `out`; returns the
 /// length. `None` outside those years (which `time` refuses to write as RFC 3339 anyway).
 fn write_utc(t: OffsetDateTime, out: &mut [u8; MAX_TEXT]) -> Option<usize> {
-    fn put(out: &mut [u8], at: usize, n: usize, mut value: u32) {
-        for i in (at..at + n).rev() {
-            out[i] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
+    /// `value` (< 100) as two digits at `at`.
+    fn two(out: &mut [u8], at: usize, value: u8) {
+        out[at] = b'0' + value / 10;
+        out[at + 1] = b'0' + value % 10;
     }
-    let year = u32::try_from(t.year()).ok().filter(|&y| y <= 9999)?;
+    let (year, month, day) = t.to_calendar_date();
+    let year = u16::try_from(year).ok().filter(|&y| y <= 9999)?;
+    let (hour, minute, second, mut nanos) = t.to_hms_nano();
     out[..20].copy_from_slice(b"0000-00-00T00:00:00Z");
-    put(out, 0, 4, year);
-    put(out, 5, 2, u32::from(u8::from(t.month())));
-    put(out, 8, 2, u32::from(t.day()));
-    put(out, 11, 2, u32::from(t.hour()));
-    put(out, 14, 2, u32::from(t.minute()));
-    put(out, 17, 2, u32::from(t.second()));
-    let mut nanos = t.nanosecond();
+    two(out, 0, (year / 100) as u8);
+    two(out, 2, (year % 100) as u8);
+    two(out, 5, u8::from(month));
+    two(out, 8, day);
+    two(out, 11, hour);
+    two(out, 14, minute);
+    two(out, 17, second);
     if nanos == 0 {
         return Some(20);
     }
@@ -233,7 +234,10 @@ fn write_utc(t: OffsetDateTime, out: &mut [u8; MAX_TEXT]) -> Option<usize> {
         len -= 1;
     }
     out[19] = b'.';
-    put(out, 20, len, nanos);
+    for i in (20..20 + len).rev() {
+        out[i] = b'0' + (nanos % 10) as u8;
+        nanos /= 10;
+    }
     out[20 + len] = b'Z';
     Some(21 + len)
 }
