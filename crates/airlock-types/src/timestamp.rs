@@ -157,10 +157,16 @@ impl Timestamp {
 /// digits and no leap second, read without the general RFC 3339 parser; `None` for anything
 /// else, which [`Timestamp::parse`] then reads the general way (to the same value).
 fn parse_utc(text: &[u8]) -> Option<OffsetDateTime> {
+    fn digit(b: u8) -> Option<u8> {
+        let d = b.wrapping_sub(b'0');
+        (d < 10).then_some(d)
+    }
     fn number(digits: &[u8]) -> Option<u32> {
-        digits.iter().try_fold(0u32, |value, &b| {
-            b.is_ascii_digit().then(|| value * 10 + u32::from(b - b'0'))
-        })
+        let mut value = 0;
+        for &b in digits {
+            value = value * 10 + u32::from(digit(b)?);
+        }
+        Some(value)
     }
     let (head, zone) = text.split_at_checked(19)?;
     let fraction: &[u8] = match zone {
@@ -192,8 +198,8 @@ fn parse_utc(text: &[u8]) -> Option<OffsetDateTime> {
     else {
         return None;
     };
-    let two = |a: u8, b: u8| number(&[a, b]).and_then(|v| u8::try_from(v).ok());
-    let year = i32::try_from(number(&[y0, y1, y2, y3])?).ok()?;
+    let two = |a: u8, b: u8| Some(digit(a)? * 10 + digit(b)?);
+    let year = i32::from(two(y0, y1)?) * 100 + i32::from(two(y2, y3)?);
     let month = Month::try_from(two(m0, m1)?).ok()?;
     let date = Date::from_calendar_date(year, month, two(d0, d1)?).ok()?;
     // 9 - len is 0..=8: the fraction scaled to nanoseconds.
