@@ -260,13 +260,19 @@ impl GatewayClient {
 
     /// The one request path of every endpoint: headers, retries, `401` refresh, status
     /// handling, error and body decoding.
-    pub(crate) async fn execute<R: ResponseBody>(&self, call: Call<R>) -> Result<Option<R>, Error> {
+    ///
+    /// Not an `async fn` itself: the request's future is returned as it is, not moved into
+    /// one more state machine.
+    pub(crate) fn execute<'a, R: ResponseBody + 'a>(
+        &'a self,
+        call: Call<R>,
+    ) -> impl Future<Output = Result<Option<R>, Error>> + 'a {
         let span = tracing::debug_span!(
             "airlock_gateway",
             endpoint = call.name,
             request_id = call.request_id.as_deref(),
         );
-        self.execute_inner(call).instrument(span).await
+        self.execute_inner(call).instrument(span)
     }
 
     async fn execute_inner<R: ResponseBody>(&self, mut call: Call<R>) -> Result<Option<R>, Error> {
