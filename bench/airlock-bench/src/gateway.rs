@@ -1,5 +1,6 @@
 //! Requests per second of artifact submit and exchange status: our `GatewayClient`
-//! against a raw hyper-util client replaying the same bytes (the floor).
+//! against a raw hyper-util client replaying the same bytes (the floor), in alternating
+//! rounds.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -13,20 +14,24 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::shared::measure::{report_na, report_result, requests_per_sec};
+use crate::shared::measure::{Paired, paired_requests_per_sec, report_na, report_result};
 use crate::shared::payload::small_command;
 use crate::shared::server::{CannedServer, Captured};
 
 /// The keys this part reports.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 12] = [
     "gw.submit.seq.ours",
     "gw.submit.seq.floor",
+    "gw.submit.seq.ours_per_floor",
     "gw.status.seq.ours",
     "gw.status.seq.floor",
+    "gw.status.seq.ours_per_floor",
     "gw.submit.c64.ours",
     "gw.submit.c64.floor",
+    "gw.submit.c64.ours_per_floor",
     "gw.status.c64.ours",
     "gw.status.c64.floor",
+    "gw.status.c64.ours_per_floor",
 ];
 
 pub(crate) fn run() {
@@ -118,24 +123,34 @@ async fn measure_all() -> Result<(), String> {
     };
 
     for (label, concurrency) in [("seq", 1), ("c64", 64)] {
-        report_result(
-            &format!("gw.submit.{label}.ours"),
-            requests_per_sec(concurrency, submit).await,
+        report_paired(
+            &format!("gw.submit.{label}"),
+            paired_requests_per_sec(concurrency, submit, || replay(&captured_submit)).await,
         );
-        report_result(
-            &format!("gw.submit.{label}.floor"),
-            requests_per_sec(concurrency, || replay(&captured_submit)).await,
-        );
-        report_result(
-            &format!("gw.status.{label}.ours"),
-            requests_per_sec(concurrency, status).await,
-        );
-        report_result(
-            &format!("gw.status.{label}.floor"),
-            requests_per_sec(concurrency, || replay(&captured_status)).await,
+        report_paired(
+            &format!("gw.status.{label}"),
+            paired_requests_per_sec(concurrency, status, || replay(&captured_status)).await,
         );
     }
     Ok(())
+}
+
+/// `<prefix>.ours`, `<prefix>.floor` (medians) and `<prefix>.ours_per_floor` (the median
+/// of the paired rounds' ratios), each with its spread; n/a for all three on an error.
+fn report_paired(prefix: &str, result: Result<Paired, String>) {
+    let keys = ["ours", "floor", "ours_per_floor"].map(|k| format!("{prefix}.{k}"));
+    match result {
+        Ok(p) => {
+            for (key, stats) in keys.iter().zip([p.a, p.b, p.ratio]) {
+                report_result::<String>(key, Ok(stats));
+            }
+        }
+        Err(e) => {
+            for key in &keys {
+                report_na(key, &e);
+            }
+        }
+    }
 }
 
 /// The captured request again, byte for byte (hyper sets `content-length` itself).

@@ -85,31 +85,93 @@ pub(crate) fn megabytes_per_sec<E>(
 }
 
 /// Requests per second of `op`, run by `concurrency` concurrent workers on the current
-/// task: one warm-up round, then [`rounds`] timed rounds of [`requests_per_round`]
-/// requests, the median. Any failed request ends the measure with its error.
+/// task: one warm-up round, then [`rounds`] (at most 7) timed rounds of
+/// [`requests_per_round`] requests, the median. Any failed request ends the measure with its
+/// error. (Used by `bench/compare`, whose measures cannot be paired with ours.)
+#[allow(dead_code)]
 pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<Stats, String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let rounds = rounds().min(7);
+    let mut samples = Vec::with_capacity(rounds);
+    for round in 0..=rounds {
+        let rate = request_round(concurrency, &op).await?;
+        if round > 0 {
+            samples.push(rate);
+        }
+    }
+    Ok(stats(&mut samples))
+}
+
+/// Two request measures made side by side, and how they compare.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paired {
+    /// Requests per second of the first.
+    pub(crate) a: Stats,
+    /// Requests per second of the second.
+    pub(crate) b: Stats,
+    /// `a / b` of each pair of rounds.
+    pub(crate) ratio: Stats,
+}
+
+/// Requests per second of `a` and of `b` in alternating rounds — `a` then `b`, then `b` then
+/// `a`, … — so that both see the same machine: one warm-up round each, then [`rounds`]
+/// timed pairs of [`requests_per_round`] requests. The median of the per-pair ratios is the
+/// comparison that a busy machine disturbs least (a slow phase slows both sides of a pair).
+pub(crate) async fn paired_requests_per_sec<FA, FutA, FB, FutB>(
+    concurrency: usize,
+    a: FA,
+    b: FB,
+) -> Result<Paired, String>
+where
+    FA: Fn() -> FutA,
+    FutA: Future<Output = Result<(), String>>,
+    FB: Fn() -> FutB,
+    FutB: Future<Output = Result<(), String>>,
+{
+    let rounds = rounds();
+    let (mut rates_a, mut rates_b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        let (rate_a, rate_b) = if round % 2 == 0 {
+            let rate_a = request_round(concurrency, &a).await?;
+            (rate_a, request_round(concurrency, &b).await?)
+        } else {
+            let rate_b = request_round(concurrency, &b).await?;
+            (request_round(concurrency, &a).await?, rate_b)
+        };
+        if round > 0 {
+            rates_a.push(rate_a);
+            rates_b.push(rate_b);
+            ratios.push(rate_a / rate_b);
+        }
+    }
+    Ok(Paired {
+        a: stats(&mut rates_a),
+        b: stats(&mut rates_b),
+        ratio: stats(&mut ratios),
+    })
+}
+
+/// One round: [`requests_per_round`] requests of `op` by `concurrency` concurrent workers;
+/// the rate.
+async fn request_round<F, Fut>(concurrency: usize, op: &F) -> Result<f64, String>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
     let per_worker = requests_per_round() / concurrency;
     let total = per_worker * concurrency;
-    let rounds = rounds().min(7);
-    let mut samples = Vec::with_capacity(rounds);
-    for round in 0..=rounds {
-        let start = Instant::now();
-        let workers = (0..concurrency).map(|_| async {
-            for _ in 0..per_worker {
-                op().await?;
-            }
-            Ok::<(), String>(())
-        });
-        futures_util::future::try_join_all(workers).await?;
-        if round > 0 {
-            samples.push(rate(total as f64, start.elapsed()));
+    let start = Instant::now();
+    let workers = (0..concurrency).map(|_| async {
+        for _ in 0..per_worker {
+            op().await?;
         }
-    }
-    Ok(stats(&mut samples))
+        Ok::<(), String>(())
+    });
+    futures_util::future::try_join_all(workers).await?;
+    Ok(rate(total as f64, start.elapsed()))
 }
 
 fn rate(amount: f64, elapsed: Duration) -> f64 {
