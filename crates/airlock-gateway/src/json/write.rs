@@ -16,7 +16,7 @@ use std::io;
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CharEscape, CompactFormatter, Formatter};
 
-use super::{BLOCK, first_special, scan_blocks};
+use super::{BLOCK, first_special, is_special, scan_blocks};
 
 type Result<T> = std::result::Result<T, serde_json::Error>;
 
@@ -73,20 +73,56 @@ fn next_escape(bytes: &[u8], from: usize) -> usize {
     }
 }
 
+/// The offset of the last special byte of `block` (`"`, `\`, a control character), if any:
+/// the same vector compares as [`first_special`], read from the other end.
+#[inline(always)]
+fn last_special(block: &[u8; BLOCK]) -> Option<usize> {
+    let mut flags = [0u8; BLOCK];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = if is_special(b) { 0xFF } else { 0 };
+    }
+    let (lanes, _) = flags.as_chunks::<16>();
+    for (i, lane) in lanes.iter().enumerate().rev() {
+        let bits = u128::from_le_bytes(*lane);
+        if bits != 0 {
+            return Some(i * 16 + 15 - bits.leading_zeros() as usize / 8);
+        }
+    }
+    None
+}
+
+/// Whether `out[start..]` — a string just copied there — needs no escape. A string shorter
+/// than a block is checked in the block of `out` that ends with it: plain when the last
+/// special byte of that block (there is one: the opening quote) comes before the string.
+/// No padded copy for the many short keys and values.
+fn written_is_plain(out: &[u8], start: usize) -> bool {
+    let len = out.len() - start;
+    match out.last_chunk::<BLOCK>() {
+        Some(window) if len < BLOCK => last_special(window).is_none_or(|at| at < BLOCK - len),
+        _ => next_escape(&out[start..], 0) == len,
+    }
+}
+
 impl Writer {
     fn string(&mut self, value: &str) -> Result<()> {
         let bytes = value.as_bytes();
         self.out.reserve(bytes.len() + 2);
         self.out.push(b'"');
-        let mut start = 0;
-        loop {
-            let end = next_escape(bytes, start);
-            self.out.extend_from_slice(&bytes[start..end]);
-            let Some(&byte) = bytes.get(end) else { break };
-            if let Some(escape) = escape_of(byte) {
-                io(CompactFormatter.write_char_escape(&mut self.out, escape))?;
+        // Most strings need no escape: copied at once, then checked where they now are.
+        let start = self.out.len();
+        self.out.extend_from_slice(bytes);
+        if !written_is_plain(&self.out, start) {
+            self.out.truncate(start);
+            let mut from = 0;
+            loop {
+                let end = next_escape(bytes, from);
+                self.out.extend_from_slice(&bytes[from..end]);
+                let Some(&byte) = bytes.get(end) else { break };
+                if let Some(escape) = escape_of(byte) {
+                    io(CompactFormatter.write_char_escape(&mut self.out, escape))?;
+                }
+                from = end + 1;
             }
-            start = end + 1;
         }
         self.out.push(b'"');
         Ok(())
@@ -576,6 +612,42 @@ mod tests {
                     s.insert(at, c);
                     same(&s);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_byte_in_every_position_after_other_output() {
+        // Short strings are checked in the last block of the output, which then also holds
+        // what was written before them: quotes, backslashes, other strings.
+        // Every special byte, and plain ones of each UTF-8 length.
+        let mut chars: Vec<char> = (0u8..0x20).map(char::from).collect();
+        chars.extend(['"', '\\', 'a', '~', '\u{7f}', 'é', '€', '😀']);
+        for before in ["", "\"", "\\\"\\", "x\u{1}y", &"\"".repeat(40)] {
+            for c in &chars {
+                for len in 0..(BLOCK + 2) {
+                    for at in 0..=len {
+                        let mut s: String = "a".repeat(len);
+                        s.insert(at, *c);
+                        same(&(before, &s, before));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn last_special_finds_the_last_special_byte() {
+        for byte in 0..=u8::MAX {
+            for at in 0..BLOCK {
+                let mut block = [b'x'; BLOCK];
+                block[at] = byte;
+                let expected = is_special(byte).then_some(at);
+                assert_eq!(last_special(&block), expected, "{byte:#x} at {at}");
+                // The last of two.
+                block[0] = b'"';
+                let expected = if is_special(byte) { at } else { 0 };
+                assert_eq!(last_special(&block), Some(expected), "{byte:#x} at {at}");
             }
         }
     }
