@@ -68,6 +68,36 @@ fn scan_blocks<const N: usize>(bytes: &[u8]) -> Result<usize, usize> {
     Err(blocks.len() * N)
 }
 
+/// Arbitrary JSON values for the property tests of the writer and the reader: every kind of
+/// number (floats included), strings with and without escapes, keys that need escaping.
+#[cfg(test)]
+mod test_values {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    pub(super) fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1000i64..1000).prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::String),
+            "[\\x00-\\x7f]{0,40}".prop_map(Value::String),
+            "[a-z/\"\\\\\u{e9}\u{1f600}]{0,40}".prop_map(Value::String),
+        ];
+        let key = prop_oneof![any::<String>(), "[a-z\u{e9}\"]{0,12}"];
+        leaf.prop_recursive(5, 64, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::btree_map(key.clone(), inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

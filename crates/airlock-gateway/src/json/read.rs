@@ -1075,6 +1075,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::json::test_values::json_value;
 
     /// The contract: when the fast path succeeds, `serde_json` succeeds with the same value;
     /// `from_str` returns what `serde_json` returns (value, or error with the same message).
@@ -1684,28 +1685,6 @@ mod tests {
         );
         // The placeholders themselves (`…`, `{…}`) are not JSON.
         same::<Value>(r#"{ "sender": {"enforcerId": "…"}, "recipient": {…}, "body": {…} }"#);
-    }
-
-    /// Arbitrary JSON values (floats included: the fast path leaves them to `serde_json`).
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            (-1000i64..1000).prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-            "[\\x00-\\x7f]{0,40}".prop_map(Value::String),
-            "[a-z/\"\\\\\u{e9}\u{1f600}]{0,40}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(5, 64, 8, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                prop::collection::btree_map("[a-z\u{e9}\"]{0,12}", inner, 0..8)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
     }
 
     /// A small deterministic generator for the choices of [`render`].

@@ -590,6 +590,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::json::test_values::json_value;
 
     /// Ours and `serde_json`'s bytes (or error messages) must be identical.
     fn same<T: ?Sized + Serialize>(value: &T) {
@@ -783,25 +784,6 @@ mod tests {
             .insert("routingToken".into(), "rt-\"1\"".into());
         body.metadata.insert("label".into(), "naïve\tπ 😀".into());
         same(&Envelope::artifact_submit("req-1", "enf-1", body));
-    }
-
-    fn json_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::String),
-            "[\\x00-\\x7f]{0,40}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 64, 8, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-                prop::collection::btree_map(any::<String>(), inner, 0..8)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
     }
 
     proptest! {
