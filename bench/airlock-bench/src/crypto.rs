@@ -7,7 +7,10 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use airlock_crypto::E2eKey;
 use sha2::{Digest, Sha256};
 
-use crate::shared::measure::{megabytes_per_sec, report, report_result};
+use crate::shared::measure::{
+    megabytes_per_sec, paired_megabytes_per_sec, report, report_paired, report_result,
+};
+use crate::shared::ours;
 use crate::shared::payload::{PIPELINE_BYTES, command_artifact};
 
 pub(crate) fn run() {
@@ -15,12 +18,6 @@ pub(crate) fn run() {
     let n = payload.len();
     report("crypto.payload_bytes", n as f64);
 
-    report_result(
-        "crypto.serde_parse",
-        megabytes_per_sec(n, || {
-            serde_json::from_slice::<serde_json::Value>(&payload).map(|v| drop(black_box(v)))
-        }),
-    );
     report_result(
         "crypto.sha256",
         megabytes_per_sec(n, || {
@@ -39,20 +36,23 @@ pub(crate) fn run() {
                 .map_err(|e| e.to_string())
         }),
     );
-    report_result(
+    // Canonicalization beside parsing, in alternating rounds: the target is a ratio.
+    report_paired(
         "crypto.canonicalize",
-        megabytes_per_sec(n, || {
-            airlock_crypto::jcs::canonicalize(&payload).map(|c| drop(black_box(c)))
-        }),
+        ["ours", "serde_parse", "ours_per_parse"],
+        paired_megabytes_per_sec(
+            n,
+            || ours::canonicalize(&payload),
+            || {
+                serde_json::from_slice::<serde_json::Value>(&payload)
+                    .map(|v| drop(black_box(v)))
+                    .map_err(|e| e.to_string())
+            },
+        ),
     );
-    // What `encrypt_and_submit_json` does before it sends: bind the plaintext to its
-    // request id, canonicalize, hash, seal (the same function, not a re-creation of it).
-    let key = E2eKey::from_bytes([7u8; 32]);
+    let key = E2eKey::from_bytes(ours::KEY);
     report_result(
         "crypto.pipeline",
-        megabytes_per_sec(n, || {
-            airlock_gateway::seal_artifact(&key, "req-bench", &payload)
-                .map(|sealed| drop(black_box(sealed)))
-        }),
+        megabytes_per_sec(n, || ours::seal(&key, &payload)),
     );
 }

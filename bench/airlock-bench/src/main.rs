@@ -2,12 +2,13 @@
 //! core with `taskset` where it works).
 //!
 //! Prints one line per measure, `bench <key> <value>` or `bench-na <key> <reason>`, which
-//! `cargo xtask bench` joins with the lines of `bench/compare` (the published
+//! `cargo xtask bench` joins with the lines of `bench/compare` (ours beside the published
 //! `airlock-gateway` 0.4.8 crate, measured the same way) into one table of ratios.
 //!
-//! - `crypto.*` (MB/s of a deterministic 1 MiB command artifact): serde_json parse,
-//!   SHA-256 and AES-256-GCM of the same bytes (the floors), our RFC 8785
-//!   canonicalization, and our whole pipeline as `encrypt_and_submit_json` runs it
+//! - `crypto.*` (MB/s of a deterministic 1 MiB command artifact): SHA-256 and AES-256-GCM
+//!   of the same bytes (the floors), our RFC 8785 canonicalization beside serde_json's
+//!   parse (alternating rounds: `crypto.canonicalize.{ours,serde_parse,ours_per_parse}`),
+//!   and our whole pipeline as `encrypt_and_submit_json` runs it
 //!   (`airlock_gateway::seal_artifact`: bind the request id, canonicalize, hash, seal).
 //! - `gw.*` (requests/s over loopback against an in-process hyper server with canned
 //!   answers): artifact submit and exchange status, by our `GatewayClient` and by a raw
@@ -22,7 +23,9 @@ mod crypto;
 mod gateway;
 
 mod shared {
+    pub(crate) mod floor;
     pub(crate) mod measure;
+    pub(crate) mod ours;
     pub(crate) mod payload;
     pub(crate) mod server;
 }

@@ -65,6 +65,39 @@ pub(crate) fn megabytes_per_sec<E>(
     bytes: usize,
     mut op: impl FnMut() -> Result<(), E>,
 ) -> Result<Stats, E> {
+    let calls = calls_per_round(&mut op)?;
+    let mut samples = Vec::with_capacity(rounds());
+    for _ in 0..rounds() {
+        samples.push(throughput_round(bytes, calls, &mut op)?);
+    }
+    Ok(stats(&mut samples))
+}
+
+/// Throughput in MB/s of `a` and of `b` over the same `bytes`, in alternating rounds (as
+/// [`paired_requests_per_sec`] does for requests): three warm-up calls each, then
+/// [`rounds`] timed pairs, each side's round as long as [`MIN_ROUND`].
+pub(crate) fn paired_megabytes_per_sec<E>(
+    bytes: usize,
+    mut a: impl FnMut() -> Result<(), E>,
+    mut b: impl FnMut() -> Result<(), E>,
+) -> Result<Paired, E> {
+    let (calls_a, calls_b) = (calls_per_round(&mut a)?, calls_per_round(&mut b)?);
+    let mut pairs = Pairs::default();
+    for round in 0..rounds() {
+        let (rate_a, rate_b) = if round % 2 == 0 {
+            let rate_a = throughput_round(bytes, calls_a, &mut a)?;
+            (rate_a, throughput_round(bytes, calls_b, &mut b)?)
+        } else {
+            let rate_b = throughput_round(bytes, calls_b, &mut b)?;
+            (throughput_round(bytes, calls_a, &mut a)?, rate_b)
+        };
+        pairs.push(rate_a, rate_b);
+    }
+    Ok(pairs.finish())
+}
+
+/// Three warm-up calls of `op`; how many calls fill [`MIN_ROUND`].
+fn calls_per_round<E>(op: &mut impl FnMut() -> Result<(), E>) -> Result<usize, E> {
     let mut fastest = Duration::MAX;
     for _ in 0..3 {
         let start = Instant::now();
@@ -72,22 +105,26 @@ pub(crate) fn megabytes_per_sec<E>(
         fastest = fastest.min(start.elapsed());
     }
     let calls = (MIN_ROUND.as_secs_f64() / fastest.as_secs_f64().max(1e-9)).ceil() as usize;
-    let calls = calls.clamp(1, 10_000);
-    let mut samples = Vec::with_capacity(rounds());
-    for _ in 0..rounds() {
-        let start = Instant::now();
-        for _ in 0..calls {
-            op()?;
-        }
-        samples.push(rate(calls as f64 * bytes as f64 / 1e6, start.elapsed()));
+    Ok(calls.clamp(1, 10_000))
+}
+
+/// One timed round of `calls` calls of `op`; MB/s.
+fn throughput_round<E>(
+    bytes: usize,
+    calls: usize,
+    op: &mut impl FnMut() -> Result<(), E>,
+) -> Result<f64, E> {
+    let start = Instant::now();
+    for _ in 0..calls {
+        op()?;
     }
-    Ok(stats(&mut samples))
+    Ok(rate(calls as f64 * bytes as f64 / 1e6, start.elapsed()))
 }
 
 /// Requests per second of `op`, run by `concurrency` concurrent workers on the current
 /// task: one warm-up round, then [`rounds`] (at most 7) timed rounds of
 /// [`requests_per_round`] requests, the median. Any failed request ends the measure with its
-/// error. (Used by `bench/compare`, whose measures cannot be paired with ours.)
+/// error.
 #[allow(dead_code)]
 pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<Stats, String>
 where
@@ -105,15 +142,39 @@ where
     Ok(stats(&mut samples))
 }
 
-/// Two request measures made side by side, and how they compare.
+/// Two measures made side by side, and how they compare.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Paired {
-    /// Requests per second of the first.
+    /// The rate of the first.
     pub(crate) a: Stats,
-    /// Requests per second of the second.
+    /// The rate of the second.
     pub(crate) b: Stats,
     /// `a / b` of each pair of rounds.
     pub(crate) ratio: Stats,
+}
+
+/// The rates of paired rounds, as they come.
+#[derive(Default)]
+struct Pairs {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    ratios: Vec<f64>,
+}
+
+impl Pairs {
+    fn push(&mut self, rate_a: f64, rate_b: f64) {
+        self.a.push(rate_a);
+        self.b.push(rate_b);
+        self.ratios.push(rate_a / rate_b);
+    }
+
+    fn finish(mut self) -> Paired {
+        Paired {
+            a: stats(&mut self.a),
+            b: stats(&mut self.b),
+            ratio: stats(&mut self.ratios),
+        }
+    }
 }
 
 /// Requests per second of `a` and of `b` in alternating rounds — `a` then `b`, then `b` then
@@ -131,9 +192,8 @@ where
     FB: Fn() -> FutB,
     FutB: Future<Output = Result<(), String>>,
 {
-    let rounds = rounds();
-    let (mut rates_a, mut rates_b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..=rounds {
+    let mut pairs = Pairs::default();
+    for round in 0..=rounds() {
         let (rate_a, rate_b) = if round % 2 == 0 {
             let rate_a = request_round(concurrency, &a).await?;
             (rate_a, request_round(concurrency, &b).await?)
@@ -142,16 +202,10 @@ where
             (request_round(concurrency, &a).await?, rate_b)
         };
         if round > 0 {
-            rates_a.push(rate_a);
-            rates_b.push(rate_b);
-            ratios.push(rate_a / rate_b);
+            pairs.push(rate_a, rate_b);
         }
     }
-    Ok(Paired {
-        a: stats(&mut rates_a),
-        b: stats(&mut rates_b),
-        ratio: stats(&mut ratios),
-    })
+    Ok(pairs.finish())
 }
 
 /// One round: [`requests_per_round`] requests of `op` by `concurrency` concurrent workers;
@@ -198,5 +252,27 @@ pub(crate) fn report_result<E: std::fmt::Display>(key: &str, result: Result<Stat
             report(&format!("{key}.spread"), stats.spread);
         }
         Err(e) => report_na(key, &e.to_string()),
+    }
+}
+
+/// Reports a paired measure under `<prefix>.<name>` for the names of its first side, its
+/// second side and their ratio (each with its spread), or n/a for all three with the error.
+pub(crate) fn report_paired<E: std::fmt::Display>(
+    prefix: &str,
+    names: [&str; 3],
+    result: Result<Paired, E>,
+) {
+    let keys = names.map(|name| format!("{prefix}.{name}"));
+    match result {
+        Ok(p) => {
+            for (key, stats) in keys.iter().zip([p.a, p.b, p.ratio]) {
+                report_result::<String>(key, Ok(stats));
+            }
+        }
+        Err(e) => {
+            for key in &keys {
+                report_na(key, &e.to_string());
+            }
+        }
     }
 }
