@@ -69,6 +69,28 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         ]),
     ));
 
+    // The API documentation builds without a warning: no broken intra-doc link, no bare
+    // URL, no stray HTML. The CLI is left out: its doc comments are clap's `--help` text, and
+    // its binary `airlock` would overwrite the façade library's pages of the same name.
+    steps.push(simple(
+        "docs",
+        cargo()
+            .args([
+                "doc",
+                "--workspace",
+                "--no-deps",
+                "--locked",
+                "--all-features",
+                "--exclude",
+                "airlock-cli",
+                "--exclude",
+                "airlock-bench",
+                "--exclude",
+                "xtask",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    ));
+
     // The façade's features each build on their own (a verifier needs `crypto` alone).
     let mut features_ok = true;
     for features in ["", "types", "crypto", "gateway", "auth"] {
