@@ -281,6 +281,7 @@ fn crate_count(manifest: &Path) -> Measure {
     let mut cmd = cargo();
     cmd.args([
         "tree",
+        "--locked",
         "-e",
         "normal",
         "--prefix",
@@ -329,6 +330,7 @@ fn openssl_links(manifest: &Path, target_dir: &Path, binary: &str) -> Measure {
     let mut tree = cargo();
     tree.args([
         "tree",
+        "--locked",
         "-e",
         "normal",
         "-i",
@@ -342,7 +344,7 @@ fn openssl_links(manifest: &Path, target_dir: &Path, binary: &str) -> Measure {
 
     let mut build = cargo();
     build
-        .args(["build", "--release", "--manifest-path"])
+        .args(["build", "--release", "--locked", "--manifest-path"])
         .arg(manifest)
         .arg("--target-dir")
         .arg(target_dir);
