@@ -46,6 +46,9 @@ use server::CannedServer;
 /// The names of a paired measure's three keys.
 const NAMES: [&str; 3] = ["ours", "published", "ours_per_published"];
 
+/// The names of the keys of the raw floor measured beside the published crate.
+const FLOOR_NAMES: [&str; 3] = ["floor", "published_beside_floor", "floor_per_published"];
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let wants = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
@@ -112,6 +115,9 @@ fn gateway() {
                     report_na(&format!("pub.gw.{op}.{label}.{name}"), &e);
                 }
             }
+            for name in FLOOR_NAMES {
+                report_na(&format!("pub.gw.{op}.seq.{name}"), &e);
+            }
         }
     }
 }
@@ -177,7 +183,6 @@ async fn measure_gateway() -> Result<(), String> {
     }
     // What no SDK on hyper-util's pooled client can beat, beside the published crate: the
     // bound of `ours_per_published` on this machine.
-    const FLOOR_NAMES: [&str; 3] = ["floor", "published_beside_floor", "floor_per_published"];
     report_paired(
         "pub.gw.submit.seq",
         FLOOR_NAMES,

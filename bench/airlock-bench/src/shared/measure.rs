@@ -121,27 +121,6 @@ fn throughput_round<E>(
     Ok(rate(calls as f64 * bytes as f64 / 1e6, start.elapsed()))
 }
 
-/// Requests per second of `op`, run by `concurrency` concurrent workers on the current
-/// task: one warm-up round, then [`rounds`] (at most 7) timed rounds of
-/// [`requests_per_round`] requests, the median. Any failed request ends the measure with its
-/// error.
-#[allow(dead_code)]
-pub(crate) async fn requests_per_sec<F, Fut>(concurrency: usize, op: F) -> Result<Stats, String>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let rounds = rounds().min(7);
-    let mut samples = Vec::with_capacity(rounds);
-    for round in 0..=rounds {
-        let rate = request_round(concurrency, &op).await?;
-        if round > 0 {
-            samples.push(rate);
-        }
-    }
-    Ok(stats(&mut samples))
-}
-
 /// Two measures made side by side, and how they compare.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Paired {
