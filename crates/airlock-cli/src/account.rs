@@ -26,7 +26,8 @@ pub(crate) struct Stderr;
 
 impl Say for Stderr {
     fn say(&mut self, line: &str) {
-        eprintln!("{line}");
+        // Lines quote the gateway (consent URLs, messages): inert on the terminal.
+        eprintln!("{}", crate::inert::inert_lines(line));
     }
 }
 

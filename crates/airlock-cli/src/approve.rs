@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::connect::Context;
 use crate::exit::{CliError, Exit, chain, is_unreachable};
+use crate::inert::inert;
 
 /// What to ask approval for.
 #[derive(Debug, Clone)]
@@ -111,7 +112,7 @@ impl Verdict {
         if json {
             println!("{}", self.to_json());
         } else {
-            eprintln!("airlock: {}", self.message);
+            eprintln!("airlock: {}", inert(&self.message));
         }
     }
 }
@@ -264,8 +265,8 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     };
     eprintln!(
         "Waiting for approval of `{}` (request {}, up to {}s)...",
-        req.command,
-        pending.request_id(),
+        inert(&req.command),
+        inert(pending.request_id()),
         req.timeout.as_secs()
     );
     let options = AwaitOptions::new(req.timeout).withdraw_on_timeout(true);

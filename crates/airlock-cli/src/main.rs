@@ -14,6 +14,7 @@ mod connect;
 mod demo;
 mod enforcer;
 mod exit;
+mod inert;
 mod jcs_cmd;
 mod sandbox_cmd;
 mod signals;
@@ -51,7 +52,7 @@ fn main() -> ExitCode {
     match run(cli.command, &matches) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("airlock: {e}");
+            eprintln!("airlock: {}", inert::inert_lines(&e.to_string()));
             e.exit.into()
         }
     }
@@ -143,8 +144,8 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             }
             eprintln!(
                 "airlock: {}; running {}",
-                verdict.message(),
-                request.command
+                inert::inert(verdict.message()),
+                inert::inert(&request.command)
             );
             let status = approve::exec(program, rest)?;
             Ok(Exit::Child(status))
@@ -185,7 +186,10 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             let pairing =
                 runtime()?.block_on(account::pair(&ctx, args.code, timeout, &mut Stderr))?;
             account::save_pairing(&ctx, &pairing)?;
-            eprintln!("Paired with signer {}.", pairing.signer_key_id());
+            eprintln!(
+                "Paired with signer {}.",
+                inert::inert(pairing.signer_key_id())
+            );
             eprintln!(
                 "Check that the Airlock app shows this key fingerprint: {}",
                 pairing.fingerprint()
@@ -258,7 +262,7 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
             let ctx = Context::resolve(&args.conn)?;
             let all = ctx.state.patterns()?;
             for p in all.workspaces.get(&ctx.workspace).into_iter().flatten() {
-                println!("{p}");
+                println!("{}", inert::inert(p));
             }
             Ok(())
         }

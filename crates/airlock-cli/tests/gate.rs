@@ -108,6 +108,24 @@ async fn rejected_exits_1() {
     );
 }
 
+/// Command text from an agent reaches the terminal inert: no escape sequence, no carriage
+/// return, no bidi override survives on stderr; it is shown escaped instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_command_text_is_inert_on_the_terminal() {
+    let env = paired(ApproverPolicy::Reject).await;
+    let hostile = "rm -rf ~\r\u{1b}[2K\u{1b}]0;title\u{7}ls \u{202e}x\u{9b}1A";
+    let out = env.run(&["approve", "--command", hostile]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for c in ['\u{1b}', '\r', '\u{7}', '\u{202e}', '\u{9b}'] {
+        assert!(
+            !stderr.contains(c),
+            "{c:?} reached the terminal: {stderr:?}"
+        );
+    }
+    assert!(stderr.contains(r"rm -rf ~\r\u{1b}[2K"), "{stderr:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_decision_in_time_exits_3_and_withdraws() {
     let env = paired(ApproverPolicy::Manual).await;
