@@ -159,7 +159,6 @@ mod dnd;
 mod enforcer;
 mod error;
 mod heartbeat;
-mod json;
 mod pairing;
 mod retry;
 mod store;
@@ -184,14 +183,3 @@ pub use pairing::{
 pub use retry::{AttemptOutcome, JitterSource, RetryDecision, RetryPolicy, parse_retry_after};
 
 pub use airlock_http::{HttpClient, SecretToken, TokenSource};
-
-/// Internals for the fuzz targets of `fuzz/` (feature `fuzzing`; not part of the API).
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub mod fuzzing {
-    /// The response reader: `serde_json::from_str`'s result, read by the fast path when it
-    /// can (the property the `response_parsers` target checks).
-    pub fn json_from_str<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
-        crate::json::from_str(text)
-    }
-}

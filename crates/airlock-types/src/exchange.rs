@@ -193,10 +193,9 @@ pub struct ExchangeStatusBody {
     /// When the approver decided.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at: Option<Timestamp>,
-    /// The decision, when there is one. Verify it before acting on it. (Boxed: most
-    /// statuses carry none, and this keeps the status small to move.)
+    /// The decision, when there is one. Verify it before acting on it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Box<DecisionBody>>,
+    pub decision: Option<DecisionBody>,
 }
 
 impl ExchangeStatusBody {
