@@ -100,7 +100,7 @@ mod uri;
 pub use error::{BuildError, TransportError};
 pub use secret::{SecretToken, TokenSource, TokenSourceError};
 pub use transport::{HyperTransport, HyperTransportBuilder};
-pub use uri::is_loopback_host;
+pub use uri::{is_loopback_host, is_loopback_url};
 
 /// The `User-Agent` sent when a request has none: `airlock-rs/<crate version>`.
 pub const USER_AGENT: &str = concat!("airlock-rs/", env!("CARGO_PKG_VERSION"));

@@ -46,6 +46,30 @@ pub fn is_loopback_host(host: &str) -> bool {
     }
 }
 
+/// True when `url` is an absolute `http` or `https` URL on the local machine: its host is
+/// loopback ([`is_loopback_host`]) and it carries no user info. What follows `@` is the real
+/// host, so `http://localhost:1@evil.example/cb` is *not* loopback. For checking an `Origin`
+/// header or an OAuth loopback redirect (RFC 8252 §7.3); the scheme is any case.
+///
+/// ```
+/// use airlock_http::is_loopback_url;
+///
+/// assert!(is_loopback_url("http://127.0.0.1:49152/callback"));
+/// assert!(is_loopback_url("http://[::1]:3000"));
+/// assert!(!is_loopback_url("http://localhost:1@evil.example/cb"));
+/// assert!(!is_loopback_url("http://localhost.evil.example/"));
+/// ```
+pub fn is_loopback_url(url: &str) -> bool {
+    let Ok(uri) = url.parse::<http::Uri>() else {
+        return false;
+    };
+    let web_scheme = uri
+        .scheme()
+        .is_some_and(|s| *s == Scheme::HTTP || *s == Scheme::HTTPS);
+    uri.authority()
+        .is_some_and(|a| web_scheme && !a.as_str().contains('@') && is_loopback_host(a.host()))
+}
+
 /// Checks that `uri` is one the transport may send to, without any network access.
 ///
 /// The rules: the URI is absolute (scheme and host); the scheme is `https`, or `http` when
@@ -125,6 +149,58 @@ mod tests {
             "[127.0.0.1]",
         ] {
             assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    /// Origins and redirect URIs: user info, look-alike names, alternative spellings.
+    #[test]
+    fn loopback_urls_are_loopback_hosts_without_user_info() {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:49152/callback?x=1",
+            "http://localhost",
+            "http://LOCALHOST:5173",
+            "HTTP://LocalHost:1/cb",
+            "http://localhost.:8080/cb",
+            "https://localhost:1",
+            "http://[::1]:3000/x",
+            "http://[::ffff:127.0.0.1]/",
+            "http://127.0.0.2/",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://localhost:1@evil.example/cb",
+            "http://localhost@evil.example/",
+            "http://127.0.0.1:80@evil.example/",
+            "http://user:pw@localhost/",
+            "http://evil.example#@127.0.0.1/",
+            "http://evil.example?@127.0.0.1/",
+            "http://evil.example\\@127.0.0.1/",
+            "http://localhost.evil.com/",
+            "http://localhost.evil.com:80",
+            "http://127.0.0.1.nip.io/",
+            "http://127.0.0.1.evil.com",
+            "http://127.1/",
+            "http://2130706433/",
+            "http://0x7f000001/",
+            "http://0177.0.0.1/",
+            "http://0.0.0.0/",
+            "http://[::]/",
+            "http://[::2]/",
+            "http://%6cocalhost/",
+            "http://foo.localhost/",
+            "http:///localhost",
+            "http:localhost",
+            "//localhost/cb",
+            "localhost:8080",
+            "file://localhost/etc/passwd",
+            "ftp://127.0.0.1/",
+            "javascript://localhost/%0aalert(1)",
+            "null",
+            "",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
         }
     }
 

@@ -24,7 +24,6 @@ use crate::clock;
 /// The device-code grant type (RFC 8628).
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 use crate::config::DeviceApproval;
-use crate::gateway::is_loopback_origin;
 use crate::web::{self, Req, Secret, random_token, secret_eq};
 
 /// Settings of the provider.
@@ -381,7 +380,7 @@ impl Idp {
             return web::text(StatusCode::BAD_REQUEST, "unknown client_id\n");
         }
         // Loopback redirects only (RFC 8252 §7.3), any port; never redirect elsewhere.
-        if !redirect_uri.starts_with("http://") || !is_loopback_origin(&redirect_uri) {
+        if !redirect_uri.starts_with("http://") || !airlock_http::is_loopback_url(&redirect_uri) {
             return web::text(
                 StatusCode::BAD_REQUEST,
                 "redirect_uri must be a loopback http URI\n",

@@ -265,12 +265,26 @@ async fn authentication_is_required() {
             ("x-client-secret", sandbox.client_secret()),
             ("authorization", "Bearer not-a-token"),
         ],
-        vec![
-            ("x-client-id", sandbox.public_client_id()),
-            ("origin", "https://evil.example"),
-            ("x-pat", sandbox.pat()),
-        ],
     ];
+    // A public app authenticates by a loopback Origin: look-alikes are not one.
+    let cases = cases.into_iter().chain(
+        [
+            "https://evil.example",
+            "http://localhost:1@evil.example",
+            "http://localhost.evil.com",
+            "http://127.0.0.1.nip.io",
+            "http://127.1",
+            "null",
+        ]
+        .into_iter()
+        .map(|origin| {
+            vec![
+                ("x-client-id", sandbox.public_client_id()),
+                ("origin", origin),
+                ("x-pat", sandbox.pat()),
+            ]
+        }),
+    );
     for headers in cases {
         let r = send(&c, Method::GET, &url, &headers, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{headers:?}");

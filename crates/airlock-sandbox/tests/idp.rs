@@ -334,11 +334,22 @@ async fn authorize_refuses_non_loopback_redirects_and_plain_pkce() {
         ("state", "s"),
         ("code_challenge", "abc"),
     ];
-    let mut p = base.to_vec();
-    p.push(("redirect_uri", "https://evil.example/cb"));
-    p.push(("code_challenge_method", "S256"));
-    let (status, _) = authorize(&c, sandbox.issuer_url(), &p).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Never a redirect off this machine, however it is spelled.
+    for redirect in [
+        "https://evil.example/cb",
+        "http://localhost:1@evil.example/cb",
+        "http://127.0.0.1:80@evil.example/cb",
+        "http://localhost.evil.com/cb",
+        "http://127.0.0.1.nip.io/cb",
+        "http://127.1/cb",
+        "https://localhost/cb",
+    ] {
+        let mut p = base.to_vec();
+        p.push(("redirect_uri", redirect));
+        p.push(("code_challenge_method", "S256"));
+        let (status, _) = authorize(&c, sandbox.issuer_url(), &p).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{redirect}");
+    }
     let mut p = base.to_vec();
     p.push(("redirect_uri", "http://localhost:1234/cb"));
     p.push(("code_challenge_method", "plain"));

@@ -1,0 +1,42 @@
+//! Do-Not-Disturb policies, as the relay serves them.
+
+use airlock_types::{DndPoliciesResponse, DndPolicy, Timestamp};
+use http::StatusCode;
+
+use super::Gateway;
+use crate::web::{self, Req};
+
+impl Gateway {
+    pub(crate) fn add_dnd_policy(&self, policy: DndPolicy) {
+        self.lock().dnd.push(policy);
+    }
+
+    pub(crate) fn clear_dnd_policies(&self) {
+        self.lock().dnd.clear();
+    }
+
+    pub(super) fn dnd_effective(&self, req: &Req) -> web::Resp {
+        let now = Timestamp::now();
+        // A query value, when given, must equal the policy's. A policy without a session
+        // applies to every session of its workspace, so a `sessionId` query keeps it.
+        let wanted =
+            |key: &str, value: Option<&str>| req.query(key).is_none_or(|q| value == Some(q));
+        let session_matches = |value: Option<&str>| {
+            value.is_none_or(|s| req.query("sessionId").is_none_or(|q| q == s))
+        };
+        let policies: Vec<DndPolicy> = self
+            .lock()
+            .dnd
+            .iter()
+            .filter(|p| {
+                p.expires_at.is_none_or(|t| t > now)
+                    && wanted("enforcerId", Some(&p.enforcer_id))
+                    && wanted("workspaceId", Some(&p.workspace_id))
+                    && session_matches(p.session_id.as_deref())
+            })
+            .cloned()
+            .collect();
+        let out = DndPoliciesResponse::new(airlock_types::new_request_id(), policies);
+        web::json(StatusCode::OK, &out)
+    }
+}
