@@ -81,6 +81,7 @@
 //! of up to 15 significant digits from 0.1 up are printed from their own
 //! digits instead of through a double.
 
+mod lex;
 mod parser;
 mod serialize;
 mod value;

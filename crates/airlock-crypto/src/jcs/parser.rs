@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 
 use super::CanonicalizeError;
+use super::lex::{self, find_special};
 use super::writer::{cmp_utf16, write_char, write_f64, write_string};
 
 /// An open container.
@@ -453,7 +454,7 @@ impl<'a, 'o> Parser<'a, 'o> {
                             decoded = Some(String::new());
                         }
                     }
-                    let (c, len) = escape(src, i)?;
+                    let (c, len) = lex::decode_escape(src, i)?;
                     // An escape already in canonical form stays pending.
                     if !is_canonical_escape(src, i, c, len) {
                         self.pos = i + len;
@@ -570,68 +571,13 @@ impl<'a, 'o> Parser<'a, 'o> {
 }
 
 /// Whether the escape of `c` that takes `len` bytes at `at` is already in
-/// canonical form, so that it can be copied unchanged: `\"`, `\\`, `\b`,
-/// `\f`, `\n`, `\r`, `\t` (not `\/`), and `\u00xx` with lower-case hex for
-/// the other controls.
+/// canonical form (the escape [`lex::escape_of`] writes), so that it can be
+/// copied unchanged.
 fn is_canonical_escape(src: &[u8], at: usize, c: char, len: usize) -> bool {
-    match len {
-        2 => c != '/',
-        6 => {
-            c < '\u{20}'
-                && !matches!(c, '\u{8}' | '\t' | '\n' | '\u{c}' | '\r')
-                && !src[at + 4..at + 6].iter().any(u8::is_ascii_uppercase)
-        }
-        _ => false,
-    }
-}
-
-/// Bytes that end a run of plain string content: `"`, `\` and the controls.
-const fn is_special(b: u8) -> bool {
-    b == b'"' || b == b'\\' || b < 0x20
-}
-
-/// The index of the first `"`, `\` or control byte at or after `from`, or
-/// `src.len()` if there is none.
-///
-/// Scans sixteen bytes per step, as two words; see [`special_mask`].
-fn find_special(src: &[u8], from: usize) -> usize {
-    let mut i = from;
-    while let Some(block) = src.get(i..i + 16) {
-        let (low, high) = block.split_at(8);
-        let (low, high) = (special_mask(low), special_mask(high));
-        if low != 0 {
-            return i + (low.trailing_zeros() / 8) as usize;
-        }
-        if high != 0 {
-            return i + 8 + (high.trailing_zeros() / 8) as usize;
-        }
-        i += 16;
-    }
-    while let Some(&b) = src.get(i) {
-        if is_special(b) {
-            return i;
-        }
-        i += 1;
-    }
-    src.len()
-}
-
-/// For eight bytes read as a little-endian word: the high bit of each byte
-/// that is special (see [`is_special`]) is set, and possibly of bytes above a
-/// special one (borrows of the subtractions only propagate upwards), so the
-/// lowest set bit always marks the first special byte; 0 if there is none.
-fn special_mask(bytes: &[u8]) -> u64 {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    let mut word = [0u8; 8];
-    word.copy_from_slice(bytes);
-    let x = u64::from_le_bytes(word);
-    let quote = x ^ (ONES * u64::from(b'"'));
-    let backslash = x ^ (ONES * u64::from(b'\\'));
-    ((quote.wrapping_sub(ONES) & !quote)
-        | (backslash.wrapping_sub(ONES) & !backslash)
-        | (x.wrapping_sub(ONES * 0x20) & !x))
-        & HIGH
+    u8::try_from(c)
+        .ok()
+        .and_then(lex::escape_of)
+        .is_some_and(|escape| src.get(at..at + len) == Some(escape.as_bytes()))
 }
 
 /// For a number without exponent whose fraction digits span `fraction`:
@@ -679,63 +625,6 @@ fn control_character(offset: usize) -> CanonicalizeError {
         offset,
         message: "control characters must be escaped in strings",
     }
-}
-
-/// Decodes the escape sequence starting with the backslash at `at`; returns
-/// the character and the number of input bytes it used.
-fn escape(src: &[u8], at: usize) -> Result<(char, usize), CanonicalizeError> {
-    let simple = match src.get(at + 1) {
-        Some(b'"') => '"',
-        Some(b'\\') => '\\',
-        Some(b'/') => '/',
-        Some(b'b') => '\u{8}',
-        Some(b'f') => '\u{c}',
-        Some(b'n') => '\n',
-        Some(b'r') => '\r',
-        Some(b't') => '\t',
-        Some(b'u') => {
-            let unit = hex4(src, at)?;
-            return match unit {
-                0xD800..=0xDBFF => {
-                    let low_at = at + 6;
-                    if src.get(low_at..low_at + 2) != Some(b"\\u") {
-                        return Err(CanonicalizeError::LoneSurrogate { offset: at });
-                    }
-                    let low = hex4(src, low_at)?;
-                    if !(0xDC00..=0xDFFF).contains(&low) {
-                        return Err(CanonicalizeError::LoneSurrogate { offset: at });
-                    }
-                    let code =
-                        0x1_0000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-                    char::from_u32(code)
-                        .map(|c| (c, 12))
-                        .ok_or(CanonicalizeError::LoneSurrogate { offset: at })
-                }
-                0xDC00..=0xDFFF => Err(CanonicalizeError::LoneSurrogate { offset: at }),
-                _ => char::from_u32(u32::from(unit))
-                    .map(|c| (c, 6))
-                    .ok_or(CanonicalizeError::InvalidEscape { offset: at }),
-            };
-        }
-        _ => return Err(CanonicalizeError::InvalidEscape { offset: at }),
-    };
-    Ok((simple, 2))
-}
-
-/// Reads the four hex digits of the `\uXXXX` escape starting at `at`.
-fn hex4(src: &[u8], at: usize) -> Result<u16, CanonicalizeError> {
-    let digits = src
-        .get(at + 2..at + 6)
-        .ok_or(CanonicalizeError::InvalidEscape { offset: at })?;
-    digits.iter().try_fold(0u16, |acc, &d| {
-        let nibble = match d {
-            b'0'..=b'9' => d - b'0',
-            b'a'..=b'f' => d - b'a' + 10,
-            b'A'..=b'F' => d - b'A' + 10,
-            _ => return Err(CanonicalizeError::InvalidEscape { offset: at }),
-        };
-        Ok(acc << 4 | u16::from(nibble))
-    })
 }
 
 #[cfg(test)]
@@ -808,39 +697,6 @@ mod tests {
                 reference_string(literal),
                 "{literal}"
             );
-        }
-    }
-
-    #[test]
-    fn find_special_finds_the_first_special_byte() {
-        let specials = [b'"', b'\\', 0x00, 0x1f, 0x0a];
-        let fillers = [b'a', b' ', b'!', b'#', 0x7f, 0x80, 0xff, 0x21, 0x5b, 0x5d];
-        for len in 0..40 {
-            for at in 0..=len {
-                for &special in &specials {
-                    for &filler in &fillers {
-                        let mut bytes = vec![filler; len];
-                        if at < len {
-                            bytes[at] = special;
-                            // A second special byte after the first one.
-                            if at + 1 < len {
-                                bytes[at + 1] = b'"';
-                            }
-                        }
-                        for from in 0..=len.min(3) {
-                            let expected = if at < len && at >= from {
-                                at
-                            } else {
-                                bytes[from..]
-                                    .iter()
-                                    .position(|&b| is_special(b))
-                                    .map_or(len, |p| p + from)
-                            };
-                            assert_eq!(find_special(&bytes, from), expected, "{bytes:?} {from}");
-                        }
-                    }
-                }
-            }
         }
     }
 

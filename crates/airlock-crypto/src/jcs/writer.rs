@@ -5,9 +5,7 @@
 use core::cmp::Ordering;
 
 use super::CanonicalizeError;
-
-/// Lower-case hex digits for `\u00xx` escapes.
-const HEX: &[u8; 16] = b"0123456789abcdef";
+use super::lex::{escape_of, find_special};
 
 /// Appends `s` as a canonical JSON string literal (quotes included).
 ///
@@ -17,51 +15,32 @@ pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            out.extend_from_slice(&bytes[run_start..i]);
-            write_escaped_ascii(out, b);
-            run_start = i + 1;
-        }
+    loop {
+        let special = find_special(bytes, run_start);
+        out.extend_from_slice(&bytes[run_start..special]);
+        let Some(&b) = bytes.get(special) else {
+            break;
+        };
+        write_byte(out, b);
+        run_start = special + 1;
     }
-    out.extend_from_slice(&bytes[run_start..]);
     out.push(b'"');
 }
 
 /// Appends the canonical form of one decoded character that came from an
 /// escape sequence in the input (the surrounding quotes are not written).
 pub(super) fn write_char(out: &mut Vec<u8>, c: char) {
-    if c.is_ascii() {
-        let b = c as u8;
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            write_escaped_ascii(out, b);
-        } else {
-            out.push(b);
-        }
-    } else {
-        let mut buf = [0u8; 4];
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => write_byte(out, b),
+        _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
     }
 }
 
-/// Writes the RFC 8785 escape of `"`, `\` or a control character.
-fn write_escaped_ascii(out: &mut Vec<u8>, b: u8) {
-    match b {
-        b'"' => out.extend_from_slice(b"\\\""),
-        b'\\' => out.extend_from_slice(b"\\\\"),
-        0x08 => out.extend_from_slice(b"\\b"),
-        0x0c => out.extend_from_slice(b"\\f"),
-        b'\n' => out.extend_from_slice(b"\\n"),
-        b'\r' => out.extend_from_slice(b"\\r"),
-        b'\t' => out.extend_from_slice(b"\\t"),
-        _ => out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(b >> 4)],
-            HEX[usize::from(b & 0xf)],
-        ]),
+/// Appends one ASCII byte, escaped if RFC 8785 escapes it.
+fn write_byte(out: &mut Vec<u8>, b: u8) {
+    match escape_of(b) {
+        Some(escape) => out.extend_from_slice(escape.as_bytes()),
+        None => out.push(b),
     }
 }
 
