@@ -163,6 +163,14 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
             platform.gateway.clear_dnd_policies();
             ok(json!({ "status": "cleared" }))
         }
+        (&Method::GET, ["requests"]) => {
+            let counts = platform.requests.snapshot();
+            ok(json!({ "routes": counts, "total": counts.total() }))
+        }
+        (&Method::DELETE, ["requests"]) => {
+            platform.requests.reset();
+            ok(json!({ "status": "cleared" }))
+        }
         (&Method::GET, ["device", "pending"]) => {
             ok(json!({ "userCodes": platform.idp.pending_device_codes() }))
         }

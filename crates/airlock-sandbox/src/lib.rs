@@ -118,6 +118,7 @@ mod approver;
 mod clock;
 mod config;
 mod control;
+mod counts;
 mod error;
 mod gateway;
 mod identity;
@@ -138,6 +139,7 @@ pub use config::{
     ApproverPolicy, ConsentMode, ConsentState, DeviceApproval, RateLimit, SandboxConfig,
     SandboxConfigBuilder, TamperMode,
 };
+pub use counts::RequestCounts;
 pub use error::SandboxError;
 pub use identity::SandboxIdentity;
 
@@ -234,6 +236,7 @@ pub(crate) struct Platform {
     pub(crate) control_token: Zeroizing<String>,
     pub(crate) identity: SandboxIdentity,
     pub(crate) retention: std::time::Duration,
+    pub(crate) requests: counts::RequestCounter,
 }
 
 impl Platform {
@@ -425,6 +428,7 @@ impl Sandbox {
             control_token: Zeroizing::new(control_token),
             identity,
             retention: config.retention,
+            requests: counts::RequestCounter::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(
@@ -608,6 +612,17 @@ impl Sandbox {
                 state: airlock_types::ExchangeState::from_wire(state.as_str()),
                 deliveries,
             })
+    }
+
+    /// The requests served so far, by route (the control API's are not counted). Take one
+    /// before a flow and one after: [`RequestCounts::since`] is what the flow cost.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.platform.requests.snapshot()
+    }
+
+    /// Sets every request counter back to zero.
+    pub fn reset_request_counts(&self) {
+        self.platform.requests.reset();
     }
 
     /// Stops serving: closes the listener and every open connection (in-flight long-polls

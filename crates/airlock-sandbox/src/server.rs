@@ -56,6 +56,10 @@ pub(crate) async fn serve(
 
 async fn route(platform: &Platform, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    let segments = web::segments(parts.uri.path());
+    if segments.first().is_none_or(|s| s != "_sandbox") {
+        platform.requests.count(&parts.method, &segments);
+    }
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -67,7 +71,7 @@ async fn route(platform: &Platform, req: http::Request<Incoming>) -> http::Respo
             .into_response();
         }
     };
-    let req = Req::new(parts, body);
+    let req = Req::new(parts, segments, body);
     if let Some(resp) = platform.idp.handle(&req) {
         return resp;
     }

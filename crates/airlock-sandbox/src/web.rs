@@ -30,17 +30,8 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    pub(crate) fn new(parts: http::request::Parts, body: Bytes) -> Self {
-        let path = parts.uri.path();
-        let segments = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .collect();
+    /// `segments` are the path's, as [`segments`] decodes them.
+    pub(crate) fn new(parts: http::request::Parts, segments: Vec<String>, body: Bytes) -> Self {
         let query = parts
             .uri
             .query()
@@ -91,6 +82,18 @@ impl Req {
             .into_iter()
             .collect()
     }
+}
+
+/// The percent-decoded segments of a path (empty segments dropped).
+pub(crate) fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
 }
 
 /// A JSON response.

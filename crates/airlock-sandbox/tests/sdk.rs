@@ -394,3 +394,45 @@ async fn expired_pairing_sessions_and_their_codes_are_pruned() {
     let e = client.get_pairing_status(&nonce).await.unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
 }
+
+/// What a pairing and one gated command cost, route by route; the control API (which also
+/// reports the counts) is not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_counts_show_what_a_flow_costs() {
+    let sandbox = sandbox(SandboxConfig::builder()).await;
+    let client = sdk_client(&sandbox, None);
+    let before_pairing = sandbox.request_counts();
+    assert_eq!(before_pairing.total(), 0);
+    let pairing = pair(&client, "enf-counted").await;
+    let paired = sandbox.request_counts();
+    let cost = paired.since(&before_pairing);
+    assert_eq!(cost.get("POST /v1/pairing/initiate"), 1, "{cost:?}");
+    let polls = cost.get("GET /v1/pairing/{nonce}/status");
+    assert!(polls >= 1, "{cost:?}");
+    assert_eq!(cost.total(), 1 + polls, "{cost:?}");
+
+    let enforcer = SdkEnforcer { client, pairing };
+    let pending = enforcer.submit("make deploy").await;
+    assert!(enforcer.outcome(&pending).await.unwrap().is_approved());
+    let cost = sandbox.request_counts().since(&paired);
+    assert_eq!(cost.get("POST /v1/artifacts"), 1, "{cost:?}");
+    assert!(cost.get("GET /v1/exchanges/{id}/wait") >= 1, "{cost:?}");
+    assert_eq!(cost.get("POST /v1/acks"), 1, "{cost:?}");
+    assert_eq!(cost.with_prefix("POST /v1/pairing/"), 0, "{cost:?}");
+
+    // The same counts over the control API, which does not count itself.
+    let c = common::client();
+    let url = format!("{}/_sandbox/requests", sandbox.gateway_url());
+    let auth = format!("Bearer {}", sandbox.control_token());
+    let h = [("authorization", auth.as_str())];
+    let total = sandbox.request_counts().total();
+    let r = common::send(&c, http::Method::GET, &url, &h, None).await;
+    r.assert_ok();
+    let body = r.json();
+    assert_eq!(body["total"], total);
+    assert_eq!(body["routes"]["POST /v1/artifacts"], 1);
+    assert_eq!(sandbox.request_counts().total(), total);
+    let r = common::send(&c, http::Method::DELETE, &url, &h, None).await;
+    r.assert_ok();
+    assert_eq!(sandbox.request_counts().total(), 0);
+}
