@@ -154,7 +154,7 @@ impl std::fmt::Display for BaseUrl {
 
 /// How a response body becomes the call's result.
 pub(crate) trait ResponseBody: Sized {
-    /// True when an empty body (e.g. `204`) is a valid answer.
+    /// True when `204 No Content` is a valid answer (if the call lists it).
     const EMPTY_OK: bool;
     fn decode(bytes: &[u8]) -> Result<Self, serde_json::Error>;
 }
@@ -296,16 +296,16 @@ impl<R: ResponseBody> Call<R> {
     ) -> Result<Option<R>, Error> {
         let status = response.status();
         let body = response.body();
-        if status == StatusCode::NO_CONTENT && self.no_content_is_none {
-            return Ok(None);
-        }
-        if status.is_success() && self.success.contains(&status.as_u16()) {
-            if R::EMPTY_OK && body.iter().all(u8::is_ascii_whitespace) {
-                return R::decode(b"")
-                    .map(Some)
-                    .map_err(|e| invalid_body(status, body, e));
+        if status == StatusCode::NO_CONTENT {
+            // "Nothing yet" where the call says so; an answer where the call expects an
+            // empty one; anything else breaks the protocol.
+            if self.no_content_is_none {
+                return Ok(None);
             }
-            if status == StatusCode::NO_CONTENT {
+            let empty_answer = R::EMPTY_OK
+                && self.success.contains(&status.as_u16())
+                && body.iter().all(u8::is_ascii_whitespace);
+            if !empty_answer {
                 return Err(protocol(
                     ProtocolErrorKind::UnexpectedNoContent,
                     status,
@@ -313,17 +313,11 @@ impl<R: ResponseBody> Call<R> {
                     None,
                 ));
             }
+        }
+        if status.is_success() && self.success.contains(&status.as_u16()) {
             return R::decode(body)
                 .map(Some)
                 .map_err(|e| invalid_body(status, body, e));
-        }
-        if status == StatusCode::NO_CONTENT {
-            return Err(protocol(
-                ProtocolErrorKind::UnexpectedNoContent,
-                status,
-                body,
-                None,
-            ));
         }
         if status.is_client_error() || status.is_server_error() {
             let retry_after = parse_retry_after(response.headers(), now);
@@ -554,6 +548,14 @@ mod tests {
         let d: Call<Discard> = Call::get("d", "/").success(&[200, 204]);
         assert!(d.read(&response(204, ""), now).unwrap().is_some());
         assert!(d.read(&response(200, "not json"), now).unwrap().is_some());
+        // A 204 with a body, or one the call does not list, breaks the protocol.
+        let only_200: Call<Discard> = Call::get("d", "/");
+        for (call, body) in [(&d, "{}"), (&only_200, "")] {
+            let e = call.read(&response(204, body), now).unwrap_err();
+            assert!(
+                matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedNoContent)
+            );
+        }
     }
 
     #[test]
