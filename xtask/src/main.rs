@@ -8,6 +8,7 @@
 
 mod bench;
 mod fuzz;
+mod python;
 mod release;
 mod test;
 mod util;
@@ -19,7 +20,7 @@ usage: cargo xtask <command>
 
 commands:
   test       fmt --check, clippy -D warnings, all tests (unit, integration, doc, interop),
-             cargo deny when installed; prints a summary line; non-zero on any failure.
+             the Python package's pytest and mypy --strict, cargo deny when installed; prints a summary line; non-zero on any failure.
              PROPTEST_CASES sets the proptest case count (default 64).
   release    [patch|minor|major|X.Y.Z] [--dry-run [--skip-tests] [--no-verify]]: tests,
              version bump, changelog, cargo publish --dry-run, release commit and tag

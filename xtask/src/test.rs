@@ -40,10 +40,10 @@ impl Counts {
     }
 }
 
-struct Step {
-    name: &'static str,
-    ok: bool,
-    note: String,
+pub(crate) struct Step {
+    pub(crate) name: &'static str,
+    pub(crate) ok: bool,
+    pub(crate) note: String,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -138,6 +138,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         "fuzz/Cargo.toml",
     ]);
     steps.push(counted("fuzz", &mut fuzz, &mut counts));
+
+    steps.push(crate::python::test(&mut counts));
 
     // Licences, bans and sources need no network. The advisory database is fetched from
     // GitHub, which CI cannot reach: run `cargo deny check advisories` where it can.

@@ -1,0 +1,184 @@
+"""``AirlockGatewayClient``: the asyncio client. Every method is an awaitable driven by
+the Rust runtime; cancelling the awaiting task cancels the call."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Union
+
+from ._base import ClientBase, plaintext_json
+from ._native import DndVerdict, Pairing, PendingExchange, VerifiedDecision
+from .models import (
+    ArtifactSubmitRequest,
+    DecisionDeliverEnvelope,
+    DndEffectiveResponse,
+    EchoResponse,
+    EncryptedArtifactRequest,
+    ExchangeStatusResponse,
+    PairingClaimRequest,
+    PairingClaimResponse,
+    PairingInitiateRequest,
+    PairingInitiateResponse,
+    PairingRevokeResponse,
+    PairingStatusResponse,
+    PresenceHeartbeatRequest,
+)
+
+__all__ = ["AirlockGatewayClient"]
+
+
+class AirlockGatewayClient(ClientBase):
+    """The gateway client for asyncio::
+
+        async with AirlockGatewayClient(url, client_id=..., client_secret=..., pat=...) as c:
+            pairing = await c.pair("my-enforcer", on_code=print)
+            pending = await c.encrypt_and_submit(pairing, {"commandText": "ls"})
+            decision = await c.await_decision(pending, timeout=600)  # verified, or raises
+    """
+
+    async def __aenter__(self) -> "AirlockGatewayClient":
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Nothing to release: connections close with the client."""
+
+    async def echo(self) -> EchoResponse:
+        return EchoResponse._from_json(await self._core.echo())
+
+    async def check_consent(self) -> str:
+        """The consent status (``"approved"``); raises when consent is missing."""
+        status: str = await self._core.check_consent()
+        return status
+
+    async def submit_artifact(self, request: ArtifactSubmitRequest) -> str:
+        """Submits an artifact you sealed yourself; returns its request id."""
+        request_id: str = await self._core.submit_artifact(request._to_json())
+        return request_id
+
+    async def encrypt_and_submit_artifact(self, request: EncryptedArtifactRequest) -> str:
+        """Canonicalizes, hashes, encrypts and submits a JSON object; returns the request id.
+        Decisions on it cannot be verified (no pairing): prefer ``encrypt_and_submit``."""
+        request_id: str = await self._core.encrypt_and_submit_artifact(request._to_json())
+        return request_id
+
+    async def get_exchange_status(self, request_id: str) -> ExchangeStatusResponse:
+        return ExchangeStatusResponse._from_json(await self._core.get_exchange_status(request_id))
+
+    async def wait_for_decision(
+        self, request_id: str, timeout_seconds: float = 30
+    ) -> Optional[DecisionDeliverEnvelope]:
+        """One long-poll; ``None`` if no decision came in time. Only decisions of exchanges
+        submitted with ``encrypt_and_submit`` are verified (``body.verified``);
+        ``body.is_approved`` is false for any other."""
+        text = await self._core.wait_for_decision(request_id, float(timeout_seconds))
+        return None if text is None else DecisionDeliverEnvelope._from_json(text)
+
+    async def withdraw_exchange(self, request_id: str) -> None:
+        await self._core.withdraw_exchange(request_id)
+
+    async def submit_ack(self, msg_id: str, request_id: Optional[str] = None) -> None:
+        await self._core.submit_ack(msg_id, request_id)
+
+    async def initiate_pairing(self, request: PairingInitiateRequest) -> PairingInitiateResponse:
+        return PairingInitiateResponse._from_json(
+            await self._core.initiate_pairing(request._to_json())
+        )
+
+    async def claim_pairing(self, request: PairingClaimRequest) -> PairingClaimResponse:
+        return PairingClaimResponse._from_json(await self._core.claim_pairing(request._to_json()))
+
+    async def get_pairing_status(self, nonce: str) -> PairingStatusResponse:
+        """The raw status (its ``response_json`` is not verified: use ``pair``)."""
+        return PairingStatusResponse._from_json(await self._core.get_pairing_status(nonce))
+
+    async def revoke_pairing(self, routing_token: str) -> PairingRevokeResponse:
+        return PairingRevokeResponse._from_json(await self._core.revoke_pairing(routing_token))
+
+    async def send_heartbeat(self, request: PresenceHeartbeatRequest) -> None:
+        await self._core.send_heartbeat(request._to_json())
+
+    async def get_effective_dnd_policies(
+        self, enforcer_id: str, workspace_id: str, session_id: Optional[str] = None
+    ) -> DndEffectiveResponse:
+        return DndEffectiveResponse._from_json(
+            await self._core.get_effective_dnd_policies(enforcer_id, workspace_id, session_id)
+        )
+
+    # ── Verified operations (what the seed lacks) ────────────────────────────────────
+
+    async def pair(
+        self,
+        enforcer_id: str,
+        *,
+        on_code: Optional[Any] = None,
+        claim_code: Optional[str] = None,
+        workspace: Optional[str] = None,
+        label: Optional[str] = None,
+        timeout: float = 300.0,
+        poll_interval: Optional[float] = None,
+    ) -> Pairing:
+        """Pairs with an approver: shows the code through ``on_code(code)``, waits, verifies
+        the approver's signed response and agrees the end-to-end key. Show
+        ``pairing.fingerprint`` to the user; keep the pairing with ``pairing.save(path)``."""
+        pairing: Pairing = await self._core.pair(
+            enforcer_id,
+            on_code=on_code,
+            claim_code=claim_code,
+            workspace=workspace,
+            label=label,
+            timeout=timeout,
+            poll_interval=poll_interval,
+        )
+        return pairing
+
+    async def unpair(self, pairing: Pairing) -> PairingRevokeResponse:
+        return PairingRevokeResponse._from_json(await self._core.unpair(pairing))
+
+    async def encrypt_and_submit(
+        self,
+        pairing: Pairing,
+        plaintext: Union[str, Dict[str, Any]],
+        *,
+        metadata: Optional[Dict[str, str]] = None,
+        artifact_type: Optional[str] = None,
+        request_id: Optional[str] = None,
+        expires_in: Optional[float] = None,
+    ) -> PendingExchange:
+        """Seals a JSON object for the paired approver (RFC 8785, SHA-256, AES-256-GCM, bound
+        to its request id) and submits it."""
+        pending: PendingExchange = await self._core.encrypt_and_submit(
+            pairing,
+            plaintext_json(plaintext),
+            metadata=metadata,
+            artifact_type=artifact_type,
+            request_id=request_id,
+            expires_in=expires_in,
+        )
+        return pending
+
+    async def await_decision(
+        self, pending: PendingExchange, timeout: float, *, withdraw_on_timeout: bool = False
+    ) -> VerifiedDecision:
+        """The verified, acknowledged decision, or ``AirlockGatewayError`` (timeout,
+        expired, withdrawn, failed verification). Only ``decision.approved`` lets the
+        action run."""
+        decision: VerifiedDecision = await self._core.await_decision(
+            pending, timeout, withdraw_on_timeout=withdraw_on_timeout
+        )
+        return decision
+
+    async def dnd_verdict(
+        self,
+        enforcer_id: str,
+        workspace_id: str,
+        command: str,
+        *,
+        session_id: Optional[str] = None,
+    ) -> DndVerdict:
+        """What the Do-Not-Disturb policies say about ``command``."""
+        verdict: DndVerdict = await self._core.dnd_verdict(
+            enforcer_id, workspace_id, command, session_id=session_id
+        )
+        return verdict

@@ -1,0 +1,115 @@
+"""The whole enforcer lifecycle through the asyncio client, against the sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from airlock_harp import AirlockGatewayClient, AirlockGatewayError, Pairing, PendingExchange
+from airlock_harp.models import PresenceHeartbeatRequest
+from airlock_harp.sandbox import Sandbox
+
+from conftest import ENFORCER, WORKSPACE
+
+
+async def test_pair_submit_approve_reject_unpair(
+    sandbox: Sandbox, client: AirlockGatewayClient, tmp_path: Path
+) -> None:
+    assert (await client.echo()).timezone
+    codes: list = []
+    pairing = await client.pair(
+        ENFORCER, on_code=codes.append, workspace=WORKSPACE, poll_interval=0.05, timeout=10
+    )
+    assert len(codes) == 1 and codes[0]
+    # The fingerprint the user compares with the app is the approver's.
+    assert pairing.fingerprint == sandbox.approver.fingerprint
+    assert pairing.workspace_name == WORKSPACE
+    assert "routing" not in repr(pairing).lower()
+
+    # Saved and loaded: the loaded pairing works the same.
+    path = tmp_path / "pairing.json"
+    pairing.save(path)
+    assert path.stat().st_mode & 0o077 == 0
+    loaded = Pairing.load(path)
+    assert loaded.fingerprint == pairing.fingerprint
+
+    await client.send_heartbeat(PresenceHeartbeatRequest(enforcer_id=ENFORCER, workspace_name=WORKSPACE))
+
+    pending = await client.encrypt_and_submit(
+        loaded, {"actionType": "command", "commandText": "cargo test"}, metadata={"workspaceName": WORKSPACE}
+    )
+    # The approver decrypted exactly the object, bound to its exchange.
+    sandbox.approver.wait_for_artifact(pending.request_id)
+    assert sandbox.approver.seen_plaintext(pending.request_id) == {
+        "actionType": "command",
+        "commandText": "cargo test",
+        "requestId": pending.request_id,
+    }
+    decision = await client.await_decision(pending, timeout=10)
+    assert decision.approved and decision.is_approved
+    assert decision.signer_key_id == pairing.signer_key_id
+    assert decision.artifact_hash == pending.artifact_hash
+
+    sandbox.approver.set_policy("reject")
+    pending = await client.encrypt_and_submit(loaded, '{"commandText": "git push --force"}')
+    decision = await client.await_decision(pending, timeout=10)
+    assert not decision.approved and decision.decision == "reject"
+
+    await client.unpair(pairing)
+    with pytest.raises(AirlockGatewayError) as raised:
+        await client.encrypt_and_submit(pairing, {"commandText": "ls"})
+    assert raised.value.is_pairing_revoked or raised.value.status_code in (403, 404, 410)
+
+
+async def test_manual_decision_with_reason_and_pending_saved(
+    sandbox: Sandbox, client: AirlockGatewayClient, pairing: Pairing, tmp_path: Path
+) -> None:
+    sandbox.approver.set_policy("manual")
+    pending = await client.encrypt_and_submit(pairing, {"commandText": "make deploy"})
+    path = tmp_path / "pending.json"
+    pending.save(path)
+    sandbox.approver.wait_for_artifact(pending.request_id)
+    assert sandbox.approver.pending() == [pending.request_id]
+    sandbox.approver.decide(pending.request_id, True, reason="looks fine")
+    decision = await client.await_decision(PendingExchange.load(path), timeout=10)
+    assert decision.approved and decision.reason == "looks fine"
+
+
+async def test_claiming_a_pre_generated_code(sandbox: Sandbox, client: AirlockGatewayClient) -> None:
+    code = sandbox.approver.pre_generate_code()
+    pairing = await client.pair(ENFORCER, claim_code=code, workspace=WORKSPACE, poll_interval=0.05, timeout=10)
+    assert pairing.fingerprint == sandbox.approver.fingerprint
+
+
+async def test_await_decision_timeout_withdraws(
+    sandbox: Sandbox, client: AirlockGatewayClient, pairing: Pairing
+) -> None:
+    sandbox.approver.set_policy("manual")
+    pending = await client.encrypt_and_submit(pairing, {"commandText": "sleep"})
+    with pytest.raises(AirlockGatewayError) as raised:
+        await client.await_decision(pending, timeout=0.5, withdraw_on_timeout=True)
+    assert raised.value.is_timeout
+    assert sandbox.exchange_state(pending.request_id) == "Withdrawn"
+
+
+async def test_dnd_policies_deny_without_asking(
+    sandbox: Sandbox, client: AirlockGatewayClient
+) -> None:
+    sandbox.add_dnd_policy(
+        {
+            "requestId": "dnd-1",
+            "objectType": "airlock.dnd.action",
+            "workspaceId": WORKSPACE,
+            "enforcerId": ENFORCER,
+            "policyMode": "deny_all",
+            "actionSelector": {"argvPrefix": ["git", "push"]},
+            "expiresAt": "2999-01-01T00:00:00Z",
+        }
+    )
+    verdict = await client.dnd_verdict(ENFORCER, WORKSPACE, "git push --force")
+    assert (verdict.verdict, verdict.policy_id) == ("deny", "dnd-1")
+    assert (await client.dnd_verdict(ENFORCER, WORKSPACE, "git status")).verdict == "ask"
+    listed = await client.get_effective_dnd_policies(ENFORCER, WORKSPACE)
+    assert [p.request_id for p in listed.body] == ["dnd-1"]
+    assert listed.body[0].policy_mode == "deny_all"
