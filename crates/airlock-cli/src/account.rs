@@ -27,7 +27,7 @@ pub(crate) struct Stderr;
 impl Say for Stderr {
     fn say(&mut self, line: &str) {
         // Lines quote the gateway (consent URLs, messages): inert on the terminal.
-        eprintln!("{}", crate::inert::inert_lines(line));
+        errln!("{}", crate::inert::inert_lines(line));
     }
 }
 
@@ -50,7 +50,6 @@ fn remember_connection(ctx: &mut Context, app_secret: bool) -> Result<(), CliErr
         config.client_id.clone_from(&ctx.client_id);
     }
     config.enforcer_id = Some(ctx.enforcer_id.clone());
-    config.workspace_name = Some(ctx.workspace.clone());
     ctx.state.save_config(&config)?;
     ctx.config = config;
     if app_secret {
@@ -334,6 +333,7 @@ pub(crate) async fn start_pairing(
     .gateway_url(ctx.gateway_url.clone())
     .poll_interval(Duration::from_millis(500));
     let session = client.start_pairing(request).await?;
+    remember_pairing_nonce(ctx, Some(session.nonce().to_owned()));
     match session.code() {
         Some(code) => out.say(&format!(
             "Enter the pairing code {code} in the Airlock app (expires {}).",
@@ -342,6 +342,17 @@ pub(crate) async fn start_pairing(
         None => out.say("Claimed the code; waiting for the approver to confirm."),
     }
     Ok(session)
+}
+
+/// Records the nonce `status --check` asks about (best effort: only the check needs it).
+fn remember_pairing_nonce(ctx: &Context, nonce: Option<String>) {
+    let saved = ctx.state.credentials().and_then(|mut credentials| {
+        credentials.pairing_nonce = nonce;
+        ctx.state.save_credentials(&credentials)
+    });
+    if let Err(e) = saved {
+        tracing::warn!(error = %e, "cannot record the pairing nonce");
+    }
 }
 
 /// Stores `pairing` (atomic, owner-only).
@@ -375,6 +386,7 @@ pub(crate) async fn unpair(ctx: Context, out: &mut dyn Say) -> Result<(), CliErr
             ));
         }
     }
+    remember_pairing_nonce(&ctx, None);
     ctx.state.remove(&ctx.state.pairing_path())
 }
 
@@ -399,7 +411,7 @@ pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
                 "pairedAt": p.paired_at(),
             })),
         });
-        println!("{value}");
+        outln!("{value}");
     } else {
         let signed_in = match method {
             Some(AuthMethod::Pat) if pat_from_env => {
@@ -415,24 +427,24 @@ pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
             ),
             None => "no".to_owned(),
         };
-        println!("gateway      {}", ctx.gateway_url);
-        println!(
+        outln!("gateway      {}", ctx.gateway_url);
+        outln!(
             "client id    {}",
             ctx.client_id.as_deref().unwrap_or("(not set)")
         );
-        println!("enforcer id  {}", ctx.enforcer_id);
-        println!("workspace    {}", ctx.workspace);
-        println!("signed in    {signed_in}");
+        outln!("enforcer id  {}", ctx.enforcer_id);
+        outln!("workspace    {}", ctx.workspace);
+        outln!("signed in    {signed_in}");
         match &pairing {
-            Some(p) => println!(
+            Some(p) => outln!(
                 "paired       yes (signer {}, fingerprint {}, since {})",
                 p.signer_key_id(),
                 p.fingerprint(),
                 p.paired_at()
             ),
-            None => println!("paired       no"),
+            None => outln!("paired       no"),
         }
-        println!("config dir   {}", ctx.state.root().display());
+        outln!("config dir   {}", ctx.state.root().display());
     }
     Ok(())
 }

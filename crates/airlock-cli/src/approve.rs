@@ -110,9 +110,9 @@ impl Verdict {
     /// Prints the verdict: JSON on stdout, or a line on stderr.
     pub(crate) fn report(&self, json: bool) {
         if json {
-            println!("{}", self.to_json());
+            outln!("{}", self.to_json());
         } else {
-            eprintln!("airlock: {}", inert(&self.message));
+            errln!("airlock: {}", inert(&self.message));
         }
     }
 }
@@ -183,8 +183,7 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     }
     // First: an interrupt from now on withdraws the request instead of killing us.
     let mut interrupt = crate::signals::Interrupt::install();
-    let pairing = ctx.require_pairing().map_err(failed)?;
-    let client = ctx.signed_in_client().await.map_err(failed)?;
+    let (pairing, client) = ctx.ready().await.map_err(failed)?;
     let artifact = plaintext(req, ctx);
 
     // 1. Do Not Disturb policies.
@@ -263,7 +262,7 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
             )));
         }
     };
-    eprintln!(
+    errln!(
         "Waiting for approval of `{}` (request {}, up to {}s)...",
         inert(&req.command),
         inert(pending.request_id()),

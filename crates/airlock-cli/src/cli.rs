@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand};
+use clap::{ArgAction, ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use crate::connect::ConnArgs;
 use crate::sandbox_cmd::{ApproverArg, ConsentArg, SandboxOptions, TamperArg};
@@ -46,8 +46,12 @@ pub(crate) enum Command {
     Pair(PairArgs),
     /// Revoke the pairing and forget it.
     Unpair(ConnOnly),
-    /// Show the configuration, the sign-in and the pairing.
+    /// Show the configuration, the sign-in and the pairing (`--check`: ask the gateway
+    /// whether they are still valid).
     Status(StatusArgs),
+    /// Pin settings for later commands (`set`), show (`get`) or forget (`unset`) them.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Manage the auto-approve patterns of a workspace (`substring` or `/regex/`).
     #[command(subcommand)]
     Patterns(PatternsCommand),
@@ -153,8 +157,47 @@ pub(crate) struct StatusArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Ask the gateway whether the sign-in and the pairing are still valid (one line each);
+    /// exits non-zero when one is not.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) check: bool,
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
+}
+
+/// `airlock config` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Store a setting (a flag or its variable still wins).
+    Set {
+        /// The setting.
+        key: ConfigKey,
+        /// Its value.
+        value: String,
+    },
+    /// Print a stored setting (nothing, and exit 1, when it is not set).
+    Get {
+        /// The setting.
+        key: ConfigKey,
+    },
+    /// Forget a stored setting.
+    Unset {
+        /// The setting.
+        key: ConfigKey,
+    },
+}
+
+/// The settings `airlock config` manages (those of `config.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ConfigKey {
+    /// The gateway URL (`--gateway`).
+    Gateway,
+    /// The enforcer app's client id (`--client-id`).
+    ClientId,
+    /// This enforcer's id (`--enforcer-id`).
+    EnforcerId,
+    /// The workspace: pinned instead of following the current directory (`--workspace`).
+    Workspace,
 }
 
 /// `airlock patterns` subcommands.
@@ -224,5 +267,79 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every long flag of every (sub)command.
+    fn long_flags(command: &clap::Command, into: &mut Vec<String>) {
+        into.extend(
+            command
+                .get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(|l| format!("--{l}")),
+        );
+        into.extend(["--help".to_owned(), "--version".to_owned()]);
+        for sub in command.get_subcommands() {
+            long_flags(sub, into);
+        }
+    }
+
+    /// Flags in the crate's messages that belong to another program (an example command).
+    const NOT_OURS: &[&str] = &["--force"];
+
+    /// The suggestions the CLI prints name only commands and flags it has: every
+    /// `` `airlock …` `` in a string literal of the sources parses, and every `--flag` in one
+    /// is a flag of some command.
+    #[test]
+    fn suggestions_name_only_real_commands_and_flags() {
+        let literal = regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).unwrap();
+        let command = regex::Regex::new(r"`(airlock [^`]*)`").unwrap();
+        let flag = regex::Regex::new(r"--[a-z][a-z0-9-]*").unwrap();
+        let mut flags = Vec::new();
+        long_flags(&Cli::command(), &mut flags);
+        let mut files = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        let mut checked = 0;
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for lit in literal.find_iter(&source).map(|m| m.as_str()) {
+                for span in command.captures_iter(lit) {
+                    for invocation in span[1].split("&&").map(str::trim) {
+                        let words = invocation.split_whitespace();
+                        let parsed = Cli::command().try_get_matches_from(words);
+                        let unknown = parsed.as_ref().err().map(clap::Error::kind).filter(|k| {
+                            matches!(
+                                k,
+                                clap::error::ErrorKind::UnknownArgument
+                                    | clap::error::ErrorKind::InvalidSubcommand
+                                    | clap::error::ErrorKind::InvalidValue
+                            )
+                        });
+                        assert!(
+                            unknown.is_none(),
+                            "{}: `{invocation}`: {unknown:?}",
+                            path.display()
+                        );
+                        checked += 1;
+                    }
+                }
+                for f in flag.find_iter(lit).map(|m| m.as_str()) {
+                    assert!(
+                        flags.iter().any(|known| known == f) || NOT_OURS.contains(&f),
+                        "{}: {f} in {lit} is not a flag of airlock",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(checked > 5, "the scan found the suggestions ({checked})");
     }
 }

@@ -39,8 +39,8 @@ pub(crate) struct ConnArgs {
     /// This enforcer's id [default: stored, else airlock-cli-<host>].
     #[arg(long, value_name = "ID", env = "AIRLOCK_ENFORCER_ID")]
     pub(crate) enforcer_id: Option<String>,
-    /// The workspace name shown to the approver [default: stored, else the current
-    /// directory's name].
+    /// The workspace (shown to the approver; selects the auto-approve patterns) [default:
+    /// pinned with `airlock config set workspace`, else the current directory's name].
     #[arg(long, value_name = "NAME", env = "AIRLOCK_WORKSPACE")]
     pub(crate) workspace: Option<String>,
 }
@@ -99,7 +99,17 @@ pub(crate) fn host_name() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-fn current_dir_name() -> Option<String> {
+/// The gateway of this invocation (the last [`Context::resolve`]d), so that every error
+/// about it names it.
+static GATEWAY_IN_USE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The gateway URL of this invocation, once resolved.
+pub(crate) fn gateway_in_use() -> Option<String> {
+    GATEWAY_IN_USE.lock().map_or(None, |url| url.clone())
+}
+
+/// The current directory's name: the workspace unless one is pinned.
+pub(crate) fn current_dir_name() -> Option<String> {
     std::env::current_dir()
         .ok()?
         .file_name()
@@ -128,12 +138,17 @@ impl Context {
             .clone()
             .or_else(|| config.enforcer_id.clone())
             .unwrap_or_else(|| format!("airlock-cli-{}", host_name()));
+        // The workspace follows the current directory unless pinned: patterns of one
+        // project never apply in another.
         let workspace = args
             .workspace
             .clone()
-            .or_else(|| config.workspace_name.clone())
+            .or_else(|| config.workspace.clone())
             .or_else(current_dir_name)
             .unwrap_or_else(|| "default".to_owned());
+        if let Ok(mut url) = GATEWAY_IN_USE.lock() {
+            *url = Some(gateway_url.clone());
+        }
         Ok(Self {
             state,
             config,
@@ -219,12 +234,10 @@ impl Context {
 
     /// A client signed in as the stored user; `NotReady` when nobody is signed in.
     pub(crate) async fn signed_in_client(&self) -> Result<GatewayClient, CliError> {
-        let identity = self.identity().await?.ok_or_else(|| {
-            CliError::new(
-                Exit::NotReady,
-                "not signed in: run `airlock login --pat TOKEN` or `airlock login --device`",
-            )
-        })?;
+        let identity = self
+            .identity()
+            .await?
+            .ok_or_else(|| CliError::new(Exit::NotReady, format!("not signed in: {SIGN_IN}")))?;
         let builder = self.app_builder()?;
         let builder = match identity {
             Identity::Pat(pat) => builder.pat(pat),
@@ -241,7 +254,27 @@ impl Context {
             .pairing()?
             .ok_or_else(|| CliError::new(Exit::NotReady, "not paired: run `airlock pair` first"))
     }
+
+    /// The pairing and a signed-in client, for a command that asks the approver. When both
+    /// are missing, says so once, in the order to fix them.
+    pub(crate) async fn ready(
+        &self,
+    ) -> Result<(airlock::gateway::Pairing, GatewayClient), CliError> {
+        let pairing = self.state.pairing()?;
+        if pairing.is_none() && self.identity().await?.is_none() {
+            return Err(CliError::new(
+                Exit::NotReady,
+                format!("not signed in and not paired: first {SIGN_IN}, then run `airlock pair`"),
+            ));
+        }
+        let client = self.signed_in_client().await?;
+        let pairing = pairing.map_or_else(|| self.require_pairing(), Ok)?;
+        Ok((pairing, client))
+    }
 }
+
+/// How to sign in, in the words of every command.
+const SIGN_IN: &str = "run `airlock login --pat TOKEN` or `airlock login --device`";
 
 /// A user identity.
 pub(crate) enum Identity {

@@ -43,20 +43,20 @@ impl Steps {
     fn begin(&mut self, title: &'static str) {
         self.number += 1;
         self.title = title;
-        println!("{:>2}. {title}", self.number);
+        outln!("{:>2}. {title}", self.number);
     }
 
     fn ok(&self, detail: impl Display) {
-        println!("    ✓ {detail}");
+        outln!("    ✓ {detail}");
     }
 
     fn note(&self, detail: impl Display) {
-        println!("      {detail}");
+        outln!("      {detail}");
     }
 
     fn fail(&self, detail: impl Display) -> StepFailed {
         let detail = detail.to_string();
-        println!("    ✗ {detail}");
+        outln!("    ✗ {detail}");
         StepFailed {
             number: self.number,
             title: self.title,
@@ -85,16 +85,14 @@ impl Steps {
 
 /// Runs the demo; `Err` names the failing step.
 pub(crate) async fn run() -> Result<(), CliError> {
-    println!("Airlock demo: the whole enforcer lifecycle against a local sandbox");
-    println!(
-        "(gateway, identity provider and a simulated approver on 127.0.0.1; no account needed)"
-    );
-    println!();
+    outln!("Airlock demo: the whole enforcer lifecycle against a local sandbox");
+    outln!("(gateway, identity provider and a simulated approver on 127.0.0.1; no account needed)");
+    outln!();
     let mut steps = Steps::default();
     match walk(&mut steps).await {
         Ok(()) => {
-            println!();
-            println!("All {} steps behaved as expected.", steps.number);
+            outln!();
+            outln!("All {} steps behaved as expected.", steps.number);
             Ok(())
         }
         Err(f) => Err(CliError::new(
@@ -210,9 +208,9 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     let auth = AuthClient::with_http_client(auth_config, Arc::clone(&http));
     let tokens = steps.check(
         auth.device_login(|device| {
-            println!("      To sign in, open {}", device.verification_uri());
-            println!("      and enter the code {}", device.user_code());
-            println!("      (the sandbox identity provider approves it by itself)");
+            outln!("      To sign in, open {}", device.verification_uri());
+            outln!("      and enter the code {}", device.user_code());
+            outln!("      (the sandbox identity provider approves it by itself)");
         })
         .await,
         "device sign-in",

@@ -40,8 +40,11 @@ pub(crate) enum Exit {
     CannotExecute,
     /// `run`: the command was not found.
     NotFound,
-    /// Interrupted (Ctrl-C or SIGTERM) while waiting; the request was withdrawn.
+    /// Interrupted (Ctrl-C or SIGTERM); a request already submitted was withdrawn.
     Interrupted,
+    /// The reader of stdout went away (a closed pipe): the output stopped there, quietly
+    /// (128 + `SIGPIPE`, as for a process that `SIGPIPE` ended).
+    ClosedPipe,
     /// `run`: the approved command's own exit status (128 + N when killed by signal N).
     Child(u8),
 }
@@ -65,6 +68,7 @@ impl Exit {
             Self::CannotExecute => 126,
             Self::NotFound => 127,
             Self::Interrupted => 130,
+            Self::ClosedPipe => 141,
             Self::Child(code) => code,
         }
     }
@@ -76,7 +80,7 @@ impl Exit {
         } else if e.is_timeout() {
             Self::Timeout
         } else if e.is_unauthorized()
-            || e.is_pairing_revoked()
+            || is_pairing_gone(e)
             || e.is_consent_required()
             || e.is_consent_pending()
             || e.is_consent_denied()
@@ -105,6 +109,15 @@ pub(crate) fn is_unreachable(e: &GatewayError) -> bool {
         || matches!(e.status().map(|s| s.as_u16()), Some(502..=504))
 }
 
+/// The gateway no longer knows the pairing: `pairing_revoked`, or `pairing_not_found` (a
+/// routing token it does not know). Only pairing again helps.
+pub(crate) fn is_pairing_gone(e: &GatewayError) -> bool {
+    e.is_pairing_revoked() || e.code().is_some_and(|c| c.as_str() == "pairing_not_found")
+}
+
+/// What to do about a refused pairing, in the words of every command.
+pub(crate) const PAIR_AGAIN: &str = "run `airlock unpair && airlock pair`";
+
 /// A failed command: what to print on stderr and the exit code.
 #[derive(Debug)]
 pub(crate) struct CliError {
@@ -120,15 +133,78 @@ impl CliError {
         }
     }
 
-    /// A gateway failure, with `context` (what was being done) and the error's sources.
-    /// A consent error names the URL where the user grants it.
+    /// A gateway failure while doing `context`: what happened, at which gateway, and the
+    /// next step. A consent error names the URL where the user grants it.
     pub(crate) fn gateway(context: &str, e: &GatewayError) -> Self {
-        let mut message = format!("{context}: {}", chain(e));
-        if let Some(url) = e.consent().and_then(|c| c.consent_url.as_deref()) {
-            message.push_str(&format!(" (consent: {url})"));
-        }
-        Self::new(Exit::of_gateway(e), message)
+        let at = crate::connect::gateway_in_use()
+            .map(|url| format!("the gateway at {url}"))
+            .unwrap_or_else(|| "the gateway".to_owned());
+        let check = "(`airlock status --check`)";
+        let what = match e {
+            GatewayError::Transport(t) if t.is_connect() => {
+                format!("cannot reach {at}: {} — is it running? {check}", cause(e))
+            }
+            GatewayError::Transport(_) => {
+                format!("the connection to {at} failed: {} {check}", cause(e))
+            }
+            _ if is_pairing_gone(e) => {
+                format!("{at} no longer knows this pairing ({e}) — {PAIR_AGAIN}")
+            }
+            _ if e.is_unauthorized() => {
+                let app = e.code().is_some_and(|c| c.as_str() == "invalid_client");
+                let next = if app {
+                    "check the app credentials (--client-id, --client-secret)"
+                } else {
+                    "sign in again with `airlock login --pat TOKEN` or `airlock login --device`"
+                };
+                format!("{at} refused the credentials ({}) — {next}", chain(e))
+            }
+            _ if e.is_quota_exceeded() => {
+                let wait = e
+                    .retry_after()
+                    .map(|d| format!(" for {}s", d.as_secs()))
+                    .unwrap_or_default();
+                format!(
+                    "{at} is limiting this app ({}) — wait{wait} and try again",
+                    chain(e)
+                )
+            }
+            _ if is_unreachable(e) => {
+                format!(
+                    "{at} is unavailable ({}) — try again later {check}",
+                    chain(e)
+                )
+            }
+            _ => {
+                let mut text = chain(e);
+                if let Some(url) = e.consent().and_then(|c| c.consent_url.as_deref()) {
+                    text.push_str(&format!(" (consent: {url})"));
+                }
+                text
+            }
+        };
+        Self::new(Exit::of_gateway(e), format!("{context}: {what}"))
     }
+}
+
+/// The useful part of a transport failure: the operating system's words for it
+/// ("connection refused"), else the innermost cause.
+fn cause(e: &dyn std::error::Error) -> String {
+    let mut innermost = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+                std::io::ErrorKind::TimedOut => "connection timed out".to_owned(),
+                _ => io.to_string(),
+            };
+        }
+        innermost = s.to_string();
+        source = s.source();
+    }
+    innermost
 }
 
 impl fmt::Display for CliError {
@@ -174,6 +250,7 @@ mod tests {
             Exit::CannotExecute,
             Exit::NotFound,
             Exit::Interrupted,
+            Exit::ClosedPipe,
         ];
         let mut codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         codes.sort_unstable();

@@ -1,6 +1,6 @@
 //! `airlock canonicalize` and `airlock hash`: RFC 8785 over a file or stdin.
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::PathBuf;
 
 use airlock::crypto::{ArtifactHash, CanonicalizeError, canonicalize};
@@ -70,25 +70,20 @@ fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
-        .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))
-}
-
 /// Prints exactly the RFC 8785 canonical bytes (no newline added).
 pub(crate) fn run_canonicalize(input: &Input) -> Result<(), CliError> {
     let bytes = input.read()?;
     let canonical = canonicalize(&bytes).map_err(|e| invalid(input, &bytes, &e))?;
-    write_stdout(&canonical)
+    crate::output::stdout_bytes(&canonical);
+    Ok(())
 }
 
 /// Prints the artifact hash (SHA-256 of the canonical bytes) as lowercase hex and a newline.
 pub(crate) fn run_hash(input: &Input) -> Result<(), CliError> {
     let bytes = input.read()?;
     let (_, hash) = ArtifactHash::of_json(&bytes).map_err(|e| invalid(input, &bytes, &e))?;
-    write_stdout(format!("{}\n", hash.as_str()).as_bytes())
+    outln!("{}", hash.as_str());
+    Ok(())
 }
 
 #[cfg(test)]

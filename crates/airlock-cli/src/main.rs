@@ -5,11 +5,15 @@
 //! See the crate README for the commands, their output and their exit codes.
 
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout, clippy::print_stderr)] // A CLI prints.
+
+#[macro_use]
+mod output;
 
 mod account;
 mod approve;
+mod check;
 mod cli;
+mod config_cmd;
 mod connect;
 mod demo;
 mod enforcer;
@@ -37,25 +41,87 @@ fn main() -> ExitCode {
         .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
     let (cli, matches) = match parsed {
         Ok(parsed) => parsed,
-        Err(e) => {
-            // `--help` and `--version` print to stdout and succeed; usage errors exit 64 so
-            // they can never be mistaken for a decision's exit code.
-            let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Usage.into()
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(e) => return clap_exit(&e).into(),
     };
     init_tracing(cli.verbose);
     match run(cli.command, &matches) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("airlock: {}", inert::inert_lines(&e.to_string()));
+            if !e.message.is_empty() {
+                errln!("airlock: {}", inert::inert_lines(&e.to_string()));
+            }
             e.exit.into()
         }
     }
+}
+
+/// `--help` and `--version` print on stdout and succeed; a usage error is one line
+/// `airlock: …` and a hint on stderr, and exits 64 so it can never be mistaken for a
+/// decision's exit code.
+fn clap_exit(e: &clap::Error) -> Exit {
+    use clap::error::ErrorKind;
+    if !e.use_stderr() {
+        // Styled only on a terminal without NO_COLOR (clap's own detection).
+        return e
+            .print()
+            .map_or_else(|e| output::stdout_failed(&e), |()| Exit::Success);
+    }
+    let rendered = e.render().to_string();
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        // `airlock` or `airlock patterns` alone: the help is the hint.
+        errln!("{}", rendered.trim_end());
+    } else {
+        let args: Vec<String> = std::env::args().collect();
+        let (message, hint) = usage_error(&rendered, &args);
+        errln!("airlock: {message}");
+        errln!("  {hint}");
+    }
+    Exit::Usage
+}
+
+/// Clap's rendered error as one line and a hint: clap's tip when it has one, else the
+/// usage; both name the `--help` of the (sub)command typed in `args`.
+fn usage_error(rendered: &str, args: &[String]) -> (String, String) {
+    let mut paragraphs = rendered.split("\n\n").map(str::trim);
+    let mut first = paragraphs.next().unwrap_or_default().lines().map(str::trim);
+    let mut message = first
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ")
+        .to_owned();
+    let details: Vec<&str> = first.filter(|l| !l.is_empty()).collect();
+    if !details.is_empty() {
+        message.push(' ');
+        message.push_str(&details.join(", "));
+    }
+    let rest: Vec<&str> = paragraphs.flat_map(str::lines).map(str::trim).collect();
+    let help = format!("see `{} --help`", subcommand_path(args).join(" "));
+    let hint = if let Some(tip) = rest.iter().find_map(|l| l.strip_prefix("tip: ")) {
+        format!("tip: {tip} ({help})")
+    } else if let Some(usage) = rest.iter().find_map(|l| l.strip_prefix("Usage: ")) {
+        format!("usage: {usage} ({help})")
+    } else {
+        help
+    };
+    (message, hint)
+}
+
+/// The (sub)command names at the start of `args` (after the program), as typed:
+/// `["airlock", "patterns", "add"]` for `airlock -v patterns add x`.
+fn subcommand_path(args: &[String]) -> Vec<String> {
+    let mut command = Cli::command();
+    let mut path = vec![command.get_name().to_owned()];
+    for arg in args.iter().skip(1) {
+        let Some(sub) = command.find_subcommand(arg).cloned() else {
+            if arg.starts_with('-') {
+                continue;
+            }
+            break;
+        };
+        path.push(sub.get_name().to_owned());
+        command = sub;
+    }
+    path
 }
 
 /// Diagnostics go to stderr: errors only by default, more with `-v`; `RUST_LOG` overrides.
@@ -71,6 +137,7 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(output::stderr_colours())
         .with_target(false)
         .try_init();
 }
@@ -142,7 +209,7 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
                 verdict.report(false);
                 return Ok(verdict.exit);
             }
-            eprintln!(
+            errln!(
                 "airlock: {}; running {}",
                 inert::inert(verdict.message()),
                 inert::inert(&request.command)
@@ -186,11 +253,11 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             let pairing =
                 runtime()?.block_on(account::pair(&ctx, args.code, timeout, &mut Stderr))?;
             account::save_pairing(&ctx, &pairing)?;
-            eprintln!(
+            errln!(
                 "Paired with signer {}.",
                 inert::inert(pairing.signer_key_id())
             );
-            eprintln!(
+            errln!(
                 "Check that the Airlock app shows this key fingerprint: {}",
                 pairing.fingerprint()
             );
@@ -201,11 +268,16 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             runtime()?.block_on(account::unpair(ctx, &mut Stderr))?;
             Ok(Exit::Success)
         }
+        Command::Status(args) if args.check => {
+            let ctx = Context::resolve(&args.conn)?;
+            runtime()?.block_on(check::run(&ctx))
+        }
         Command::Status(args) => {
             let ctx = Context::resolve(&args.conn)?;
             runtime()?.block_on(account::status(ctx, args.json))?;
             Ok(Exit::Success)
         }
+        Command::Config(command) => config_cmd::run(command),
         Command::Patterns(command) => patterns(command).map(|()| Exit::Success),
     }
 }
@@ -219,17 +291,19 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
             let mut all = ctx.state.patterns()?;
             let list = all.workspaces.entry(ctx.workspace.clone()).or_default();
             if list.contains(&arg.pattern) {
-                eprintln!(
+                errln!(
                     "{:?} is already an auto-approve pattern of {}.",
-                    arg.pattern, ctx.workspace
+                    arg.pattern,
+                    ctx.workspace
                 );
                 return Ok(());
             }
             list.push(arg.pattern.clone());
             ctx.state.save_patterns(&all)?;
-            eprintln!(
+            errln!(
                 "Added {:?} to the auto-approve patterns of {}.",
-                arg.pattern, ctx.workspace
+                arg.pattern,
+                ctx.workspace
             );
             Ok(())
         }
@@ -252,9 +326,10 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
                 all.workspaces.remove(&ctx.workspace);
             }
             ctx.state.save_patterns(&all)?;
-            eprintln!(
+            errln!(
                 "Removed {:?} from the auto-approve patterns of {}.",
-                arg.pattern, ctx.workspace
+                arg.pattern,
+                ctx.workspace
             );
             Ok(())
         }
@@ -262,7 +337,7 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
             let ctx = Context::resolve(&args.conn)?;
             let all = ctx.state.patterns()?;
             for p in all.workspaces.get(&ctx.workspace).into_iter().flatten() {
-                println!("{}", inert::inert(p));
+                outln!("{}", inert::inert(p));
             }
             Ok(())
         }

@@ -112,33 +112,34 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
             .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))?;
     }
     let approver = sandbox.approver();
-    eprintln!("Airlock sandbox listening on {}", info.gateway_url);
-    eprintln!("  gateway        {}", info.gateway_url);
-    eprintln!("  issuer (OIDC)  {}", info.issuer_url);
-    eprintln!("  client id      {}", info.client_id);
-    eprintln!("  client secret  {}", info.client_secret);
-    eprintln!("  PAT            {}", info.pat);
-    eprintln!(
+    errln!("Airlock sandbox listening on {}", info.gateway_url);
+    errln!("  gateway        {}", info.gateway_url);
+    errln!("  issuer (OIDC)  {}", info.issuer_url);
+    errln!("  client id      {}", info.client_id);
+    errln!("  client secret  {}", info.client_secret);
+    errln!("  PAT            {}", info.pat);
+    errln!(
         "  approver       {} (policy {}, tamper {}, consent {:?})",
         info.approver_id,
         approver.policy().as_str(),
         approver.tamper().as_str(),
         options.consent
     );
-    eprintln!(
+    errln!(
         "  control API    {}/_sandbox/ (bearer {})",
-        info.gateway_url, info.control_token
+        info.gateway_url,
+        info.control_token
     );
-    eprintln!();
-    eprintln!("Point the airlock commands at it:");
-    eprintln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);
-    eprintln!("  export AIRLOCK_CLIENT_ID={}", info.client_id);
-    eprintln!("  export AIRLOCK_CLIENT_SECRET={}", info.client_secret);
-    eprintln!("  airlock login --pat {}", info.pat);
-    eprintln!();
-    eprintln!("Press Ctrl-C to stop.");
+    errln!();
+    errln!("Point the airlock commands at it:");
+    errln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);
+    errln!("  export AIRLOCK_CLIENT_ID={}", info.client_id);
+    errln!("  export AIRLOCK_CLIENT_SECRET={}", info.client_secret);
+    errln!("  airlock login --pat {}", info.pat);
+    errln!();
+    errln!("Press Ctrl-C to stop.");
     let signal = interrupt.wait().await;
-    eprintln!("Received {signal}: stopping the sandbox.");
+    errln!("Received {signal}: stopping the sandbox.");
     sandbox.shutdown().await;
     Ok(())
 }

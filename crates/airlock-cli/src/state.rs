@@ -33,8 +33,10 @@ pub(crate) struct Config {
     pub(crate) client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) enforcer_id: Option<String>,
+    /// The workspace pinned with `airlock config set workspace` (else it follows the
+    /// current directory). The `workspaceName` that `login` used to freeze is ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) workspace_name: Option<String>,
+    pub(crate) workspace: Option<String>,
     /// The OIDC issuer of an OAuth sign-in (`login --device`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) issuer_url: Option<String>,
@@ -57,6 +59,10 @@ pub(crate) struct Credentials {
     /// The secret of a confidential OpenID client (`login --device --issuer ... --client-secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) oauth_client_secret: Option<Zeroizing<String>>,
+    /// The nonce of the last pairing started, by which `status --check` asks the gateway
+    /// whether the stored pairing still holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) pairing_nonce: Option<String>,
 }
 
 impl fmt::Debug for Credentials {
@@ -66,6 +72,10 @@ impl fmt::Debug for Credentials {
             .field("client_secret", &redact(&self.client_secret))
             .field("pat", &redact(&self.pat))
             .field("oauth_client_secret", &redact(&self.oauth_client_secret))
+            .field(
+                "pairing_nonce",
+                &self.pairing_nonce.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

@@ -281,7 +281,10 @@ impl App {
         } = setup;
         let mut config = self.state.config()?;
         config.enforcer_id = Some(enforcer_id);
-        config.workspace_name = Some(workspace);
+        // A name other than the current directory's pins the workspace (as `airlock config
+        // set workspace` does); the directory's own name leaves it following the directory.
+        config.workspace =
+            (crate::connect::current_dir_name().as_ref() != Some(&workspace)).then_some(workspace);
         self.state.save_config(&config)?;
         match target {
             Target::EmbeddedSandbox => {

@@ -5,7 +5,7 @@
 //! The only full-screen element is the spinner while waiting (indicatif, on stderr, and only
 //! when stderr is a terminal).
 
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::io::{BufRead as _, IsTerminal as _};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -240,17 +240,11 @@ impl StdTerminal {
 
 impl Terminal for StdTerminal {
     fn print(&mut self, line: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
-        let _ = out.flush();
+        outln!("{line}");
     }
 
     async fn read(&mut self, prompt: &str, secret: bool) -> Result<String, EndOfInput> {
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = write!(out, "{prompt}");
-            let _ = out.flush();
-        }
+        crate::output::stdout_bytes(prompt.as_bytes());
         let kind = if secret {
             ReadKind::Secret
         } else {

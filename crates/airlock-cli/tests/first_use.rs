@@ -1,0 +1,272 @@
+//! The first afternoon with `airlock` (#15): output into pipes and full disks, usage errors,
+//! errors that name the gateway and the next step, `status --check`, and the workspace that
+//! follows the current directory.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Output, Stdio};
+
+use airlock_sandbox::{ApproverPolicy, SandboxConfig};
+use common::{Env, airlock, airlock_in, describe, run};
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A sandbox without rate limit, signed in with its PAT and paired.
+async fn paired() -> Env {
+    let config = SandboxConfig::builder()
+        .approver_policy(ApproverPolicy::Approve)
+        .rate_limit(None)
+        .build();
+    let env = Env::start(config).await;
+    let pat = env.sandbox().pat().to_owned();
+    env.ok(&["login", "--pat", &pat]).await;
+    env.ok(&["pair"]).await;
+    env
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_a_full_disk_exits_74() {
+    // `airlock demo | head -1`: the reader goes after one line.
+    let mut child = airlock()
+        .arg("demo")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("the first line");
+    assert!(first.starts_with("Airlock demo"), "{first}");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(141), "{}", describe(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", describe(&out));
+
+    #[cfg(target_os = "linux")]
+    for args in [&["hash", "-"][..], &["status"][..], &["--help"][..]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.json");
+        std::fs::write(&input, b"{}").unwrap();
+        let mut cmd = airlock_in(dir.path());
+        cmd.args(args)
+            .stdout(full)
+            .stdin(std::fs::File::open(&input).unwrap());
+        let out = cmd.output().expect("run airlock");
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {}", describe(&out));
+        let text = stderr(&out);
+        assert!(
+            text.starts_with("airlock: cannot write the output: ") && !text.contains("panicked"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_are_one_line_and_a_hint() {
+    for (args, first, hint) in [
+        (
+            &["approve"][..],
+            "airlock: the following required arguments were not provided: --command <COMMAND>",
+            "  usage: airlock approve --command <COMMAND> (see `airlock approve --help`)",
+        ),
+        (
+            &["bogus"][..],
+            "airlock: unrecognized subcommand 'bogus'",
+            "see `airlock --help`",
+        ),
+        (
+            &["approve", "--command", "ls", "--timeout", "0"][..],
+            "airlock: invalid value '0' for '--timeout <SECONDS>'",
+            "  see `airlock approve --help`",
+        ),
+    ] {
+        let mut cmd = airlock();
+        cmd.args(args);
+        let out = run(cmd);
+        assert_eq!(out.status.code(), Some(64), "{}", describe(&out));
+        let text = stderr(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with(first), "{text}");
+        assert!(lines[1].contains(hint), "{text}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn diagnostics_in_a_pipe_have_no_escape_codes() {
+    let mut cmd = airlock();
+    cmd.args([
+        "-vvv",
+        "login",
+        "--pat",
+        "airpat_x",
+        "--gateway",
+        "http://127.0.0.1:9",
+        "--client-id",
+        "app",
+        "--client-secret",
+        "secret",
+    ]);
+    let out = run(cmd);
+    let text = stderr(&out);
+    assert!(text.contains("DEBUG"), "-vvv logs: {text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no escape codes in a pipe: {text:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_name_the_gateway_and_the_next_step() {
+    // Neither signed in nor paired: both, in the order to fix them.
+    let env = Env::start(SandboxConfig::default()).await;
+    let out = env.run(&["approve", "--command", "ls"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains(
+            "not signed in and not paired: first run `airlock login --pat TOKEN` or `airlock login --device`, then run `airlock pair`"
+        ),
+        "{}",
+        describe(&out)
+    );
+
+    // A pairing the gateway does not know: exit 5, pair again.
+    let mut env = paired().await;
+    env.stale_routing_token("rt-unknown");
+    let out = env.run(&["approve", "--command", "ls"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("run `airlock unpair && airlock pair`"),
+        "{}",
+        describe(&out)
+    );
+
+    // The gateway is gone: its URL, what happened, what to do.
+    env.stop_sandbox().await;
+    let out = env.run(&["approve", "--command", "ls", "--json"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let expected = format!(
+        "cannot reach the gateway at {}: connection refused — is it running? (`airlock status --check`)",
+        env.gateway_url
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["outcome"], "unavailable");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&expected),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_check_asks_the_gateway() {
+    let mut env = paired().await;
+    let out = env.ok(&["status", "--check"]).await;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("sign-in  valid"), "{text}");
+    assert!(lines[1].starts_with("pairing  valid"), "{text}");
+
+    // Revoked at the gateway while the local copy stays: the check says so.
+    let path = env.dir.path().join("pairing.json");
+    let copy = std::fs::read(&path).unwrap();
+    let nonce = std::fs::read(env.dir.path().join("credentials.json")).unwrap();
+    env.ok(&["unpair"]).await;
+    std::fs::write(&path, copy).unwrap();
+    std::fs::write(env.dir.path().join("credentials.json"), nonce).unwrap();
+    let out = env.run(&["status", "--check"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("sign-in  valid"), "{text}");
+    assert!(
+        text.contains("pairing  Revoked at the gateway: run `airlock unpair && airlock pair`"),
+        "{text}"
+    );
+
+    // A refused PAT.
+    let out = env
+        .run(&["login", "--pat", "airpat_not-the-sandbox-s"])
+        .await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+
+    env.stop_sandbox().await;
+    let out = env.run(&["status", "--check"]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains(&format!("cannot reach the gateway at {}", env.gateway_url)),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workspace_follows_the_directory_unless_pinned() {
+    let env = paired().await;
+    let root = tempfile::tempdir().unwrap();
+    let (alpha, beta) = (root.path().join("alpha"), root.path().join("beta"));
+    std::fs::create_dir_all(&alpha).unwrap();
+    std::fs::create_dir_all(&beta).unwrap();
+    let in_dir = |dir: &std::path::Path, args: &[&str]| {
+        let mut cmd = env.command(args);
+        cmd.env_remove("AIRLOCK_WORKSPACE").current_dir(dir);
+        run(cmd)
+    };
+    let workspace = |dir: &std::path::Path| {
+        let out = in_dir(dir, &["status", "--json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        json["workspace"].as_str().unwrap_or_default().to_owned()
+    };
+    // Signed in (in the test's directory) does not freeze it.
+    assert_eq!(workspace(&alpha), "alpha");
+    assert_eq!(workspace(&beta), "beta");
+    assert_eq!(
+        in_dir(&alpha, &["patterns", "add", "make test"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let listed = in_dir(&beta, &["patterns", "list"]);
+    assert!(
+        listed.stdout.is_empty(),
+        "alpha's patterns do not apply in beta"
+    );
+
+    // Pinned explicitly: everywhere, until unset; a flag still wins.
+    assert_eq!(
+        in_dir(&beta, &["config", "set", "workspace", "alpha"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(workspace(&beta), "alpha");
+    let got = in_dir(&beta, &["config", "get", "workspace"]);
+    assert_eq!(String::from_utf8_lossy(&got.stdout), "alpha\n");
+    let listed = in_dir(&beta, &["patterns", "list"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "make test\n");
+    let flagged = in_dir(&beta, &["status", "--json", "--workspace", "other"]);
+    assert!(String::from_utf8_lossy(&flagged.stdout).contains("\"workspace\":\"other\""));
+    assert_eq!(
+        in_dir(&beta, &["config", "unset", "workspace"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(workspace(&beta), "beta");
+    assert_eq!(
+        in_dir(&beta, &["config", "get", "workspace"]).status.code(),
+        Some(1)
+    );
+}
