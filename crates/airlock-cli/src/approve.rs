@@ -117,14 +117,9 @@ impl Verdict {
     }
 }
 
-/// A failure before any decision, as a verdict.
-fn failed(e: CliError) -> Verdict {
-    let outcome = match e.exit {
-        Exit::Unavailable => "unavailable",
-        Exit::NotReady => "not_ready",
-        _ => "error",
-    };
-    Verdict::new(e.exit, outcome, e.message)
+/// A failure before any decision, as a verdict (its outcome follows the exit code).
+pub(crate) fn failed(e: CliError) -> Verdict {
+    Verdict::new(e.exit, e.exit.outcome(), e.message)
 }
 
 /// The command artifact the approver sees (each top-level key is a labelled row).

@@ -73,6 +73,22 @@ impl Exit {
         }
     }
 
+    /// The `outcome` of `approve --json` that goes with this exit code, so the two always
+    /// agree: `approved` for 0, the failure's name otherwise (`error` for the rest).
+    pub(crate) fn outcome(self) -> &'static str {
+        match self {
+            Self::Success => "approved",
+            Self::Rejected => "rejected",
+            Self::Verification => "verification_failed",
+            Self::Timeout => "timeout",
+            Self::Unavailable => "unavailable",
+            Self::NotReady => "not_ready",
+            Self::Withdrawn => "withdrawn",
+            Self::Interrupted => "interrupted",
+            _ => "error",
+        }
+    }
+
     /// The category of a gateway failure.
     pub(crate) fn of_gateway(e: &GatewayError) -> Self {
         if e.is_verification() {

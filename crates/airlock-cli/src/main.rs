@@ -30,9 +30,9 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
 
 use crate::account::Stderr;
-use crate::approve::ApproveRequest;
+use crate::approve::{ApproveRequest, Verdict};
 use crate::cli::{Cli, Command, GateArgs, PatternsCommand};
-use crate::connect::Context;
+use crate::connect::{ConnArgs, Context};
 use crate::exit::{CliError, Exit};
 
 fn main() -> ExitCode {
@@ -167,6 +167,26 @@ fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
     }
 }
 
+/// Asks for approval of `request`. From the first moment, Ctrl-C or SIGTERM ends the process
+/// with 130 (the request withdrawn once one was submitted), after the verdict's report; a
+/// state that cannot be read (a corrupt `config.json`) is a verdict too, so `--json` still
+/// prints its object.
+fn ask(conn: &ConnArgs, request: &ApproveRequest) -> Verdict {
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => return approve::failed(e),
+    };
+    let json = request.json;
+    signals::exit_on_interrupt(&runtime, move |signal| {
+        let message = format!("interrupted by {signal}; nothing was approved");
+        approve::failed(CliError::new(Exit::Interrupted, message)).report(json);
+    });
+    match Context::resolve(conn) {
+        Ok(ctx) => runtime.block_on(approve::approve(&ctx, request)),
+        Err(e) => approve::failed(e),
+    }
+}
+
 /// Whether `arg` of subcommand `sub` was typed on the command line (not from the
 /// environment or a default).
 fn on_command_line(matches: &ArgMatches, sub: &str, arg: &str) -> bool {
@@ -190,21 +210,19 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             jcs_cmd::run_hash(&jcs_cmd::Input::from_arg(args.file)).map(|()| Exit::Success)
         }
         Command::Approve(args) => {
-            let ctx = Context::resolve(&args.conn)?;
             let request = gate_request(args.gate, args.command, args.json);
-            let verdict = runtime()?.block_on(approve::approve(&ctx, &request));
+            let verdict = ask(&args.conn, &request);
             verdict.report(request.json);
             Ok(verdict.exit)
         }
         Command::Run(args) => {
-            let ctx = Context::resolve(&args.conn)?;
             let (program, rest) = args
                 .argv
                 .split_first()
                 .ok_or_else(|| CliError::new(Exit::Usage, "no command to run"))?;
             let text = approve::display_command(program, rest);
             let request = gate_request(args.gate, text, false);
-            let verdict = runtime()?.block_on(approve::approve(&ctx, &request));
+            let verdict = ask(&args.conn, &request);
             if verdict.exit != Exit::Success {
                 verdict.report(false);
                 return Ok(verdict.exit);

@@ -1,4 +1,57 @@
-//! Waiting for the user (or a supervisor) to interrupt: Ctrl-C, or SIGTERM on Unix.
+//! Ctrl-C and SIGTERM (on Unix).
+//!
+//! Two ways to be interrupted:
+//! - [`exit_on_interrupt`]: from the first moment of a command, a signal ends the process at
+//!   once with 130, after the command's report (an `approve --json` prints its object) —
+//!   unless something is [`Interrupt::wait`]ing for it right then (a submitted request that
+//!   must be withdrawn first), which then handles it.
+//! - [`Interrupt`]: a handler of its own, for a command that decides what a signal means
+//!   (the sandbox shuts down, the interactive enforcer withdraws what it waits for).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::exit::Exit;
+
+/// How many [`Interrupt::wait`] futures are waiting right now.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a waiter while it lives.
+struct Waiting;
+
+impl Waiting {
+    fn new() -> Self {
+        WAITING.fetch_add(1, Ordering::SeqCst);
+        Self
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// From now on, a signal nobody [`Interrupt::wait`]s for runs `report` with its name and
+/// ends the process with [`Exit::Interrupted`]. The handlers are installed before this
+/// returns (within `runtime`), so no signal is lost or ignored.
+pub(crate) fn exit_on_interrupt(
+    runtime: &tokio::runtime::Runtime,
+    report: impl Fn(&'static str) + Send + 'static,
+) {
+    let mut interrupt = {
+        let _entered = runtime.enter();
+        Interrupt::install()
+    };
+    runtime.spawn(async move {
+        loop {
+            let signal = interrupt.next().await;
+            if WAITING.load(Ordering::SeqCst) == 0 {
+                report(signal);
+                std::process::exit(i32::from(Exit::Interrupted.code()));
+            }
+        }
+    });
+}
 
 /// Interrupt handlers, installed when created: a signal that arrives after
 /// [`Interrupt::install`] is never lost (and no longer kills the process).
@@ -32,8 +85,14 @@ impl Interrupt {
         }
     }
 
-    /// Waits for the next interrupt; returns its name.
+    /// Waits for the next interrupt and returns its name; while it waits, the interrupt is
+    /// this caller's to handle (not [`exit_on_interrupt`]'s).
     pub(crate) async fn wait(&mut self) -> &'static str {
+        let _waiting = Waiting::new();
+        self.next().await
+    }
+
+    async fn next(&mut self) -> &'static str {
         #[cfg(unix)]
         if let Some((int, term)) = &mut self.streams {
             return tokio::select! {

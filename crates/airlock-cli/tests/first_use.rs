@@ -270,3 +270,96 @@ async fn the_workspace_follows_the_directory_unless_pinned() {
         Some(1)
     );
 }
+
+/// A gateway that accepts connections and never answers.
+fn silent_gateway() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    (listener, url)
+}
+
+/// `outcome` always goes with `exitCode`.
+#[track_caller]
+fn assert_consistent(json: &serde_json::Value) {
+    let expected = match json["exitCode"].as_u64() {
+        Some(0) => "approved",
+        Some(1) => "rejected",
+        Some(2) => "verification_failed",
+        Some(3) => "timeout",
+        Some(4) => "unavailable",
+        Some(5) => "not_ready",
+        Some(6) => "withdrawn",
+        Some(130) => "interrupted",
+        _ => "error",
+    };
+    let outcome = json["outcome"].as_str().unwrap_or_default();
+    assert!(
+        outcome == expected || (expected == "withdrawn" && outcome == "cancelled"),
+        "{json}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_before_the_submission_ends_at_once_with_130() {
+    let env = paired().await;
+    let (_listener, url) = silent_gateway();
+    for signal in ["-INT", "-TERM"] {
+        let mut cmd = env.command(&["approve", "--command", "make deploy", "--json"]);
+        cmd.env("AIRLOCK_GATEWAY_URL", &url)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().expect("spawn");
+        // The DND fetch hangs on the silent gateway; nothing is submitted yet.
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        let started = std::time::Instant::now();
+        let killed = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "ended at once, not after the transport's timeouts"
+        );
+        assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(json["outcome"], "interrupted");
+        assert_eq!(json["approved"], false);
+        assert_eq!(json["requestId"], serde_json::Value::Null);
+        assert_consistent(&json);
+    }
+    assert!(env.sandbox().approver().pending().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_state_file_still_prints_the_json_object() {
+    let env = paired().await;
+    for file in ["config.json", "credentials.json"] {
+        let path = env.dir.path().join(file);
+        let good = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"{not json").unwrap();
+        let out = env.run(&["approve", "--command", "ls", "--json"]).await;
+        assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(json["outcome"], "error");
+        assert!(
+            json["message"].as_str().unwrap_or_default().contains(file),
+            "{json}"
+        );
+        assert_consistent(&json);
+        std::fs::write(&path, good).unwrap();
+    }
+    // Unreachable, refused, approved: outcome and exit code agree.
+    let out = env.run(&["approve", "--command", "ls", "--json"]).await;
+    assert_consistent(&serde_json::from_slice(&out.stdout).expect("JSON"));
+    let mut cmd = env.command(&["approve", "--command", "ls", "--json"]);
+    cmd.env("AIRLOCK_GATEWAY_URL", "http://127.0.0.1:9");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert_consistent(&serde_json::from_slice(&out.stdout).expect("JSON"));
+}
