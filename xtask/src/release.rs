@@ -5,8 +5,9 @@
 //! 1. refuses a dirty working tree and an existing tag `vX.Y.Z`;
 //! 2. runs `cargo xtask test` and refuses when it fails;
 //! 3. bumps `[workspace.package] version` and every `airlock*` version requirement in
-//!    `[workspace.dependencies]` of the root `Cargo.toml` together (a text edit that keeps
-//!    the file's formatting), then `cargo update --workspace --offline` for `Cargo.lock`;
+//!    `[workspace.dependencies]` of the root `Cargo.toml` together (with `toml_edit`, which
+//!    keeps the file's comments and formatting), then `cargo update --workspace --offline`
+//!    for `Cargo.lock`;
 //! 4. moves CHANGELOG.md's `## [Unreleased]` content under `## [X.Y.Z] - YYYY-MM-DD`
 //!    (Keep a Changelog), leaving an empty Unreleased section, and updates the compare
 //!    links at the bottom when they are there;
@@ -23,10 +24,11 @@
 //! crates offline without building them, instead of `cargo publish --dry-run`).
 
 use std::ffi::OsString;
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use semver::Version;
+use toml_edit::{DocumentMut, Item, Table};
 
 use crate::util::workspace_root;
 
@@ -36,7 +38,7 @@ const USAGE: &str =
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let opts = parse_args(args)?;
     let root = workspace_root();
-    let today = civil_date(days_since_epoch());
+    let today = time::OffsetDateTime::now_utc().date().to_string();
     let checks = Checks {
         run_tests: !opts.skip_tests,
         package: if opts.no_verify {
@@ -67,7 +69,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
              this dry run uses the committed HEAD"
         );
     }
-    let clone = TempDir::new("airlock-release-dry-run")?;
+    let clone = temp_dir("airlock-release-dry-run")?;
     clone_for_dry_run(&root, clone.path())?;
     // A target directory of its own, kept between dry runs, so that the clone's
     // builds neither start from scratch nor touch the running xtask binary.
@@ -144,99 +146,15 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
 // ---------------------------------------------------------------------------------------
 // Versions
 
-/// A semantic version `MAJOR.MINOR.PATCH[-PRE]` (build metadata is not used here).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Version {
-    major: u64,
-    minor: u64,
-    patch: u64,
-    pre: Option<String>,
-}
-
-impl Version {
-    pub(crate) fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("`{text}` is not a version of the form X.Y.Z or X.Y.Z-pre");
-        let (core, pre) = match text.split_once('-') {
-            Some((core, pre)) => {
-                let ok = !pre.is_empty()
-                    && pre.split('.').all(|id| {
-                        !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                    });
-                if !ok {
-                    return Err(bad());
-                }
-                (core, Some(pre.to_owned()))
-            }
-            None => (text, None),
-        };
-        let mut parts = core.split('.');
-        let mut number = || -> Result<u64, String> {
-            let part = parts.next().ok_or_else(bad)?;
-            if part.is_empty() || (part.len() > 1 && part.starts_with('0')) {
-                return Err(bad());
-            }
-            part.parse().map_err(|_| bad())
-        };
-        let (major, minor, patch) = (number()?, number()?, number()?);
-        if parts.next().is_some() {
-            return Err(bad());
-        }
-        Ok(Self {
-            major,
-            minor,
-            patch,
-            pre,
-        })
+/// A semantic version `MAJOR.MINOR.PATCH[-PRE]` (build metadata is refused: it plays no
+/// part in the order of releases).
+pub(crate) fn parse_version(text: &str) -> Result<Version, String> {
+    let bad = || format!("`{text}` is not a version of the form X.Y.Z or X.Y.Z-pre");
+    let version = Version::parse(text).map_err(|_| bad())?;
+    if !version.build.is_empty() {
+        return Err(bad());
     }
-
-    /// Semantic-versioning precedence.
-    fn precedes(&self, other: &Self) -> bool {
-        use std::cmp::Ordering::{Equal, Greater, Less};
-        match (self.major, self.minor, self.patch).cmp(&(other.major, other.minor, other.patch)) {
-            Less => return true,
-            Greater => return false,
-            Equal => {}
-        }
-        match (&self.pre, &other.pre) {
-            (Some(a), Some(b)) => pre_release_cmp(a, b) == Less,
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
-    }
-}
-
-/// Compares pre-release identifiers as SemVer 2.0.0 §11 says.
-fn pre_release_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let mut left = a.split('.');
-    let mut right = b.split('.');
-    loop {
-        match (left.next(), right.next()) {
-            (None, None) => return std::cmp::Ordering::Equal,
-            (None, Some(_)) => return std::cmp::Ordering::Less,
-            (Some(_), None) => return std::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => {
-                let order = match (x.parse::<u64>(), y.parse::<u64>()) {
-                    (Ok(m), Ok(n)) => m.cmp(&n),
-                    (Ok(_), Err(_)) => std::cmp::Ordering::Less,
-                    (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
-                    (Err(_), Err(_)) => x.cmp(y),
-                };
-                if order.is_ne() {
-                    return order;
-                }
-            }
-        }
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
-        if let Some(pre) = &self.pre {
-            write!(f, "-{pre}")?;
-        }
-        Ok(())
-    }
+    Ok(version)
 }
 
 /// What `cargo xtask release` was asked for.
@@ -254,7 +172,7 @@ impl Bump {
             "patch" => Self::Patch,
             "minor" => Self::Minor,
             "major" => Self::Major,
-            other => Self::Exact(Version::parse(other.strip_prefix('v').unwrap_or(other))?),
+            other => Self::Exact(parse_version(other.strip_prefix('v').unwrap_or(other))?),
         })
     }
 
@@ -262,40 +180,17 @@ impl Bump {
     /// (`1.2.0-rc.1` + minor = `1.2.0`), as npm's and cargo-release's `semver` do.
     pub(crate) fn apply(&self, current: &Version) -> Result<Version, String> {
         let c = current;
-        let finishing = c.pre.is_some();
+        let finishing = !c.pre.is_empty();
         let next = match self {
-            Self::Patch if finishing => Version {
-                pre: None,
-                ..c.clone()
-            },
-            Self::Patch => Version {
-                patch: c.patch + 1,
-                pre: None,
-                ..c.clone()
-            },
-            Self::Minor if finishing && c.patch == 0 => Version {
-                pre: None,
-                ..c.clone()
-            },
-            Self::Minor => Version {
-                minor: c.minor + 1,
-                patch: 0,
-                pre: None,
-                ..c.clone()
-            },
-            Self::Major if finishing && c.minor == 0 && c.patch == 0 => Version {
-                pre: None,
-                ..c.clone()
-            },
-            Self::Major => Version {
-                major: c.major + 1,
-                minor: 0,
-                patch: 0,
-                pre: None,
-            },
+            Self::Patch if finishing => Version::new(c.major, c.minor, c.patch),
+            Self::Patch => Version::new(c.major, c.minor, c.patch + 1),
+            Self::Minor if finishing && c.patch == 0 => Version::new(c.major, c.minor, 0),
+            Self::Minor => Version::new(c.major, c.minor + 1, 0),
+            Self::Major if finishing && c.minor == 0 && c.patch == 0 => Version::new(c.major, 0, 0),
+            Self::Major => Version::new(c.major + 1, 0, 0),
             Self::Exact(v) => v.clone(),
         };
-        if !current.precedes(&next) {
+        if next <= *current {
             return Err(format!(
                 "the new version {next} must be greater than the current {current}"
             ));
@@ -305,112 +200,95 @@ impl Bump {
 }
 
 // ---------------------------------------------------------------------------------------
-// Cargo.toml (text edits that keep comments, order and formatting)
+// Cargo.toml (edited with toml_edit: comments, order and formatting are kept)
+
+fn parse_manifest(text: &str) -> Result<DocumentMut, String> {
+    text.parse()
+        .map_err(|e| format!("Cargo.toml is not valid TOML: {e}"))
+}
+
+const NO_VERSION: &str = "no `version = \"…\"` in `[workspace.package]` of Cargo.toml";
 
 /// The `version` of `[workspace.package]`.
 pub(crate) fn workspace_version(manifest: &str) -> Result<Version, String> {
-    let mut section = "";
-    for line in manifest.lines() {
-        if let Some(header) = section_header(line) {
-            section = header;
-        } else if section == "workspace.package"
-            && let Some(value) = string_value(line, "version")
-        {
-            return Version::parse(value);
-        }
-    }
-    Err("no `version = \"…\"` in `[workspace.package]` of Cargo.toml".into())
+    let doc = parse_manifest(manifest)?;
+    let version = doc
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("version"))
+        .and_then(Item::as_str)
+        .ok_or(NO_VERSION)?;
+    parse_version(version)
 }
 
 /// Sets `[workspace.package] version` and the `version` of every `airlock*` entry of
 /// `[workspace.dependencies]` that has a `path` to `new`. Returns the text and the number
 /// of dependency requirements changed.
 pub(crate) fn bump_manifest(manifest: &str, new: &Version) -> Result<(String, usize), String> {
-    let mut out = String::with_capacity(manifest.len() + 64);
-    let mut section = String::new();
-    let mut package_version_set = false;
+    let mut doc = parse_manifest(manifest)?;
+    let new = new.to_string();
+    let workspace = doc
+        .get_mut("workspace")
+        .and_then(Item::as_table_like_mut)
+        .ok_or(NO_VERSION)?;
+    let version = workspace
+        .get_mut("package")
+        .and_then(|p| p.get_mut("version"))
+        .and_then(Item::as_value_mut)
+        .filter(|v| v.is_str())
+        .ok_or(NO_VERSION)?;
+    set_string(version, &new);
     let mut requirements = 0;
-    for line in manifest.split_inclusive('\n') {
-        if let Some(header) = section_header(line) {
-            section = header.to_owned();
-            out.push_str(line);
-            continue;
-        }
-        if section == "workspace.package" && string_value(line, "version").is_some() {
-            out.push_str(&replace_string_value(line, "version", &new.to_string()));
-            package_version_set = true;
-        } else if section == "workspace.dependencies"
-            && line.trim_start().starts_with("airlock")
-            && line.contains("path")
-            && line.contains("version")
-        {
-            let edited = replace_inline_version(line, &new.to_string()).ok_or_else(|| {
-                format!("cannot read the version requirement in `{}`", line.trim())
-            })?;
-            out.push_str(&edited);
-            requirements += 1;
-        } else {
-            out.push_str(line);
+    if let Some(deps) = workspace
+        .get_mut("dependencies")
+        .and_then(Item::as_table_like_mut)
+    {
+        for (name, dep) in deps.iter_mut() {
+            let Some(dep) = dep.as_table_like_mut() else {
+                continue;
+            };
+            if !name.starts_with("airlock") || !dep.contains_key("path") {
+                continue;
+            }
+            if let Some(version) = dep.get_mut("version").and_then(Item::as_value_mut) {
+                set_string(version, &new);
+                requirements += 1;
+            }
         }
     }
-    if !package_version_set {
-        return Err("no `version = \"…\"` in `[workspace.package]` of Cargo.toml".into());
+    let mut out = doc.to_string();
+    // toml_edit writes `\n`; a manifest with CRLF line endings keeps them.
+    if manifest.contains("\r\n") {
+        out = out.replace("\r\n", "\n").replace('\n', "\r\n");
     }
     Ok((out, requirements))
 }
 
-/// `[name]` → `name` (also `[[name]]`).
-fn section_header(line: &str) -> Option<&str> {
-    let t = line.trim();
-    let inner = t.strip_prefix('[')?;
-    let inner = inner.split(']').next()?;
-    Some(inner.trim_start_matches('[').trim())
+/// Replaces a value by the string `text`, keeping the whitespace and comments around it.
+fn set_string(value: &mut toml_edit::Value, text: &str) {
+    let decor = value.decor().clone();
+    *value = text.into();
+    *value.decor_mut() = decor;
 }
 
-/// The string value of `key = "value"` on this line, if that is what the line is.
-fn string_value<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let rest = line
-        .trim()
-        .strip_prefix(key)?
-        .trim_start()
-        .strip_prefix('=')?;
-    let rest = rest.trim_start().strip_prefix('"')?;
-    rest.split('"').next()
-}
-
-fn replace_string_value(line: &str, key: &str, value: &str) -> String {
-    let old = string_value(line, key).unwrap_or_default();
-    let start = line.find(key).unwrap_or(0);
-    let quote = start + line[start..].find('"').unwrap_or(0);
-    format!(
-        "{}\"{value}\"{}",
-        &line[..quote],
-        &line[quote + old.len() + 2..]
-    )
-}
-
-/// Replaces the value of `version = "…"` inside an inline table.
-fn replace_inline_version(line: &str, value: &str) -> Option<String> {
-    let mut from = 0;
-    while let Some(found) = line[from..].find("version") {
-        let at = from + found;
-        let before_ok = at == 0 || matches!(line.as_bytes()[at - 1], b' ' | b'{' | b',' | b'\t');
-        let after = line[at + "version".len()..].trim_start();
-        if before_ok && after.starts_with('=') {
-            let after_eq = after[1..].trim_start();
-            if let Some(body) = after_eq.strip_prefix('"') {
-                let end = body.find('"')?;
-                let value_start = line.len() - body.len();
-                return Some(format!(
-                    "{}{value}{}",
-                    &line[..value_start],
-                    &line[value_start + end..]
-                ));
-            }
-        }
-        from = at + "version".len();
+/// Every dependency table of a manifest: `[dependencies]`, `[dev-dependencies]`,
+/// `[build-dependencies]`, and the same under every `[target.'…']`.
+fn dependency_tables(doc: &DocumentMut) -> Vec<&Table> {
+    fn kinds_of(table: &Table) -> impl Iterator<Item = &Table> {
+        ["dependencies", "dev-dependencies", "build-dependencies"]
+            .into_iter()
+            .filter_map(|kind| table.get(kind).and_then(Item::as_table))
     }
-    None
+    let targets = doc.get("target").and_then(Item::as_table);
+    kinds_of(doc.as_table())
+        .chain(
+            targets
+                .into_iter()
+                .flat_map(Table::iter)
+                .filter_map(|(_, target)| target.as_table())
+                .flat_map(kinds_of),
+        )
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -504,43 +382,27 @@ pub(crate) struct Member {
 }
 
 /// Reads a member's `Cargo.toml`.
-pub(crate) fn read_member(manifest: &str) -> Member {
-    let mut member = Member {
-        name: String::new(),
-        publish: true,
-        deps: Vec::new(),
-    };
-    let mut section = String::new();
-    for line in manifest.lines() {
-        if let Some(header) = section_header(line) {
-            section = header.to_owned();
-            // `[dependencies.name]` tables.
-            if let Some((kind, name)) = section.rsplit_once('.')
-                && kind.ends_with("dependencies")
-            {
-                member.deps.push(name.trim_matches('"').to_owned());
-            }
-            continue;
-        }
-        let line = line.trim();
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        if section == "package" {
-            if let Some(name) = string_value(line, "name") {
-                member.name = name.to_owned();
-            }
-            if line.replace(' ', "") == "publish=false" {
-                member.publish = false;
-            }
-        } else if section.ends_with("dependencies") {
-            let key = line.split(['=', '.']).next().unwrap_or_default().trim();
-            if !key.is_empty() {
-                member.deps.push(key.trim_matches('"').to_owned());
-            }
-        }
-    }
-    member
+pub(crate) fn read_member(manifest: &str) -> Result<Member, String> {
+    let doc = parse_manifest(manifest)?;
+    let package = doc.get("package");
+    let name = package
+        .and_then(|p| p.get("name"))
+        .and_then(Item::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let publish = package
+        .and_then(|p| p.get("publish"))
+        .and_then(Item::as_bool)
+        .unwrap_or(true);
+    let deps = dependency_tables(&doc)
+        .into_iter()
+        .flat_map(|table| table.iter().map(|(name, _)| name.to_owned()))
+        .collect();
+    Ok(Member {
+        name,
+        publish,
+        deps,
+    })
 }
 
 /// The publishable members in an order where every crate comes after the workspace crates
@@ -571,38 +433,40 @@ pub(crate) fn publish_order(members: &[Member]) -> Result<Vec<String>, String> {
 }
 
 /// The `members = [...]` of the root manifest.
-fn workspace_members(manifest: &str) -> Vec<String> {
-    let Some(start) = manifest.find("members") else {
-        return Vec::new();
-    };
-    let rest = &manifest[start..];
-    let (Some(open), Some(close)) = (rest.find('['), rest.find(']')) else {
-        return Vec::new();
-    };
-    rest[open + 1..close]
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or_default())
-        .flat_map(|l| l.split(','))
-        .map(|s| s.trim().trim_matches('"').to_owned())
-        .filter(|s| !s.is_empty())
-        .collect()
+fn workspace_members(manifest: &str) -> Result<Vec<String>, String> {
+    let doc = parse_manifest(manifest)?;
+    let members = doc
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(Item::as_array);
+    Ok(members
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(str::to_owned))
+        .collect())
 }
 
 /// The members, refusing one that pins an airlock crate's version itself (the bump edits
 /// only the root manifest).
 fn members_of(root: &Path, manifest: &str) -> Result<Vec<Member>, String> {
     let mut members = Vec::new();
-    for dir in workspace_members(manifest) {
+    for dir in workspace_members(manifest)? {
         let text = read(&root.join(&dir).join("Cargo.toml"))?;
-        let pins = text.lines().any(|l| {
-            l.trim_start().starts_with("airlock") && l.contains("path") && l.contains("version")
+        let doc = parse_manifest(&text).map_err(|e| format!("{dir}/{e}"))?;
+        let pins = dependency_tables(&doc).into_iter().any(|table| {
+            table.iter().any(|(name, dep)| {
+                name.starts_with("airlock")
+                    && dep
+                        .as_table_like()
+                        .is_some_and(|d| d.contains_key("path") && d.contains_key("version"))
+            })
         });
         if pins {
             return Err(format!(
                 "{dir}/Cargo.toml pins an airlock crate's version itself; use `name.workspace = true`"
             ));
         }
-        members.push(read_member(&text));
+        members.push(read_member(&text)?);
     }
     Ok(members)
 }
@@ -763,7 +627,7 @@ fn print_next_steps(done: &Released) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Processes, files, dates
+// Processes and files
 
 fn step(what: &str) {
     eprintln!("==> {what}");
@@ -840,51 +704,12 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-fn days_since_epoch() -> i64 {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    i64::try_from(secs / 86_400).unwrap_or(0)
-}
-
-/// `YYYY-MM-DD` (UTC) of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
-pub(crate) fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// A directory under the system temp dir, removed on drop.
-#[derive(Debug)]
-pub(crate) struct TempDir(PathBuf);
-
-impl TempDir {
-    pub(crate) fn new(prefix: &str) -> Result<Self, String> {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-        Ok(Self(path))
-    }
-
-    pub(crate) fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A new directory under the system temp dir, removed when dropped.
+pub(crate) fn temp_dir(prefix: &str) -> Result<tempfile::TempDir, String> {
+    tempfile::Builder::new()
+        .prefix(&format!("{prefix}-"))
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))
 }
 
 #[cfg(test)]
@@ -892,7 +717,7 @@ mod tests {
     use super::*;
 
     fn v(s: &str) -> Version {
-        Version::parse(s).unwrap()
+        parse_version(s).unwrap()
     }
 
     #[test]
@@ -908,8 +733,9 @@ mod tests {
             "1.2.3-a..b",
             "",
             "a.b.c",
+            "1.2.3+build",
         ] {
-            assert!(Version::parse(bad).is_err(), "{bad}");
+            assert!(parse_version(bad).is_err(), "{bad}");
         }
     }
 
@@ -1095,13 +921,15 @@ Intro.
         let gateway = read_member(
             "[package]\nname = \"gw\"\nversion.workspace = true\n\n[dependencies]\ncrypto.workspace = true\n\
              serde = \"1\"\n\n[dev-dependencies]\nsandbox = { workspace = true }\n\n[target.'cfg(unix)'.dependencies.types]\nworkspace = true\n",
-        );
+        )
+        .unwrap();
         assert_eq!(gateway.name, "gw");
         assert!(gateway.publish);
         assert_eq!(gateway.deps, ["crypto", "serde", "sandbox", "types"]);
         let tool = read_member(
             "[package]\nname = \"tool\"\npublish = false\n[dependencies]\ngw.workspace = true\n",
-        );
+        )
+        .unwrap();
         assert!(!tool.publish);
 
         let m = |name: &str, deps: &[&str]| Member {
@@ -1125,18 +953,9 @@ Intro.
         let cycle = vec![m("a", &["b"]), m("b", &["a"])];
         assert!(publish_order(&cycle).unwrap_err().contains("cycle"));
         assert_eq!(
-            workspace_members(MANIFEST),
+            workspace_members(MANIFEST).unwrap(),
             ["crates/a", "crates/airlock-b"]
         );
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(59), "1970-03-01");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-        assert_eq!(civil_date(20_415), "2025-11-23");
-        assert_eq!(civil_date(-1), "1969-12-31");
     }
 
     /// The whole release, in a temporary clone of this repository's `HEAD`: what
@@ -1147,7 +966,7 @@ Intro.
         if git(&root, &["rev-parse", "HEAD"]).is_err() {
             panic!("the release test needs the workspace to be a git repository with a commit");
         }
-        let tmp = TempDir::new("airlock-release-test").unwrap();
+        let tmp = temp_dir("airlock-release-test").unwrap();
         let clone = tmp.path().join("repo");
         clone_for_dry_run(&root, &clone).unwrap();
         // Make sure there is something to release, whatever HEAD's changelog holds.
