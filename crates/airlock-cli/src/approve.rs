@@ -263,12 +263,12 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
         inert(pending.request_id()),
         req.timeout.as_secs()
     );
-    let options = AwaitOptions::new(req.timeout).withdraw_on_timeout(true);
+    let options = AwaitOptions::new(req.timeout);
     let awaited = tokio::select! {
         awaited = client.await_decision(&pending, options) => awaited,
         signal = interrupt.wait() => {
             // Nobody is waiting any more: an approval now would be for nothing.
-            let withdrawn = client.withdraw_exchange(pending.request_id()).await;
+            let withdrawn = client.withdraw(&pending).await;
             let mut v = Verdict::new(Exit::Interrupted, "interrupted", match withdrawn {
                 Ok(_) => format!("interrupted by {signal}; the request was withdrawn"),
                 Err(e) => format!("interrupted by {signal}; withdrawing the request failed: {e}"),
@@ -304,10 +304,17 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
             v.reason.clone_from(&d.reason);
             v.by(DecidedBy::Approver)
         }
-        Ok(DecisionOutcome::Expired) => Verdict::new(
+        Ok(DecisionOutcome::Expired { withdrawn }) => Verdict::new(
             Exit::Timeout,
             "timeout",
-            "the request expired without a decision",
+            if withdrawn {
+                format!(
+                    "no decision within {}s; the request was withdrawn",
+                    req.timeout.as_secs()
+                )
+            } else {
+                "the request expired without a decision".to_owned()
+            },
         ),
         Ok(DecisionOutcome::Withdrawn) => {
             Verdict::new(Exit::Withdrawn, "withdrawn", "the request was withdrawn")
@@ -320,14 +327,14 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
             "error",
             format!("unexpected outcome {other:?}"),
         ),
-        Err(e) => verdict_of_error(&e, req.timeout),
+        Err(e) => verdict_of_error(&e),
     };
     v.request_id = Some(pending.request_id().to_owned());
     v.artifact_hash = Some(pending.artifact_hash().to_owned());
     Ok(v)
 }
 
-fn verdict_of_error(e: &GatewayError, timeout: Duration) -> Verdict {
+fn verdict_of_error(e: &GatewayError) -> Verdict {
     match e {
         GatewayError::Verification(v) => {
             let mut out = Verdict::new(
@@ -338,14 +345,6 @@ fn verdict_of_error(e: &GatewayError, timeout: Duration) -> Verdict {
             out.harp_code = Some(v.harp_code().to_string());
             out
         }
-        _ if e.is_timeout() => Verdict::new(
-            Exit::Timeout,
-            "timeout",
-            format!(
-                "no decision within {}s; the request was withdrawn",
-                timeout.as_secs()
-            ),
-        ),
         // The gateway answers 409 to a wait on a withdrawn exchange.
         _ if e.is_conflict() => Verdict::new(
             Exit::Withdrawn,

@@ -301,8 +301,8 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     steps.begin("Heartbeat (presence)");
     let heartbeat = steps.check(
         client.spawn_heartbeat(
-            ENFORCER_ID,
             HeartbeatOptions::new()
+                .enforcer_id(ENFORCER_ID)
                 .workspace_name(WORKSPACE)
                 .enforcer_label("airlock demo"),
         ),
@@ -417,11 +417,14 @@ async fn walk(steps: &mut Steps) -> Result<(), StepFailed> {
     )?;
     steps.note("the approver has it pending; the enforcer withdraws it");
     steps.check(
-        client.withdraw_exchange(withdrawn.request_id()).await,
+        client.raw().withdraw_exchange(withdrawn.request_id()).await,
         "POST /v1/exchanges/{id}/withdraw",
     )?;
     let status = steps.check(
-        client.get_exchange_status(withdrawn.request_id()).await,
+        client
+            .raw()
+            .get_exchange_status(withdrawn.request_id())
+            .await,
         "GET /v1/exchanges/{id}",
     )?;
     steps.expect(status.body.state == ExchangeState::Withdrawn, || {

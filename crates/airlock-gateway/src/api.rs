@@ -1,20 +1,18 @@
-//! Every enforcer endpoint of the gateway: a pure description ([`Call`]) per endpoint and the
-//! [`GatewayClient`] method that runs it through the one generic request path.
+//! Every endpoint of the gateway as a pure description ([`Call`]), and the informational
+//! calls of [`GatewayClient`] (echo, discovery, consent). The other endpoints run through
+//! [`RawClient`](crate::raw::RawClient) or the verified helpers built on it.
 
 use std::time::Duration;
-
-use airlock_types::{
-    AckBody, ArtifactAcceptedBody, ArtifactSubmitBody, ConsentStatusResponse, DecisionBody,
-    DndPoliciesResponse, DndQuery, EchoResponse, Envelope, ExchangeStatusBody,
-    ExchangeWithdrawnBody, HeartbeatRequest, IntegrationsDiscovery, PairingClaimRequest,
-    PairingClaimResponse, PairingInitiateRequest, PairingInitiateResponse, PairingRevokeRequest,
-    PairingRevokeResponse, PairingStatusResponse,
-};
-use serde::Deserialize;
 
 use crate::GatewayClient;
 use crate::call::{Call, Discard, Json, check_segment, query, segment};
 use crate::error::Error;
+use airlock_types::{
+    AckBody, ArtifactAcceptedBody, ArtifactSubmitBody, ConsentStatusResponse, DndPoliciesResponse,
+    DndQuery, EchoResponse, Envelope, ExchangeStatusBody, ExchangeWithdrawnBody, HeartbeatRequest,
+    IntegrationsDiscovery, PairingClaimRequest, PairingClaimResponse, PairingInitiateRequest,
+    PairingInitiateResponse, PairingRevokeRequest, PairingRevokeResponse, PairingStatusResponse,
+};
 
 /// The longest long-poll the gateway accepts, in seconds.
 pub const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -22,43 +20,6 @@ pub const MAX_WAIT: Duration = Duration::from_secs(60);
 pub const MIN_WAIT: Duration = Duration::from_secs(1);
 /// Added to a long-poll's wait to get its HTTP timeout.
 pub const WAIT_MARGIN: Duration = Duration::from_secs(10);
-
-/// A `decision.deliver` message as received: **not verified**.
-///
-/// Never act on it directly: [`GatewayClient::await_decision`] verifies the signature, the
-/// artifact hash binding and replay before reporting a decision. The body is kept as raw
-/// JSON because a HARP-CORE signature covers every field the approver sent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UnverifiedDecision {
-    envelope: Envelope<serde_json::Value>,
-}
-
-impl UnverifiedDecision {
-    /// The `msgId` of the delivery (acknowledge it with this id).
-    pub fn msg_id(&self) -> &str {
-        &self.envelope.msg_id
-    }
-    /// The exchange id.
-    pub fn request_id(&self) -> &str {
-        &self.envelope.request_id
-    }
-    /// The whole envelope, body as raw JSON.
-    pub fn envelope(&self) -> &Envelope<serde_json::Value> {
-        &self.envelope
-    }
-    /// The raw JSON body, the input of `airlock_crypto::verify_decision`.
-    pub fn body_json(&self) -> &serde_json::Value {
-        &self.envelope.body
-    }
-    /// The body read as a typed decision (still unverified).
-    pub fn body(&self) -> Result<DecisionBody, Error> {
-        DecisionBody::deserialize(&self.envelope.body).map_err(|e| {
-            Error::Verification(Box::new(
-                crate::error::VerificationError::MalformedDecision(e.to_string()),
-            ))
-        })
-    }
-}
 
 /// The wait of a long-poll, clamped to `1..=60` s (sub-second parts round up).
 pub(crate) fn clamp_wait(wait: Duration) -> Duration {
@@ -182,6 +143,11 @@ pub(crate) mod endpoint {
     pub(crate) fn get_effective_dnd_policies(
         q: &DndQuery,
     ) -> Result<Call<Json<DndPoliciesResponse>>, Error> {
+        if q.enforcer_id.is_empty() || q.workspace_id.is_empty() {
+            return Err(Error::invalid_input(
+                "a DND query needs an enforcer id and a workspace id",
+            ));
+        }
         let mut call = Call::get("get_effective_dnd_policies", "/v1/policy/dnd/effective");
         call.query = query(q)?;
         Ok(call)
@@ -205,123 +171,6 @@ impl GatewayClient {
         self.execute_some(endpoint::check_consent())
             .await
             .map(|j| j.0)
-    }
-
-    /// `POST /v1/artifacts`: submits an `artifact.submit` envelope (already encrypted; see
-    /// [`GatewayClient::encrypt_and_submit`]). Retried on transient failures: the gateway
-    /// deduplicates by (requestId, artifactHash).
-    pub async fn submit_artifact(
-        &self,
-        envelope: &Envelope<ArtifactSubmitBody>,
-    ) -> Result<Envelope<ArtifactAcceptedBody>, Error> {
-        self.execute_some(endpoint::submit_artifact(envelope)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `GET /v1/exchanges/{requestId}`: the state of an exchange.
-    pub async fn get_exchange_status(
-        &self,
-        request_id: &str,
-    ) -> Result<Envelope<ExchangeStatusBody>, Error> {
-        self.execute_some(endpoint::get_exchange_status(request_id)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `GET /v1/exchanges/{requestId}/wait?timeout=N`: long-polls for the decision.
-    ///
-    /// `wait` is clamped to 1..=60 s; the request's own timeout is `wait` plus
-    /// [`WAIT_MARGIN`]. `Ok(None)` (`204`) means no decision yet. The decision is **not
-    /// verified**; prefer [`GatewayClient::await_decision`].
-    pub async fn wait_for_decision(
-        &self,
-        request_id: &str,
-        wait: Duration,
-    ) -> Result<Option<UnverifiedDecision>, Error> {
-        Ok(self
-            .execute(endpoint::wait_for_decision(request_id, wait)?)
-            .await?
-            .map(|j| UnverifiedDecision { envelope: j.0 }))
-    }
-
-    /// `POST /v1/exchanges/{requestId}/withdraw`: withdraws a pending artifact. `409`
-    /// ([`Error::is_conflict`]) when the exchange is already terminal.
-    pub async fn withdraw_exchange(
-        &self,
-        request_id: &str,
-    ) -> Result<Envelope<ExchangeWithdrawnBody>, Error> {
-        self.execute_some(endpoint::withdraw_exchange(request_id)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `POST /v1/acks`: acknowledges a delivered decision.
-    pub async fn submit_ack(&self, ack: &Envelope<AckBody>) -> Result<(), Error> {
-        self.execute(endpoint::submit_ack(ack)?).await.map(drop)
-    }
-
-    /// `POST /v1/pairing/initiate`: starts a pairing session (never retried once sent).
-    /// See [`GatewayClient::start_pairing`] for the whole flow.
-    pub async fn initiate_pairing(
-        &self,
-        request: &PairingInitiateRequest,
-    ) -> Result<PairingInitiateResponse, Error> {
-        self.execute_some(endpoint::initiate_pairing(request)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `POST /v1/pairing/claim`: claims a code the approver generated.
-    pub async fn claim_pairing(
-        &self,
-        request: &PairingClaimRequest,
-    ) -> Result<PairingClaimResponse, Error> {
-        self.execute_some(endpoint::claim_pairing(request)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `GET /v1/pairing/{nonce}/status`: the state of a pairing session. A completed
-    /// session's `responseJson` must be verified before use (the pairing helpers do).
-    pub async fn get_pairing_status(&self, nonce: &str) -> Result<PairingStatusResponse, Error> {
-        self.execute_some(endpoint::get_pairing_status(nonce)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `POST /v1/pairing/revoke`: revokes a pairing by its routing token.
-    pub async fn revoke_pairing(
-        &self,
-        request: &PairingRevokeRequest,
-    ) -> Result<PairingRevokeResponse, Error> {
-        self.execute_some(endpoint::revoke_pairing(request)?)
-            .await
-            .map(|j| j.0)
-    }
-
-    /// `POST /v1/presence/heartbeat`: reports the enforcer as online.
-    pub async fn send_heartbeat(&self, request: &HeartbeatRequest) -> Result<(), Error> {
-        self.execute(endpoint::send_heartbeat(request)?)
-            .await
-            .map(drop)
-    }
-
-    /// `GET /v1/policy/dnd/effective`: the Do-Not-Disturb policies in force. Evaluate them
-    /// with [`evaluate_dnd`](crate::evaluate_dnd). An empty `query.enforcer_id` means the
-    /// client's default ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
-    pub async fn get_effective_dnd_policies(
-        &self,
-        query: &DndQuery,
-    ) -> Result<DndPoliciesResponse, Error> {
-        let call = if query.enforcer_id.is_empty() {
-            let mut query = query.clone();
-            query.enforcer_id = self.resolve_enforcer_id("")?;
-            endpoint::get_effective_dnd_policies(&query)?
-        } else {
-            endpoint::get_effective_dnd_policies(query)?
-        };
-        self.execute_some(call).await.map(|j| j.0)
     }
 }
 
@@ -450,24 +299,5 @@ mod tests {
             clamp_wait(Duration::from_millis(2001)),
             Duration::from_secs(3)
         );
-    }
-
-    #[test]
-    fn an_unverified_decision_exposes_typed_and_raw_bodies() {
-        let env: Envelope<serde_json::Value> = serde_json::from_value(serde_json::json!({
-            "msgId": "msg-1", "msgType": "decision.deliver", "requestId": "req-1",
-            "createdAt": "2026-02-24T10:00:00Z",
-            "body": {"artifactHash": "ab", "decision": "APPROVE", "signerKeyId": "k", "nonce": "n", "signature": "s"}
-        }))
-        .unwrap();
-        let d = UnverifiedDecision { envelope: env };
-        assert_eq!(d.msg_id(), "msg-1");
-        assert_eq!(d.request_id(), "req-1");
-        assert_eq!(d.body().unwrap().decision, airlock_types::Decision::Approve);
-        assert_eq!(d.body_json()["decision"], "APPROVE");
-        let bad = UnverifiedDecision {
-            envelope: Envelope::new("decision.deliver", "r", serde_json::json!([1])),
-        };
-        assert!(bad.body().unwrap_err().is_verification());
     }
 }

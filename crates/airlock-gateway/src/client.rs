@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use crate::call::{ACCEPT_VALUE, BaseUrl, Call, ResponseBody};
 use crate::error::Error;
+use crate::raw::RawClient;
 use crate::retry::{AttemptOutcome, RetryDecision, RetryPolicy, parse_retry_after};
 
 const X_CLIENT_ID: HeaderName = HeaderName::from_static("x-client-id");
@@ -204,22 +205,25 @@ impl GatewayClient {
         self.inner.enforcer_id.as_deref()
     }
 
-    /// The enforcer id a call uses: `explicit` when not empty, else the builder's default
-    /// ([`GatewayClientBuilder::enforcer_id`]); [`Error::InvalidInput`] when neither is set.
-    pub(crate) fn resolve_enforcer_id(&self, explicit: &str) -> Result<String, Error> {
-        if !explicit.is_empty() {
-            return Ok(explicit.to_owned());
+    /// The enforcer id a call uses: `explicit` when given, else the builder's default
+    /// ([`GatewayClientBuilder::enforcer_id`]). An empty id, or none at all, is
+    /// [`Error::InvalidInput`].
+    pub(crate) fn resolve_enforcer_id(&self, explicit: Option<&str>) -> Result<String, Error> {
+        let id = explicit.or(self.inner.enforcer_id.as_deref()).ok_or_else(|| {
+            Error::invalid_input(
+                "no enforcer id: name one, or set a default with GatewayClientBuilder::enforcer_id",
+            )
+        })?;
+        if id.is_empty() {
+            return Err(Error::invalid_input("the enforcer id must not be empty"));
         }
-        self.inner
-            .enforcer_id
-            .clone()
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                Error::invalid_input(
-                    "enforcer id must not be empty (name one, or set a default with \
-                     GatewayClientBuilder::enforcer_id)",
-                )
-            })
+        Ok(id.to_owned())
+    }
+
+    /// The protocol's endpoints one by one, for tools and tests: see [`RawClient`]. An
+    /// enforcer uses the verified helpers of `GatewayClient` instead.
+    pub fn raw(&self) -> RawClient<'_> {
+        RawClient::new(self)
     }
 
     /// The replay journal used by [`GatewayClient::await_decision`].
@@ -430,14 +434,11 @@ impl GatewayClientBuilder {
         self
     }
 
-    /// The default enforcer id: used wherever a call leaves its enforcer id empty —
-    /// [`PairingRequest::default`](crate::PairingRequest) (or an empty id in
-    /// [`PairingRequest::new`](crate::PairingRequest::new)/`claim`),
-    /// [`GatewayClient::spawn_heartbeat`] with `""`, a [`DndQuery`](airlock_types::DndQuery)
-    /// with an empty `enforcer_id` in [`GatewayClient::get_effective_dnd_policies`] and
-    /// [`GatewayClient::dnd_verdict`], and the ack sender of a pending exchange without one.
-    /// An id given explicitly always wins. Without a default, an empty id is
-    /// [`Error::InvalidInput`].
+    /// The default enforcer id: used wherever a call names none —
+    /// [`PairingRequest::default`](crate::PairingRequest), a
+    /// [`HeartbeatOptions`](crate::HeartbeatOptions) without
+    /// [`enforcer_id`](crate::HeartbeatOptions::enforcer_id). An id given explicitly always
+    /// wins. Without a default, a call that names no enforcer is [`Error::InvalidInput`].
     pub fn enforcer_id(mut self, enforcer_id: impl Into<String>) -> Self {
         self.enforcer_id = Some(enforcer_id.into());
         self

@@ -47,7 +47,7 @@ impl DndVerdict {
 /// by `createdAt` (a policy without one counts as oldest); remaining ties go to the policy
 /// listed first. `sessionId` and `targetArtifactType` are not filtered here: the gateway's
 /// effective list is already scoped to the query of
-/// [`get_effective_dnd_policies`](GatewayClient::get_effective_dnd_policies).
+/// [`get_effective_dnd_policies`](crate::raw::RawClient::get_effective_dnd_policies).
 pub fn evaluate_dnd(policies: &[DndPolicy], command: &str, now: Timestamp) -> DndVerdict {
     let argv: Vec<&str> = command.split_whitespace().collect();
     let active = || policies.iter().filter(move |p| p.is_active(now));
@@ -166,7 +166,7 @@ impl GatewayClient {
     ///
     /// A failed fetch means "no policy" ([`DndVerdict::None`], logged) — never approval.
     pub async fn dnd_verdict(&self, query: &DndQuery, command: &str) -> DndVerdict {
-        match self.get_effective_dnd_policies(query).await {
+        match self.raw().get_effective_dnd_policies(query).await {
             Ok(response) => evaluate_dnd(&response.body, command, Timestamp::now()),
             Err(e) => {
                 tracing::warn!(error = %e, "fetching DND policies failed; treating as no policy");

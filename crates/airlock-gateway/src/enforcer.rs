@@ -17,12 +17,17 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::GatewayClient;
-use crate::api::{MAX_WAIT, UnverifiedDecision};
+use crate::api::MAX_WAIT;
 use crate::error::{Error, VerificationError};
 use crate::pairing::Pairing;
+use crate::raw::UnverifiedDecision;
 
 /// How long an artifact waits for a decision unless told otherwise: 10 minutes.
 pub const DEFAULT_ARTIFACT_TTL: Duration = Duration::from_secs(600);
+
+/// How long [`GatewayClient::await_decision`] tries to withdraw the artifact after its
+/// deadline: 5 seconds.
+pub const WITHDRAW_GRACE: Duration = Duration::from_secs(5);
 
 /// Options of [`GatewayClient::encrypt_and_submit`].
 #[derive(Debug, Clone)]
@@ -234,7 +239,8 @@ pub struct AwaitOptions {
     pub timeout: Duration,
     /// The wait of each long-poll, at most 60 s (default 60 s).
     pub poll_wait: Duration,
-    /// Withdraw the artifact when the deadline passes (default `false`).
+    /// Withdraw the artifact when the deadline passes, so the approver is not left with a
+    /// request nobody waits for (default `true`).
     pub withdraw_on_timeout: bool,
     /// Accept HARP-CORE decisions with `scope: "session"` bound to this session
     /// (`policyHints.sessionId`); without it they are refused (default `None`).
@@ -246,7 +252,7 @@ impl Default for AwaitOptions {
         Self {
             timeout: DEFAULT_ARTIFACT_TTL,
             poll_wait: MAX_WAIT,
-            withdraw_on_timeout: false,
+            withdraw_on_timeout: true,
             session_id: None,
         }
     }
@@ -266,7 +272,7 @@ impl AwaitOptions {
         self.poll_wait = wait;
         self
     }
-    /// Withdraw the artifact when the deadline passes.
+    /// Whether to withdraw the artifact when the deadline passes (default `true`).
     #[must_use]
     pub fn withdraw_on_timeout(mut self, yes: bool) -> Self {
         self.withdraw_on_timeout = yes;
@@ -280,6 +286,9 @@ impl AwaitOptions {
     }
 }
 
+/// Nobody decided, and this call withdrew nothing.
+const EXPIRED: DecisionOutcome = DecisionOutcome::Expired { withdrawn: false };
+
 /// How an exchange ended. Only [`DecisionOutcome::Approved`] lets the action run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -288,8 +297,15 @@ pub enum DecisionOutcome {
     Approved(VerifiedDecision),
     /// A verified rejection.
     Rejected(VerifiedDecision),
-    /// Nobody decided before the artifact expired.
-    Expired,
+    /// Nobody decided in time: the deadline of
+    /// [`await_decision`](GatewayClient::await_decision) passed, or the artifact expired on
+    /// the gateway. (A request that ran out of time is [`Error::Timeout`], not this.)
+    Expired {
+        /// Whether this call withdrew the artifact at the deadline (see
+        /// [`AwaitOptions::withdraw_on_timeout`]); `false` when the withdrawal failed, was
+        /// not asked for, or the gateway had closed the exchange already.
+        withdrawn: bool,
+    },
     /// The artifact was withdrawn.
     Withdrawn,
     /// The gateway or approver cancelled the exchange.
@@ -306,6 +322,22 @@ impl DecisionOutcome {
         match self {
             Self::Approved(d) | Self::Rejected(d) => Some(d),
             _ => None,
+        }
+    }
+}
+
+/// A short account for logs and terminals: `approved by KEY`, `rejected by KEY`, `no
+/// decision in time (withdrawn)`, `withdrawn`, `cancelled`. The approver's reason is not
+/// included: it is free text; print it escaped, if at all.
+impl fmt::Display for DecisionOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Approved(d) => write!(f, "approved by {}", d.signer_key_id.escape_debug()),
+            Self::Rejected(d) => write!(f, "rejected by {}", d.signer_key_id.escape_debug()),
+            Self::Expired { withdrawn: true } => f.write_str("no decision in time (withdrawn)"),
+            Self::Expired { withdrawn: false } => f.write_str("no decision in time"),
+            Self::Withdrawn => f.write_str("withdrawn"),
+            Self::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -344,9 +376,9 @@ impl GatewayClient {
             .with_artifact_type(options.artifact_type)
             .with_expires_at(expires_at);
         body.metadata = metadata;
-        let enforcer_id = self.resolve_enforcer_id(pairing.enforcer_id())?;
+        let enforcer_id = self.resolve_enforcer_id(Some(pairing.enforcer_id()))?;
         let envelope = Envelope::artifact_submit(request_id.clone(), enforcer_id.clone(), body);
-        let accepted = self.submit_artifact(&envelope).await?;
+        let accepted = self.raw().submit_artifact(&envelope).await?;
         Ok(PendingExchange {
             request_id,
             artifact_hash,
@@ -396,10 +428,14 @@ impl GatewayClient {
     /// message may be delivered again to a later call; it fails again.) The action must be
     /// blocked either way.
     ///
-    /// At the deadline: [`Error::Timeout`], after withdrawing the artifact when
-    /// [`AwaitOptions::withdraw_on_timeout`] is set (if the withdrawal finds the exchange
+    /// At the deadline: `Ok(`[`DecisionOutcome::Expired`]`)` — the one answer for "nobody
+    /// decided in time", whether our deadline passed or the gateway expired the artifact.
+    /// By default ([`AwaitOptions::withdraw_on_timeout`]) the artifact is withdrawn first,
+    /// within [`WITHDRAW_GRACE`], so the approver is not left with a request nobody waits
+    /// for; `withdrawn` says whether that worked. If the withdrawal finds the exchange
     /// already closed, one last short poll fetches its decision, or the exchange status
-    /// names how it closed: expired, withdrawn or cancelled).
+    /// names how it closed (expired, withdrawn or cancelled). [`Error::Timeout`] is only
+    /// ever a single request that ran out of time, and the wait rides those out.
     pub async fn await_decision(
         &self,
         pending: &PendingExchange,
@@ -423,9 +459,11 @@ impl GatewayClient {
             }
             let remaining = deadline - now;
             let wait = options.poll_wait.min(remaining);
-            let polled =
-                tokio::time::timeout(remaining, self.wait_for_decision(&pending.request_id, wait))
-                    .await;
+            let polled = tokio::time::timeout(
+                remaining,
+                self.raw().wait_for_decision(&pending.request_id, wait),
+            )
+            .await;
             let result = match polled {
                 Ok(r) => r,
                 Err(_) => continue, // deadline reached mid-poll
@@ -452,7 +490,7 @@ impl GatewayClient {
                         None => Err(e),
                     };
                 }
-                Err(e) if is_transient(&e) => {
+                Err(e) if e.is_transient() => {
                     failures = failures.saturating_add(1);
                     let delay = self.retry_policy().delay(e.retry_after(), failures);
                     tracing::debug!(error = %e, ?delay, "transient failure while waiting for a decision");
@@ -467,14 +505,14 @@ impl GatewayClient {
     /// The outcome of an exchange that closed without a decision, if it did.
     async fn closed_outcome(&self, pending: &PendingExchange) -> Option<DecisionOutcome> {
         use airlock_types::ExchangeState as S;
-        match self.get_exchange_status(&pending.request_id).await {
+        match self.raw().get_exchange_status(&pending.request_id).await {
             Ok(status) => match status.body.state {
-                S::Expired => Some(DecisionOutcome::Expired),
+                S::Expired => Some(EXPIRED),
                 S::Withdrawn => Some(DecisionOutcome::Withdrawn),
                 S::Cancelled => Some(DecisionOutcome::Cancelled),
                 _ => None,
             },
-            Err(e) if e.is_expired() => Some(DecisionOutcome::Expired),
+            Err(e) if e.is_expired() => Some(EXPIRED),
             Err(e) => {
                 tracing::debug!(error = %e, "exchange status check failed; still waiting");
                 None
@@ -502,30 +540,42 @@ impl GatewayClient {
         pending: &PendingExchange,
         options: &AwaitOptions,
     ) -> Result<DecisionOutcome, Error> {
-        let timeout = Error::Timeout {
-            after: options.timeout,
-        };
         if !options.withdraw_on_timeout {
-            return Err(timeout);
+            return Ok(EXPIRED);
         }
-        match self.withdraw_exchange(&pending.request_id).await {
-            Ok(_) => Err(timeout),
+        let withdrawn = tokio::time::timeout(WITHDRAW_GRACE, self.withdraw(pending))
+            .await
+            .unwrap_or(Err(Error::Timeout {
+                after: WITHDRAW_GRACE,
+            }));
+        match withdrawn {
+            Ok(_) => Ok(DecisionOutcome::Expired { withdrawn: true }),
             Err(e) if e.is_conflict() => {
                 // Already terminal: maybe decided at the last moment.
                 match self
+                    .raw()
                     .wait_for_decision(&pending.request_id, Duration::from_secs(1))
                     .await
                 {
                     Ok(Some(delivery)) => self.accept_delivery(pending, options, &delivery).await,
                     // Closed without a decision for us: say how, if the gateway tells.
-                    _ => self.closed_outcome(pending).await.ok_or(timeout),
+                    _ => Ok(self.closed_outcome(pending).await.unwrap_or(EXPIRED)),
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "withdrawing the artifact at the deadline failed");
-                Err(timeout)
+                Ok(EXPIRED)
             }
         }
+    }
+
+    /// Withdraws `pending` (`POST /v1/exchanges/{requestId}/withdraw`), e.g. when the user
+    /// gave up waiting. `409` ([`Error::is_conflict`]) when the exchange is already closed.
+    pub async fn withdraw(
+        &self,
+        pending: &PendingExchange,
+    ) -> Result<airlock_types::Envelope<airlock_types::ExchangeWithdrawnBody>, Error> {
+        self.raw().withdraw_exchange(&pending.request_id).await
     }
 
     /// Verifies a delivered decision, acks it when valid, and maps it to an outcome.
@@ -560,20 +610,13 @@ impl GatewayClient {
             tracing::warn!(harp_code = %e.harp_code(), "decision failed verification; not acknowledged");
             Error::Verification(Box::new(VerificationError::Decision(e)))
         })?;
-        match self.resolve_enforcer_id(&pending.enforcer_id) {
-            Ok(sender) => {
-                let ack = Envelope::ack(
-                    pending.request_id.clone(),
-                    sender,
-                    AckBody::delivered(delivery.msg_id()),
-                );
-                if let Err(e) = self.submit_ack(&ack).await {
-                    tracing::warn!(error = %e, "acknowledging the decision failed (the decision stands)");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "no enforcer id to acknowledge the decision with (the decision stands)")
-            }
+        let ack = Envelope::ack(
+            pending.request_id.clone(),
+            pending.enforcer_id.clone(),
+            AckBody::delivered(delivery.msg_id()),
+        );
+        if let Err(e) = self.raw().submit_ack(&ack).await {
+            tracing::warn!(error = %e, "acknowledging the decision failed (the decision stands)");
         }
         Ok(if verified.is_approved() {
             DecisionOutcome::Approved(verified)
@@ -596,13 +639,7 @@ fn outcome_of_closed_error(e: &Error) -> Option<DecisionOutcome> {
         Some("cancelled" | "canceled") => return Some(DecisionOutcome::Cancelled),
         _ => {}
     }
-    e.is_expired().then_some(DecisionOutcome::Expired)
-}
-
-/// Failures a waiting loop rides out: retryable statuses, connection failures and
-/// request timeouts (not an oversized body).
-pub(crate) fn is_transient(e: &Error) -> bool {
-    e.is_retryable() || e.is_timeout() || matches!(e, Error::Transport(t) if !t.is_body_too_large())
+    e.is_expired().then_some(EXPIRED)
 }
 
 /// The member of every submitted plaintext that binds it to its exchange.

@@ -26,7 +26,9 @@ pub enum Error {
         /// What is wrong, without secrets.
         message: String,
     },
-    /// A request, or the deadline of a waiting helper, ran out of time.
+    /// A request ran out of time (connect, send, or reading the answer). A decision
+    /// nobody made in time is not an error: it is
+    /// [`DecisionOutcome::Expired`](crate::DecisionOutcome::Expired).
     #[error("timed out after {after:?}")]
     Timeout {
         /// The time limit that was exceeded.
@@ -409,9 +411,17 @@ impl Error {
         self.code_is(&[ErrorCode::AppConsentDenied])
     }
 
-    /// A timeout (of a request or of a helper's deadline).
+    /// A request ran out of time.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout { .. })
+    }
+
+    /// Failures a waiting loop rides out: retryable statuses, connection failures and
+    /// request timeouts (not an oversized body).
+    pub(crate) fn is_transient(&self) -> bool {
+        self.is_retryable()
+            || self.is_timeout()
+            || matches!(self, Self::Transport(t) if !t.is_body_too_large())
     }
 
     /// A decision or pairing response failed verification.

@@ -23,6 +23,9 @@ pub struct HeartbeatOptions {
     pub workspace_name: Option<String>,
     /// The enforcer label reported with each heartbeat.
     pub enforcer_label: Option<String>,
+    /// The enforcer the heartbeats are for; `None`: the client's default
+    /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
+    pub enforcer_id: Option<String>,
 }
 
 impl Default for HeartbeatOptions {
@@ -31,12 +34,13 @@ impl Default for HeartbeatOptions {
             interval: DEFAULT_HEARTBEAT_INTERVAL,
             workspace_name: None,
             enforcer_label: None,
+            enforcer_id: None,
         }
     }
 }
 
 impl HeartbeatOptions {
-    /// The defaults: every 30 s, no workspace name or label.
+    /// The defaults: every 30 s, the client's enforcer id, no workspace name or label.
     pub fn new() -> Self {
         Self::default()
     }
@@ -50,6 +54,12 @@ impl HeartbeatOptions {
     #[must_use]
     pub fn workspace_name(mut self, name: impl Into<String>) -> Self {
         self.workspace_name = Some(name.into());
+        self
+    }
+    /// Sets the enforcer id (e.g. [`Pairing::enforcer_id`](crate::Pairing::enforcer_id)).
+    #[must_use]
+    pub fn enforcer_id(mut self, enforcer_id: impl Into<String>) -> Self {
+        self.enforcer_id = Some(enforcer_id.into());
         self
     }
     /// Sets the enforcer label.
@@ -117,20 +127,15 @@ impl Drop for HeartbeatHandle {
 }
 
 impl GatewayClient {
-    /// Spawns a task on the current Tokio runtime that sends a heartbeat for `enforcer_id`
-    /// now and then every `options.interval`. Failures are reported through
+    /// Spawns a task on the current Tokio runtime that sends a heartbeat for
+    /// `options.enforcer_id` now and then every `options.interval`. Failures are reported through
     /// [`HeartbeatHandle::subscribe`] and do not stop the task, except `pairing_revoked`,
     /// which stops it ([`HeartbeatStop::PairingRevoked`]).
     ///
-    /// An empty `enforcer_id` means the client's default
-    /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
-    /// Fails with [`Error::InvalidInput`] outside a Tokio runtime or when no id is known.
-    pub fn spawn_heartbeat(
-        &self,
-        enforcer_id: impl Into<String>,
-        options: HeartbeatOptions,
-    ) -> Result<HeartbeatHandle, Error> {
-        let enforcer_id = self.resolve_enforcer_id(&enforcer_id.into())?;
+    /// Fails with [`Error::InvalidInput`] outside a Tokio runtime or when no enforcer id is
+    /// known.
+    pub fn spawn_heartbeat(&self, options: HeartbeatOptions) -> Result<HeartbeatHandle, Error> {
+        let enforcer_id = self.resolve_enforcer_id(options.enforcer_id.as_deref())?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| Error::invalid_input("spawn_heartbeat needs a Tokio runtime"))?;
         let mut request = HeartbeatRequest::new(enforcer_id);
@@ -146,7 +151,7 @@ impl GatewayClient {
                 ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     ticker.tick().await;
-                    let result = client.send_heartbeat(&request).await;
+                    let result = client.raw().send_heartbeat(&request).await;
                     let revoked = matches!(&result, Err(e) if e.is_pairing_revoked());
                     tx.send_modify(|s| match result {
                         Ok(()) => {

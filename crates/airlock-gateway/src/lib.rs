@@ -5,12 +5,14 @@
 //! decision, **verifies** it, and only then lets the action run. This crate does all of
 //! that over a pooled hyper + rustls transport ([`airlock_http::HyperTransport`]):
 //!
-//! - [`GatewayClient`]: every enforcer endpoint of the protocol, one generic request path
-//!   (auth headers, retries with backoff, `Retry-After`, timeouts, error decoding),
-//!   percent-encoded path segments, and one [`Error`] type with `is_*` predicates;
-//! - the enforcer helpers: [`GatewayClient::pair`], [`GatewayClient::encrypt_and_submit`],
+//! - [`GatewayClient`]: the verified enforcer path — [`GatewayClient::pair`] (the approver's
+//!   signed response verified), [`GatewayClient::encrypt_and_submit`],
 //!   [`GatewayClient::await_decision`] (verified, acknowledged), the heartbeat task
-//!   ([`GatewayClient::spawn_heartbeat`]) and Do-Not-Disturb evaluation ([`evaluate_dnd`]).
+//!   ([`GatewayClient::spawn_heartbeat`]) and Do-Not-Disturb ([`evaluate_dnd`]) — over one
+//!   generic request path (auth headers, retries with backoff, `Retry-After`, timeouts,
+//!   error decoding) and one [`Error`] type with `is_*` predicates;
+//! - [`raw`]: the protocol's endpoints one by one ([`GatewayClient::raw`]), returning what
+//!   the gateway sent, unverified — for tools and tests, not for deciding.
 //!
 //! # The enforcer lifecycle
 //!
@@ -51,13 +53,14 @@
 //!     .await?;
 //!
 //! // Wait for a decision; it is verified (signature, artifact hash, replay) before you see it.
+//! // Nobody deciding within 10 minutes is `DecisionOutcome::Expired` (the request is withdrawn).
 //! match client.await_decision(&pending, AwaitOptions::new(Duration::from_secs(600))).await {
 //!     Ok(DecisionOutcome::Approved(decision)) => {
 //!         eprintln!("approved by {}", decision.signer_key_id);
 //!         // run the action
 //!     }
-//!     Ok(other) => eprintln!("blocked: {other:?}"),
-//!     Err(e) => eprintln!("blocked: {e}"), // timeouts and verification failures block too
+//!     Ok(other) => eprintln!("blocked: {other}"), // rejected, no decision in time, withdrawn
+//!     Err(e) => eprintln!("blocked: {e}"),         // verification and gateway failures block too
 //! }
 //! # Ok(()) }
 //! ```
@@ -119,7 +122,8 @@
 //! ```no_run
 //! # use airlock_gateway::{GatewayClient, HeartbeatOptions};
 //! # async fn run(client: GatewayClient) -> Result<(), airlock_gateway::Error> {
-//! let heartbeat = client.spawn_heartbeat("enf-laptop-1", HeartbeatOptions::new().workspace_name("acme"))?;
+//! let options = HeartbeatOptions::new().enforcer_id("enf-laptop-1").workspace_name("acme");
+//! let heartbeat = client.spawn_heartbeat(options)?;
 //! // ... the enforcer runs; dropping `heartbeat` stops the task.
 //! if heartbeat.status().stopped.is_some() {
 //!     eprintln!("pairing revoked: pair again");
@@ -144,7 +148,7 @@
 //!     Ok(response)
 //! };
 //! let client = GatewayClient::builder("https://gw.test").transport(Arc::new(transport)).build().unwrap();
-//! let decision = client.wait_for_decision("req-1", std::time::Duration::from_secs(30)).await.unwrap();
+//! let decision = client.raw().wait_for_decision("req-1", std::time::Duration::from_secs(30)).await.unwrap();
 //! assert!(decision.is_none()); // 204: no decision yet
 //! # }
 //! ```
@@ -160,15 +164,16 @@ mod enforcer;
 mod error;
 mod heartbeat;
 mod pairing;
+pub mod raw;
 mod retry;
 mod store;
 
-pub use api::{MAX_WAIT, MIN_WAIT, UnverifiedDecision, WAIT_MARGIN};
+pub use api::{MAX_WAIT, MIN_WAIT, WAIT_MARGIN};
 pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};
 pub use dnd::{DND_AUDIT_TTL, DndAudit, DndVerdict, dnd_audit_artifact, evaluate_dnd};
 pub use enforcer::{
     AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PLAINTEXT_REQUEST_ID, PendingExchange,
-    SealedArtifact, SubmitOptions, seal_artifact,
+    SealedArtifact, SubmitOptions, WITHDRAW_GRACE, seal_artifact,
 };
 pub use error::{
     BODY_EXCERPT_LIMIT, ConsentDetails, Error, PairingEnd, ProtocolError, ProtocolErrorKind,
@@ -180,6 +185,7 @@ pub use heartbeat::{
 pub use pairing::{
     DEFAULT_PAIRING_POLL_INTERVAL, Pairing, PairingMode, PairingRequest, PairingSession,
 };
+pub use raw::RawClient;
 pub use retry::{AttemptOutcome, JitterSource, RetryDecision, RetryPolicy, parse_retry_after};
 
 pub use airlock_http::{HttpClient, SecretToken, TokenSource};

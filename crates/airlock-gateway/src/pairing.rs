@@ -39,9 +39,9 @@ pub enum PairingMode {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PairingRequest {
-    /// The enforcer's id; empty means the client's default
+    /// The enforcer's id; `None`: the client's default
     /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
-    pub enforcer_id: String,
+    pub enforcer_id: Option<String>,
     /// A label shown to the approver (default: the enforcer id when claiming).
     pub label: Option<String>,
     /// The workspace name shown to the approver.
@@ -60,15 +60,8 @@ impl Default for PairingRequest {
     /// A new pairing session for the client's default enforcer id
     /// ([`GatewayClientBuilder::enforcer_id`](crate::GatewayClientBuilder::enforcer_id)).
     fn default() -> Self {
-        Self::new(String::new())
-    }
-}
-
-impl PairingRequest {
-    /// A new pairing session for `enforcer_id` (empty: the client's default).
-    pub fn new(enforcer_id: impl Into<String>) -> Self {
         Self {
-            enforcer_id: enforcer_id.into(),
+            enforcer_id: None,
             label: None,
             workspace: None,
             mode: PairingMode::New,
@@ -77,13 +70,31 @@ impl PairingRequest {
             poll_interval: DEFAULT_PAIRING_POLL_INTERVAL,
         }
     }
+}
+
+impl PairingRequest {
+    /// A new pairing session for `enforcer_id`.
+    pub fn new(enforcer_id: impl Into<String>) -> Self {
+        Self::default().enforcer_id(enforcer_id)
+    }
 
     /// Claims the approver-generated `code` for `enforcer_id`.
     pub fn claim(enforcer_id: impl Into<String>, code: impl Into<String>) -> Self {
-        Self {
-            mode: PairingMode::Claim(code.into()),
-            ..Self::new(enforcer_id)
-        }
+        Self::new(enforcer_id).claiming(code)
+    }
+
+    /// Sets the enforcer id (instead of the client's default).
+    #[must_use]
+    pub fn enforcer_id(mut self, enforcer_id: impl Into<String>) -> Self {
+        self.enforcer_id = Some(enforcer_id.into());
+        self
+    }
+
+    /// Claims the approver-generated `code` instead of starting a new session.
+    #[must_use]
+    pub fn claiming(mut self, code: impl Into<String>) -> Self {
+        self.mode = PairingMode::Claim(code.into());
+        self
     }
 
     /// Sets the label.
@@ -166,8 +177,8 @@ impl PairingSession {
     /// approver's signed response (signature and nonce binding) and derives the end-to-end
     /// key.
     ///
-    /// Errors: [`Error::PairingEnded`] (expired or revoked), [`Error::Timeout`],
-    /// [`Error::Verification`] (a response that does not verify: never trusted).
+    /// Errors: [`Error::PairingEnded`] (revoked, or expired: the session expired or nobody
+    /// completed it within `timeout`), [`Error::Verification`] (a response that does not verify: never trusted).
     /// Transient failures while polling are ridden out.
     pub async fn wait(self, timeout: Duration) -> Result<Pairing, Error> {
         // The nonce identifies the session; the code (what the user types) is not logged.
@@ -180,7 +191,7 @@ impl PairingSession {
         let mut failures: u32 = 0;
         let mut retry_after = None;
         loop {
-            match self.client.get_pairing_status(&self.nonce).await {
+            match self.client.raw().get_pairing_status(&self.nonce).await {
                 Ok(status) => {
                     failures = 0;
                     match status.state {
@@ -200,7 +211,7 @@ impl PairingSession {
                 Err(e) if e.is_pairing_revoked() => {
                     return Err(Error::PairingEnded(PairingEnd::Revoked));
                 }
-                Err(e) if crate::enforcer::is_transient(&e) => {
+                Err(e) if e.is_transient() => {
                     failures = failures.saturating_add(1);
                     retry_after = e.retry_after();
                     tracing::debug!(error = %e, "transient failure while polling the pairing status");
@@ -209,7 +220,7 @@ impl PairingSession {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::Timeout { after: timeout });
+                return Err(Error::PairingEnded(PairingEnd::Expired));
             }
             let delay = if failures > 0 {
                 self.client
@@ -269,25 +280,22 @@ impl GatewayClient {
     /// Starts pairing: generates this enforcer's X25519 key, then initiates a session (or
     /// claims the approver's code). Show [`PairingSession::code`] to the user, then call
     /// [`PairingSession::wait`].
-    pub async fn start_pairing(
-        &self,
-        mut request: PairingRequest,
-    ) -> Result<PairingSession, Error> {
-        request.enforcer_id = self.resolve_enforcer_id(&request.enforcer_id)?;
+    pub async fn start_pairing(&self, request: PairingRequest) -> Result<PairingSession, Error> {
+        let enforcer_id = self.resolve_enforcer_id(request.enforcer_id.as_deref())?;
         let secret = X25519SecretKey::generate();
         let public = secret.public_key().to_base64url();
         let device_id = request
             .device_id
             .clone()
-            .unwrap_or_else(|| request.enforcer_id.clone());
+            .unwrap_or_else(|| enforcer_id.clone());
         let (nonce, code, expires_at, routing_token) = match &request.mode {
             PairingMode::New => {
-                let mut r = PairingInitiateRequest::new(device_id, request.enforcer_id.clone())
+                let mut r = PairingInitiateRequest::new(device_id, enforcer_id.clone())
                     .with_x25519_public_key(public);
                 r.enforcer_label.clone_from(&request.label);
                 r.workspace_name.clone_from(&request.workspace);
                 r.gateway_url.clone_from(&request.gateway_url);
-                let resp = self.initiate_pairing(&r).await?;
+                let resp = self.raw().initiate_pairing(&r).await?;
                 (
                     resp.pairing_nonce,
                     Some(resp.pairing_code),
@@ -299,16 +307,13 @@ impl GatewayClient {
                 let mut r = PairingClaimRequest::new(
                     code.clone(),
                     device_id,
-                    request.enforcer_id.clone(),
-                    request
-                        .label
-                        .clone()
-                        .unwrap_or_else(|| request.enforcer_id.clone()),
+                    enforcer_id.clone(),
+                    request.label.clone().unwrap_or_else(|| enforcer_id.clone()),
                     request.workspace.clone().unwrap_or_default(),
                 )
                 .with_x25519_public_key(public);
                 r.gateway_url.clone_from(&request.gateway_url);
-                let resp = self.claim_pairing(&r).await?;
+                let resp = self.raw().claim_pairing(&r).await?;
                 (
                     resp.pairing_nonce,
                     None,
@@ -327,7 +332,7 @@ impl GatewayClient {
         Ok(PairingSession {
             client: self.clone(),
             secret,
-            enforcer_id: request.enforcer_id,
+            enforcer_id,
             nonce,
             code,
             expires_at,
@@ -353,7 +358,8 @@ impl GatewayClient {
 
     /// Revokes `pairing` on the gateway (`POST /v1/pairing/revoke`).
     pub async fn unpair(&self, pairing: &Pairing) -> Result<PairingRevokeResponse, Error> {
-        self.revoke_pairing(&PairingRevokeRequest::new(pairing.routing_token()))
+        self.raw()
+            .revoke_pairing(&PairingRevokeRequest::new(pairing.routing_token()))
             .await
     }
 }

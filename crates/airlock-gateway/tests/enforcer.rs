@@ -351,37 +351,44 @@ async fn an_expired_exchange_ends_the_wait() {
     let pending = paired.submit().await;
     *paired.approver.exchange_state.lock().unwrap() = "Expired";
     let outcome = paired.outcome(&pending).await.unwrap();
-    assert_eq!(outcome, DecisionOutcome::Expired);
+    assert_eq!(outcome, DecisionOutcome::Expired { withdrawn: false });
 }
 
 #[tokio::test]
-async fn the_deadline_is_a_timeout_with_optional_withdraw() {
+async fn the_deadline_is_one_outcome_and_withdraws_by_default() {
     let paired = Paired::new().await;
     let client = &paired.client;
     let pending = paired.submit().await;
-    let e = client
-        .await_decision(
-            &pending,
-            AwaitOptions::new(Duration::from_millis(300)).poll_wait(Duration::from_secs(1)),
-        )
+    // Nobody decides: `Expired`, not an error, and the request is withdrawn by default.
+    let outcome = client
+        .await_decision(&pending, AwaitOptions::new(Duration::from_millis(300)))
         .await
-        .unwrap_err();
-    assert!(e.is_timeout());
-    assert!(paired.requests_ending("/withdraw").is_empty());
-    let e = client
-        .await_decision(
-            &pending,
-            AwaitOptions::new(Duration::from_millis(300)).withdraw_on_timeout(true),
-        )
-        .await
-        .unwrap_err();
-    assert!(e.is_timeout());
+        .unwrap();
+    assert_eq!(outcome, DecisionOutcome::Expired { withdrawn: true });
+    assert_eq!(outcome.to_string(), "no decision in time (withdrawn)");
     let withdraws = paired.requests_ending("/withdraw");
     assert_eq!(withdraws.len(), 1);
     assert_eq!(
         withdraws[0].path,
         format!("/v1/exchanges/{}/withdraw", pending.request_id())
     );
+    // Without the withdrawal: the same outcome, nothing withdrawn.
+    let outcome = client
+        .await_decision(
+            &pending,
+            AwaitOptions::new(Duration::from_millis(300)).withdraw_on_timeout(false),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, DecisionOutcome::Expired { withdrawn: false });
+    assert_eq!(paired.requests_ending("/withdraw").len(), 1);
+    // A withdrawal the gateway refuses is not reported as done.
+    *paired.approver.withdraw_status.lock().unwrap() = 500;
+    let outcome = client
+        .await_decision(&pending, AwaitOptions::new(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    assert_eq!(outcome, DecisionOutcome::Expired { withdrawn: false });
 }
 
 #[tokio::test]
@@ -426,7 +433,10 @@ async fn a_withdrawal_at_the_deadline_that_finds_the_exchange_closed_names_how()
         *a.exchange_state.lock().unwrap() = "Expired";
     };
     let (outcome, ()) = tokio::join!(wait, flip);
-    assert_eq!(outcome.unwrap(), DecisionOutcome::Expired);
+    assert_eq!(
+        outcome.unwrap(),
+        DecisionOutcome::Expired { withdrawn: false }
+    );
 }
 
 #[tokio::test]
@@ -446,8 +456,8 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
     let client = plain_client(&server.url(), RetryPolicy::none());
     let handle = client
         .spawn_heartbeat(
-            "enf-1",
             HeartbeatOptions::new()
+                .enforcer_id("enf-1")
                 .interval(Duration::from_millis(10))
                 .workspace_name("acme")
                 .enforcer_label("Laptop"),
@@ -482,8 +492,9 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
     let client = plain_client(&server.url(), RetryPolicy::default());
     let handle = client
         .spawn_heartbeat(
-            "enf-1",
-            HeartbeatOptions::new().interval(Duration::from_millis(5)),
+            HeartbeatOptions::new()
+                .enforcer_id("enf-1")
+                .interval(Duration::from_millis(5)),
         )
         .unwrap();
     let mut rx = handle.subscribe();
@@ -592,8 +603,18 @@ async fn a_closed_exchange_during_the_wait_is_an_outcome_not_an_error() {
         (409, "withdrawn", "Pending", DecisionOutcome::Withdrawn),
         (409, "cancelled", "Pending", DecisionOutcome::Cancelled),
         (409, "conflict", "Cancelled", DecisionOutcome::Cancelled),
-        (410, "expired", "Expired", DecisionOutcome::Expired),
-        (410, "gone", "Pending", DecisionOutcome::Expired),
+        (
+            410,
+            "expired",
+            "Expired",
+            DecisionOutcome::Expired { withdrawn: false },
+        ),
+        (
+            410,
+            "gone",
+            "Pending",
+            DecisionOutcome::Expired { withdrawn: false },
+        ),
     ] {
         let paired = Paired::answering(Answer::Closed { status, code }).await;
         *paired.approver.exchange_state.lock().unwrap() = state;
@@ -641,7 +662,7 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
             .json()
     };
 
-    // Pairing: `PairingRequest::default()` (or an empty id) uses the default.
+    // Pairing: `PairingRequest::default()` uses the default.
     let session = client
         .start_pairing(PairingRequest::default())
         .await
@@ -653,7 +674,7 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
     assert_eq!(last_json("/v1/pairing/initiate")["deviceId"], "enf-default");
     drop(session);
     client
-        .start_pairing(PairingRequest::claim("", "XYZ-999"))
+        .start_pairing(PairingRequest::default().claiming("XYZ-999"))
         .await
         .unwrap();
     assert_eq!(last_json("/v1/pairing/claim")["enforcerId"], "enf-default");
@@ -666,29 +687,9 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
         "enf-explicit"
     );
 
-    // DND: an empty enforcer id in the query is filled in; an explicit one is kept.
-    client
-        .get_effective_dnd_policies(&airlock_types::DndQuery::new("", "ws-1"))
-        .await
-        .unwrap();
-    assert_eq!(
-        server.last().query.as_deref(),
-        Some("enforcerId=enf-default&workspaceId=ws-1")
-    );
-    client
-        .dnd_verdict(&airlock_types::DndQuery::new("enf-x", "ws-1"), "ls")
-        .await;
-    assert_eq!(
-        server.last().query.as_deref(),
-        Some("enforcerId=enf-x&workspaceId=ws-1")
-    );
-
-    // Heartbeat: `""` uses the default.
+    // Heartbeat: options without an enforcer id use the default.
     let handle = client
-        .spawn_heartbeat(
-            "",
-            HeartbeatOptions::new().interval(Duration::from_secs(60)),
-        )
+        .spawn_heartbeat(HeartbeatOptions::new().interval(Duration::from_secs(60)))
         .unwrap();
     let mut rx = handle.subscribe();
     while rx.borrow_and_update().sent == 0 {
@@ -700,7 +701,7 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
     );
     drop(handle);
 
-    // Without a default, an empty id is refused before anything is sent.
+    // Without a default, no id (or an empty one) is refused before anything is sent.
     let bare = with_default(None);
     let before = server.count();
     let e = bare
@@ -708,11 +709,17 @@ async fn the_builder_enforcer_id_is_the_default_and_explicit_ids_win() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    let e = client
+        .start_pairing(PairingRequest::new(""))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
     assert!(matches!(
-        bare.spawn_heartbeat("", HeartbeatOptions::new()),
+        bare.spawn_heartbeat(HeartbeatOptions::new()),
         Err(Error::InvalidInput { .. })
     ));
     let e = bare
+        .raw()
         .get_effective_dnd_policies(&airlock_types::DndQuery::new("", "ws-1"))
         .await
         .unwrap_err();

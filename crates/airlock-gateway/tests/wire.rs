@@ -43,21 +43,24 @@ async fn every_endpoint_sends_the_documented_request() {
     assert!(d.auth.pat_supported);
     assert!(client.check_consent().await.unwrap().status.is_allowed());
     let accepted = client
+        .raw()
         .submit_artifact(&sample_artifact("req-1"))
         .await
         .unwrap();
     assert_eq!(accepted.body.request_id.as_deref(), Some("req-1"));
-    let status = client.get_exchange_status("req-1").await.unwrap();
+    let status = client.raw().get_exchange_status("req-1").await.unwrap();
     assert_eq!(status.body.state, airlock_types::ExchangeState::Pending);
     assert!(
         client
+            .raw()
             .wait_for_decision("req-1", Duration::from_secs(90))
             .await
             .unwrap()
             .is_none()
     );
-    client.withdraw_exchange("req-1").await.unwrap();
+    client.raw().withdraw_exchange("req-1").await.unwrap();
     client
+        .raw()
         .submit_ack(&Envelope::ack(
             "req-1",
             "enf-1",
@@ -66,6 +69,7 @@ async fn every_endpoint_sends_the_documented_request() {
         .await
         .unwrap();
     let init = client
+        .raw()
         .initiate_pairing(
             &PairingInitiateRequest::new("dev-1", "enf-1").with_x25519_public_key("pk"),
         )
@@ -73,22 +77,26 @@ async fn every_endpoint_sends_the_documented_request() {
         .unwrap();
     assert_eq!(init.pairing_code, "ABCD-1234");
     let claim = client
+        .raw()
         .claim_pairing(&PairingClaimRequest::new(
             "CODE-1", "dev-1", "enf-1", "Laptop", "ws",
         ))
         .await
         .unwrap();
     assert_eq!(claim.routing_token.as_deref(), Some("rt-claim"));
-    client.get_pairing_status("pn-1").await.unwrap();
+    client.raw().get_pairing_status("pn-1").await.unwrap();
     client
+        .raw()
         .revoke_pairing(&PairingRevokeRequest::new("rt-1"))
         .await
         .unwrap();
     client
+        .raw()
         .send_heartbeat(&HeartbeatRequest::new("enf-1").with_workspace_name("ws"))
         .await
         .unwrap();
     client
+        .raw()
         .get_effective_dnd_policies(&DndQuery::new("enf 1", "ws/1&x").with_session_id("s?1"))
         .await
         .unwrap();
@@ -195,6 +203,7 @@ async fn base_url_prefix_and_wait_clamp() {
         .unwrap();
     assert!(
         client
+            .raw()
             .wait_for_decision("r", Duration::ZERO)
             .await
             .unwrap()
@@ -202,6 +211,7 @@ async fn base_url_prefix_and_wait_clamp() {
     );
     assert!(
         client
+            .raw()
             .wait_for_decision("r", Duration::from_millis(1500))
             .await
             .unwrap()
@@ -282,16 +292,16 @@ async fn both_error_shapes_html_and_empty_bodies() {
     assert_eq!(c.app_id.as_deref(), Some("app-1"));
     assert_eq!(e.as_service().unwrap().message(), Some("consent needed"));
 
-    let e = client.get_exchange_status("gone").await.unwrap_err();
+    let e = client.raw().get_exchange_status("gone").await.unwrap_err();
     assert!(e.is_expired());
     assert_eq!(e.as_service().unwrap().request_id(), Some("req-x"));
 
-    let e = client.get_exchange_status("quota").await.unwrap_err();
+    let e = client.raw().get_exchange_status("quota").await.unwrap_err();
     assert!(e.is_quota_exceeded() && e.is_retryable());
     assert_eq!(e.code(), Some(&ErrorCode::QuotaExceeded));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(120)));
 
-    let e = client.get_exchange_status("html").await.unwrap_err();
+    let e = client.raw().get_exchange_status("html").await.unwrap_err();
     let Error::Protocol(p) = &e else {
         panic!("{e:?}")
     };
@@ -300,18 +310,30 @@ async fn both_error_shapes_html_and_empty_bodies() {
     assert!(p.body_excerpt().contains("Bad gateway"));
     assert!(e.is_retryable());
 
-    let e = client.get_exchange_status("empty").await.unwrap_err();
+    let e = client.raw().get_exchange_status("empty").await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(500));
     assert!(!e.is_retryable());
 
-    let e = client.get_exchange_status("garbage").await.unwrap_err();
+    let e = client
+        .raw()
+        .get_exchange_status("garbage")
+        .await
+        .unwrap_err();
     assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::InvalidBody));
     assert!(std::error::Error::source(&e).is_some());
 
-    let e = client.get_exchange_status("nocontent").await.unwrap_err();
+    let e = client
+        .raw()
+        .get_exchange_status("nocontent")
+        .await
+        .unwrap_err();
     assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedNoContent));
 
-    let e = client.get_exchange_status("redirect").await.unwrap_err();
+    let e = client
+        .raw()
+        .get_exchange_status("redirect")
+        .await
+        .unwrap_err();
     assert!(matches!(&e, Error::Protocol(p) if p.kind() == ProtocolErrorKind::UnexpectedStatus));
     assert_eq!(
         server
@@ -324,6 +346,7 @@ async fn both_error_shapes_html_and_empty_bodies() {
 
     assert!(
         client
+            .raw()
             .get_exchange_status("revoked")
             .await
             .unwrap_err()
@@ -331,18 +354,27 @@ async fn both_error_shapes_html_and_empty_bodies() {
     );
     assert!(
         client
+            .raw()
             .get_exchange_status("conflict")
             .await
             .unwrap_err()
             .is_conflict()
     );
-    let e = client.get_exchange_status("unknown").await.unwrap_err();
+    let e = client
+        .raw()
+        .get_exchange_status("unknown")
+        .await
+        .unwrap_err();
     assert!(
         e.is_not_found() && !e.is_conflict() && !e.is_retryable(),
         "{e:?}"
     );
     assert_eq!(e.code(), Some(&ErrorCode::NotFound));
-    let e = client.get_exchange_status("unauth").await.unwrap_err();
+    let e = client
+        .raw()
+        .get_exchange_status("unauth")
+        .await
+        .unwrap_err();
     assert!(e.is_unauthorized() && !e.is_not_found());
     assert_no_secret(&format!("{e} {e:?}"));
 
@@ -350,11 +382,11 @@ async fn both_error_shapes_html_and_empty_bodies() {
     let before = server.count();
     for bad in ["", ".", ".."] {
         assert!(matches!(
-            client.get_exchange_status(bad).await,
+            client.raw().get_exchange_status(bad).await,
             Err(Error::InvalidInput { .. })
         ));
         assert!(matches!(
-            client.get_pairing_status(bad).await,
+            client.raw().get_pairing_status(bad).await,
             Err(Error::InvalidInput { .. })
         ));
     }
@@ -381,6 +413,7 @@ async fn retries_transient_failures_of_idempotent_calls_only() {
     assert_eq!(server.count(), 3);
     // Artifact submit is idempotent by (requestId, artifactHash): retried too.
     client
+        .raw()
         .submit_artifact(&sample_artifact("req-r"))
         .await
         .unwrap();
@@ -397,6 +430,7 @@ async fn retries_transient_failures_of_idempotent_calls_only() {
     );
     // Non-idempotent: a 503 is not retried.
     let e = client
+        .raw()
         .initiate_pairing(&PairingInitiateRequest::new("d", "e"))
         .await
         .unwrap_err();
@@ -415,7 +449,7 @@ async fn gives_up_after_max_attempts_and_never_retries_other_4xx() {
     let e = client.echo().await.unwrap_err();
     assert_eq!(e.status().map(|s| s.as_u16()), Some(504));
     assert_eq!(server.count(), 3);
-    let e = client.get_exchange_status("x").await.unwrap_err();
+    let e = client.raw().get_exchange_status("x").await.unwrap_err();
     assert_eq!(e.code(), Some(&ErrorCode::InvalidRequest));
     assert_eq!(server.count(), 4);
 }
@@ -440,6 +474,7 @@ async fn connect_errors_are_retried_even_for_non_idempotent_calls() {
         .build()
         .unwrap();
     let e = client
+        .raw()
         .initiate_pairing(&PairingInitiateRequest::new("d", "e"))
         .await
         .unwrap_err();
@@ -497,6 +532,7 @@ async fn tls_with_a_self_signed_root_and_http2() {
         .unwrap();
     client.echo().await.unwrap();
     client
+        .raw()
         .submit_artifact(&sample_artifact("req-tls"))
         .await
         .unwrap();
@@ -527,8 +563,13 @@ async fn sixty_four_tasks_share_one_client() {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let id = format!("req-{i}");
-            client.submit_artifact(&sample_artifact(&id)).await.unwrap();
             client
+                .raw()
+                .submit_artifact(&sample_artifact(&id))
+                .await
+                .unwrap();
+            client
+                .raw()
                 .get_exchange_status(&id)
                 .await
                 .unwrap()
@@ -686,8 +727,8 @@ mod paths {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let (client, seen) = recording_client();
             rt.block_on(async {
-                let r = client.wait_for_decision(&id, Duration::from_secs(5)).await;
-                let _ = client.get_pairing_status(&nonce).await;
+                let r = client.raw().wait_for_decision(&id, Duration::from_secs(5)).await;
+                let _ = client.raw().get_pairing_status(&nonce).await;
                 if id.is_empty() || id == "." || id == ".." {
                     let refused = matches!(r, Err(Error::InvalidInput { .. }));
                     prop_assert!(refused);
@@ -734,7 +775,10 @@ mod paths {
                 "...",
                 "x/../../y",
             ] {
-                let _ = client.wait_for_decision(id, Duration::from_secs(1)).await;
+                let _ = client
+                    .raw()
+                    .wait_for_decision(id, Duration::from_secs(1))
+                    .await;
             }
         });
         for uri in seen.lock().unwrap().iter() {

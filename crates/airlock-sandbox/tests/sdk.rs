@@ -29,6 +29,7 @@ async fn full_lifecycle() {
         sandbox.approver().public_key().to_bytes()
     );
     client
+        .raw()
         .send_heartbeat(&HeartbeatRequest::new("enf-lifecycle").with_workspace_name("ws"))
         .await
         .unwrap();
@@ -176,7 +177,7 @@ async fn expiry_ends_the_wait() {
     let options = SubmitOptions::new().expires_in(Duration::from_secs(2));
     let pending = enforcer.submit_with("x", options).await;
     let outcome = enforcer.outcome(&pending).await.unwrap();
-    assert_eq!(outcome, DecisionOutcome::Expired);
+    assert_eq!(outcome, DecisionOutcome::Expired { withdrawn: false });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +197,7 @@ async fn withdraw_racing_a_decision() {
             let id = id.clone();
             move || approver.decide(&id, Decision::Approve, None)
         });
-        let withdraw = enforcer.client.withdraw_exchange(&id).await;
+        let withdraw = enforcer.client.withdraw(&pending).await;
         let decided = decide.await.unwrap();
         // Exactly one of them wins.
         assert_ne!(
@@ -298,6 +299,7 @@ async fn closed_state_is_pruned_after_the_retention() {
     let live = submitted(&sandbox, &enforcer, "still pending").await;
     enforcer
         .client
+        .raw()
         .send_heartbeat(&HeartbeatRequest::new("enf-prune"))
         .await
         .unwrap();
@@ -328,6 +330,7 @@ async fn closed_state_is_pruned_after_the_retention() {
         );
         let e = enforcer
             .client
+            .raw()
             .get_exchange_status(gone.request_id())
             .await
             .unwrap_err();
@@ -385,13 +388,13 @@ async fn expired_pairing_sessions_and_their_codes_are_pruned() {
     let nonce = session.nonce().to_owned();
     // Expired on arrival: the status says so until the sweep forgets the session.
     assert_eq!(
-        client.get_pairing_status(&nonce).await.unwrap().state,
+        client.raw().get_pairing_status(&nonce).await.unwrap().state,
         airlock_types::PairingState::Expired
     );
     let report = sandbox.prune();
     assert_eq!(report.pairing_sessions, 1, "{report:?}");
     assert_eq!(report.pairing_codes, 1, "{report:?}");
-    let e = client.get_pairing_status(&nonce).await.unwrap_err();
+    let e = client.raw().get_pairing_status(&nonce).await.unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
 }
 

@@ -207,8 +207,9 @@ impl Enforcer {
         };
 
         let heartbeat = client.spawn_heartbeat(
-            pairing.enforcer_id(),
-            HeartbeatOptions::new().workspace_name(&settings.workspace),
+            HeartbeatOptions::new()
+                .enforcer_id(pairing.enforcer_id())
+                .workspace_name(&settings.workspace),
         )?;
 
         Ok(Self {
@@ -266,7 +267,7 @@ impl Enforcer {
             .client
             .encrypt_and_submit(&self.pairing, &artifact, options)
             .await?;
-        let wait = AwaitOptions::new(self.settings.decision_timeout).withdraw_on_timeout(true);
+        let wait = AwaitOptions::new(self.settings.decision_timeout);
         let outcome = self.client.await_decision(&pending, wait).await?;
         Ok(Ruling::Asked {
             request_id: pending.request_id().to_owned(),

@@ -62,6 +62,7 @@ impl Gateway {
     /// One artifact submission.
     pub(crate) async fn submit(&self) -> Result<(), String> {
         self.client
+            .raw()
             .submit_artifact(&self.envelope)
             .await
             .map(|accepted| drop(black_box(accepted)))
@@ -71,6 +72,7 @@ impl Gateway {
     /// One exchange status request.
     pub(crate) async fn status(&self) -> Result<(), String> {
         self.client
+            .raw()
             .get_exchange_status("req-bench")
             .await
             .map(|status| drop(black_box(status)))

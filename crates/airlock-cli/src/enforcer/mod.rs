@@ -581,9 +581,10 @@ impl App {
         ctx: &Context,
     ) {
         let options = HeartbeatOptions::new()
+            .enforcer_id(pairing.enforcer_id())
             .workspace_name(ctx.workspace.clone())
             .enforcer_label(label());
-        match client.spawn_heartbeat(pairing.enforcer_id(), options) {
+        match client.spawn_heartbeat(options) {
             Ok(handle) => {
                 self.heartbeat = Some(handle);
                 self.revocation_reported = false;
@@ -671,7 +672,7 @@ impl App {
         let outcome = {
             let _spinner =
                 term.spinner("Waiting for the approver's decision (press Enter to stop waiting)");
-            let options = AwaitOptions::new(timeout).withdraw_on_timeout(true);
+            let options = AwaitOptions::new(timeout);
             tokio::select! {
                 outcome = client.await_decision(&pending, options) => Some(outcome),
                 () = term.interrupted() => None,
@@ -708,7 +709,7 @@ impl App {
             Ok((_, client)) => client,
             Err(e) => return Ok(Err(e)),
         };
-        match client.withdraw_exchange(&id).await {
+        match client.raw().withdraw_exchange(&id).await {
             Ok(_) => term.print(&format!("Request {id} withdrawn.")),
             Err(e) if e.is_conflict() => {
                 term.print(&format!("Request {id} is already decided or closed."))
@@ -730,7 +731,7 @@ impl App {
             return;
         };
         let result = match self.client().await {
-            Ok((_, client)) => client.withdraw_exchange(pending.request_id()).await,
+            Ok((_, client)) => client.withdraw(&pending).await,
             Err(e) => return term.print(&format!("Cannot withdraw {}: {e}", pending.request_id())),
         };
         match result {

@@ -52,7 +52,13 @@ pub(crate) fn outcome(
             ],
             &d.reason,
         ),
-        Ok(DecisionOutcome::Expired) => vec!["The request expired without a decision.".to_owned()],
+        Ok(DecisionOutcome::Expired { withdrawn: true }) => vec![format!(
+            "No decision within {}s: the request was withdrawn.",
+            timeout.as_secs()
+        )],
+        Ok(DecisionOutcome::Expired { withdrawn: false }) => {
+            vec!["The request expired without a decision.".to_owned()]
+        }
         Ok(DecisionOutcome::Withdrawn) => vec!["The request was withdrawn.".to_owned()],
         Ok(DecisionOutcome::Cancelled) => vec!["The request was cancelled.".to_owned()],
         Ok(other) => vec![format!("The request ended without a decision ({other:?}).")],
@@ -64,10 +70,6 @@ pub(crate) fn outcome(
             format!("  {}", chain(v.as_ref())),
             "  It was refused: a forged, replayed or mismatched decision never counts.".to_owned(),
         ],
-        Err(e) if e.is_timeout() => vec![format!(
-            "No decision within {}s: the request was withdrawn.",
-            timeout.as_secs()
-        )],
         Err(e) if e.is_conflict() => vec![format!("The request was closed: {}", chain(e))],
         Err(e) => gateway_error("Waiting for the decision failed", e),
     }
@@ -88,15 +90,18 @@ mod tests {
 
     #[test]
     fn timeouts_and_other_ends_are_explained() {
-        let timeout = Err(GatewayError::Timeout {
-            after: Duration::from_secs(5),
-        });
         assert_eq!(
-            outcome(&timeout, Duration::from_secs(5)),
+            outcome(
+                &Ok(DecisionOutcome::Expired { withdrawn: true }),
+                Duration::from_secs(5)
+            ),
             ["No decision within 5s: the request was withdrawn."]
         );
         assert_eq!(
-            outcome(&Ok(DecisionOutcome::Expired), Duration::ZERO),
+            outcome(
+                &Ok(DecisionOutcome::Expired { withdrawn: false }),
+                Duration::ZERO
+            ),
             ["The request expired without a decision."]
         );
         assert_eq!(

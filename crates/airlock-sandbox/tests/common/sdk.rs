@@ -83,6 +83,7 @@ impl SdkEnforcer {
     /// Withdraws `pending`; it must succeed.
     pub async fn withdraw(&self, pending: &PendingExchange) {
         self.client
+            .raw()
             .withdraw_exchange(pending.request_id())
             .await
             .expect("withdrawn");
