@@ -1,11 +1,45 @@
-//! Time helpers: the sandbox reads timestamps tolerantly and writes RFC 3339 UTC.
+//! Time: the sandbox's own clock (which tests can move forward), and helpers that read
+//! timestamps tolerantly and write RFC 3339 UTC.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Now, in UTC, at full precision (ordering and expiry); [`format`] truncates to seconds.
-pub(crate) fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
+/// The sandbox's clock: the wall clock, plus however far it was moved forward
+/// ([`crate::Sandbox::advance_clock`]). Every expiry the gateway and the IdP decide (codes,
+/// tokens, exchanges, pairing sessions, presence, DND policies) and every sweep reads it.
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    /// Nanoseconds ahead of the wall clock.
+    ahead: AtomicU64,
+}
+
+impl Clock {
+    /// Now, in UTC, at full precision (ordering and expiry); [`format`] truncates to seconds.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        plus(OffsetDateTime::now_utc(), self.ahead())
+    }
+
+    /// How far ahead of the wall clock it is.
+    pub(crate) fn ahead(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.ahead.load(Ordering::Relaxed))
+    }
+
+    /// Moves the clock forward by `by` (saturating, about 584 years at most).
+    pub(crate) fn advance(&self, by: std::time::Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .ahead
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |a| {
+                Some(a.saturating_add(by))
+            });
+    }
+
+    /// Time from now until `t` (zero when past).
+    pub(crate) fn until(&self, t: OffsetDateTime) -> std::time::Duration {
+        std::time::Duration::try_from(t - self.now()).unwrap_or_default()
+    }
 }
 
 /// `2026-02-24T10:00:00Z` (whole seconds, UTC).
@@ -36,14 +70,23 @@ pub(crate) fn plus(t: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime 
     t.checked_add(d).unwrap_or(t)
 }
 
-/// Time from now until `t` (zero when past).
-pub(crate) fn until(t: OffsetDateTime) -> std::time::Duration {
-    std::time::Duration::try_from(t - now()).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_moves_forward_only_when_advanced() {
+        let clock = Clock::default();
+        let wall = OffsetDateTime::now_utc();
+        assert!(clock.now() - wall < time::Duration::minutes(1));
+        clock.advance(std::time::Duration::from_secs(5 * 3600));
+        assert!(clock.now() - wall >= time::Duration::hours(5));
+        let ahead = clock.now() - OffsetDateTime::now_utc();
+        assert!(ahead < time::Duration::hours(5) + time::Duration::minutes(1));
+        assert_eq!(clock.until(wall), std::time::Duration::ZERO);
+        clock.advance(std::time::Duration::MAX);
+        assert!(clock.now() > wall);
+    }
 
     #[test]
     fn reads_offsets_fractions_and_missing_zones() {

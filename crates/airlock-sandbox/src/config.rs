@@ -210,7 +210,7 @@ pub struct SandboxConfig {
     pub presence_ttl: Duration,
     /// How long closed state stays in memory before pruning (default 10 minutes):
     /// exchanges after they were delivered, withdrawn or expired (their status stays
-    /// readable until then), pairing sessions after their expiry, device codes after
+    /// readable until then), pairing sessions that expired uncompleted after their expiry, device codes after
     /// theirs. Expired pairing codes, tokens, authorization codes and presence go at the
     /// first sweep after they expire. See [`crate::Sandbox::prune`].
     pub retention: Duration,

@@ -35,6 +35,8 @@ struct Input {
     app_id: Option<String>,
     #[serde(default)]
     user_code: Option<String>,
+    #[serde(default)]
+    seconds: Option<u64>,
 }
 
 fn sandbox_error(e: SandboxError) -> ApiError {
@@ -162,6 +164,13 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
         (&Method::DELETE, ["dnd"]) => {
             platform.gateway.clear_dnd_policies();
             ok(json!({ "status": "cleared" }))
+        }
+        (&Method::POST, ["clock", "advance"]) => {
+            let seconds = input()?
+                .seconds
+                .ok_or_else(|| ApiError::bad_request("seconds is required"))?;
+            platform.advance_clock(std::time::Duration::from_secs(seconds));
+            ok(json!({ "aheadSeconds": platform.clock.ahead().as_secs() }))
         }
         (&Method::GET, ["requests"]) => {
             let counts = platform.requests.snapshot();

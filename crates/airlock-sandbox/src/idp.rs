@@ -6,7 +6,7 @@
 //! provider's memory. There is no `id_token` and no JWKS.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -19,7 +19,7 @@ use airlock_types::{
     DeviceAuthorizationResponse, OAuthErrorCode, OAuthErrorResponse, OidcDiscovery, TokenResponse,
 };
 
-use crate::clock;
+use crate::clock::{self, Clock};
 
 /// The device-code grant type (RFC 8628).
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -102,6 +102,7 @@ struct IdpState {
 #[derive(Debug)]
 pub(crate) struct Idp {
     settings: IdpSettings,
+    clock: Arc<Clock>,
     state: Mutex<IdpState>,
 }
 
@@ -127,9 +128,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> web::Resp 
 }
 
 impl Idp {
-    pub(crate) fn new(settings: IdpSettings) -> Self {
+    pub(crate) fn new(settings: IdpSettings, clock: Arc<Clock>) -> Self {
         Self {
             settings,
+            clock,
             state: Mutex::new(IdpState::default()),
         }
     }
@@ -140,7 +142,7 @@ impl Idp {
 
     /// The user an access token belongs to, if it is valid and unexpired.
     pub(crate) fn validate_access_token(&self, token: &str) -> Option<String> {
-        let now = clock::now();
+        let now = self.clock.now();
         let state = self.lock();
         state
             .access
@@ -189,7 +191,7 @@ impl Idp {
 
     /// User codes of device authorizations waiting for approval.
     pub(crate) fn pending_device_codes(&self) -> Vec<String> {
-        let now = clock::now();
+        let now = self.clock.now();
         self.lock()
             .devices
             .values()
@@ -299,7 +301,7 @@ impl Idp {
                 .collect();
             format!("{}-{}", &s[..4], &s[4..])
         };
-        let now = clock::now();
+        let now = self.clock.now();
         let state = match self.settings.device_approval {
             DeviceApproval::Automatic => DeviceState::Approved,
             DeviceApproval::Manual => DeviceState::Pending,
@@ -414,7 +416,7 @@ impl Idp {
                 redirect_uri: redirect_uri.clone(),
                 challenge,
                 scope: q("scope").unwrap_or_else(|| "openid".to_owned()),
-                expires_at: clock::plus(clock::now(), Duration::from_secs(60)),
+                expires_at: clock::plus(self.clock.now(), Duration::from_secs(60)),
             },
         );
         let mut params = vec![("code", code)];
@@ -431,7 +433,7 @@ impl Idp {
             Err(e) => return e.response(),
         };
         let bad = |error: &str, d: &str| oauth_error(StatusCode::BAD_REQUEST, error, d);
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let (scope, family) = match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {

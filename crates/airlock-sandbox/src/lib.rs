@@ -236,13 +236,20 @@ pub(crate) struct Platform {
     pub(crate) control_token: Zeroizing<String>,
     pub(crate) identity: SandboxIdentity,
     pub(crate) retention: std::time::Duration,
+    pub(crate) clock: Arc<clock::Clock>,
     pub(crate) requests: counts::RequestCounter,
 }
 
 impl Platform {
+    /// See [`Sandbox::advance_clock`].
+    pub(crate) fn advance_clock(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+        self.gateway.clock_moved();
+    }
+
     /// One sweep of every part's memory (see [`Sandbox::prune`]).
     fn prune(&self) -> PruneReport {
-        let now = time::OffsetDateTime::now_utc();
+        let now = self.clock.now();
         let gateway = self.gateway.prune(now, self.retention);
         let idp = self.idp.prune(now, self.retention);
         let approver = self.approver.prune();
@@ -284,7 +291,8 @@ async fn sweep(
 pub struct PruneReport {
     /// Exchanges closed for longer than the retention.
     pub exchanges: usize,
-    /// Pairing sessions (completed, expired or revoked) past their expiry plus retention.
+    /// Pairing sessions that expired without being completed, past their expiry plus
+    /// retention (completed pairings live until revoked).
     pub pairing_sessions: usize,
     /// Pairing codes no longer usable (used, expired, or pre-generated and expired).
     pub pairing_codes: usize,
@@ -360,17 +368,21 @@ impl Sandbox {
         let approver_token: String = identity.approver_token.as_str().to_owned();
         let control_token: String = identity.control_token.as_str().to_owned();
 
-        let idp = Arc::new(Idp::new(IdpSettings {
-            issuer: issuer.clone(),
-            public_client_id: IDP_CLIENT_ID.to_owned(),
-            confidential_client: (CLIENT_ID.to_owned(), Zeroizing::new(client_secret.clone())),
-            user_id: SANDBOX_USER.to_owned(),
-            access_ttl: config.access_token_ttl,
-            refresh_ttl: config.refresh_token_ttl,
-            device_ttl: config.device_code_ttl,
-            device_interval: config.device_poll_interval,
-            device_approval: config.device_approval,
-        }));
+        let clock = Arc::new(clock::Clock::default());
+        let idp = Arc::new(Idp::new(
+            IdpSettings {
+                issuer: issuer.clone(),
+                public_client_id: IDP_CLIENT_ID.to_owned(),
+                confidential_client: (CLIENT_ID.to_owned(), Zeroizing::new(client_secret.clone())),
+                user_id: SANDBOX_USER.to_owned(),
+                access_ttl: config.access_token_ttl,
+                refresh_ttl: config.refresh_token_ttl,
+                device_ttl: config.device_code_ttl,
+                device_interval: config.device_poll_interval,
+                device_approval: config.device_approval,
+            },
+            Arc::clone(&clock),
+        ));
         let gateway = Arc::new(Gateway::new(
             GatewaySettings {
                 base_url: base.clone(),
@@ -397,6 +409,7 @@ impl Sandbox {
                 presence_ttl: config.presence_ttl,
             },
             Arc::clone(&idp),
+            Arc::clone(&clock),
         ));
         let approver = approver::Approver::new(
             Arc::clone(&gateway),
@@ -428,6 +441,7 @@ impl Sandbox {
             control_token: Zeroizing::new(control_token),
             identity,
             retention: config.retention,
+            clock,
             requests: counts::RequestCounter::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -469,12 +483,28 @@ impl Sandbox {
 
     /// Sweeps memory now (the sandbox also does so every
     /// [`SandboxConfig::prune_interval`]): forgets exchanges closed — delivered, withdrawn or
-    /// expired — for longer than [`SandboxConfig::retention`], pairing sessions past their
-    /// expiry plus the retention, unusable pairing codes, presence past its TTL, expired DND
+    /// expired — for longer than [`SandboxConfig::retention`], pairing sessions that expired
+    /// uncompleted (past their expiry plus the retention; completed pairings live until
+    /// revoked), unusable pairing codes, presence past its TTL, expired DND
     /// policies, expired IdP codes and tokens, and what the simulated approver kept about
     /// forgotten exchanges. A forgotten exchange is `404 not_found` to its enforcer.
     pub fn prune(&self) -> PruneReport {
         self.platform.prune()
+    }
+
+    /// Moves the sandbox's clock forward by `by`, as if that much time had passed for the
+    /// gateway and the IdP: pairing codes, tokens, device codes, exchanges, presence and DND
+    /// policies expire by it, and the next sweep ([`prune`](Self::prune)) forgets by it.
+    /// Rate-limit windows and the simulated approver's own clock do not move. Timestamps an
+    /// enforcer sends (an artifact's `expiresAt`) are read on the sandbox's clock, so give
+    /// artifacts submitted after a jump an expiry beyond it.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.platform.advance_clock(by);
+    }
+
+    /// How far [`advance_clock`](Self::advance_clock) moved the sandbox's clock in all.
+    pub fn clock_ahead(&self) -> std::time::Duration {
+        self.platform.clock.ahead()
     }
 
     /// The listening address.

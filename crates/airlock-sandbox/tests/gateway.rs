@@ -585,3 +585,28 @@ async fn debug_output_redacts_secrets_and_drop_stops_serving() {
         .expect("no hang");
     assert!(result.is_err(), "still serving after drop");
 }
+
+/// Moving the sandbox's clock expires what is due, and a long-poll in progress sees it at once.
+#[tokio::test]
+async fn advancing_the_clock_expires_exchanges_and_wakes_waits() {
+    let sandbox = start(config().approver_policy(ApproverPolicy::Manual).build()).await;
+    let mut e = Enforcer::new(&sandbox);
+    e.pair().await;
+    let id = new_request_id();
+    e.submit(&id, &command("sleep 1"))
+        .await
+        .0
+        .assert_status(StatusCode::ACCEPTED);
+    let started = std::time::Instant::now();
+    let (reply, ()) = tokio::join!(e.wait(&id, 30), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        sandbox.advance_clock(Duration::from_secs(3600));
+    });
+    reply.assert_status(StatusCode::GONE);
+    assert_eq!(reply.code(), "expired");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the wait was not woken"
+    );
+    assert!(sandbox.clock_ahead() >= Duration::from_secs(3600));
+}

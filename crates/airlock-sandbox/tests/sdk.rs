@@ -398,6 +398,57 @@ async fn expired_pairing_sessions_and_their_codes_are_pruned() {
     assert!(e.is_not_found(), "{e:?}");
 }
 
+/// Completed pairings live until revoked (#15.1): hours of sandbox time and sweeps later, a
+/// paired enforcer still gets its commands approved; only the session nobody completed goes,
+/// and a revoked pairing still says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completed_pairings_live_until_revoked_however_long_ago() {
+    let sandbox = sandbox(
+        SandboxConfig::builder()
+            .retention(Duration::from_secs(60))
+            .prune_interval(None),
+    )
+    .await;
+    let kept = SdkEnforcer::paired(&sandbox, "enf-kept").await;
+    let revoked = SdkEnforcer::paired(&sandbox, "enf-revoked").await;
+    revoked.client.unpair(&revoked.pairing).await.unwrap();
+    sandbox.approver().set_auto_pair(false);
+    let abandoned = kept
+        .client
+        .start_pairing(airlock_gateway::PairingRequest::new("enf-abandoned"))
+        .await
+        .unwrap();
+
+    let mut pruned = airlock_sandbox::PruneReport::default();
+    for _ in 0..5 {
+        sandbox.advance_clock(Duration::from_secs(3600));
+        let report = sandbox.prune();
+        pruned.pairing_sessions += report.pairing_sessions;
+    }
+    assert!(sandbox.clock_ahead() >= Duration::from_secs(5 * 3600));
+    assert_eq!(
+        pruned.pairing_sessions, 1,
+        "only the abandoned session goes"
+    );
+    let e = kept
+        .client
+        .get_pairing_status(abandoned.nonce())
+        .await
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+
+    // Artifacts submitted now must outlive the jump of the sandbox's clock.
+    let later = || SubmitOptions::new().expires_in(Duration::from_secs(6 * 3600));
+    let pending = kept.submit_with("cargo test", later()).await;
+    assert!(kept.outcome(&pending).await.unwrap().is_approved());
+    let err = revoked
+        .client
+        .encrypt_and_submit(&revoked.pairing, &json!({ "commandText": "x" }), later())
+        .await
+        .unwrap_err();
+    assert!(err.is_pairing_revoked(), "{err:?}");
+}
+
 /// What a pairing and one gated command cost, route by route; the control API (which also
 /// reports the counts) is not counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,13 +11,12 @@ use time::OffsetDateTime;
 
 use super::exchanges::{Exchange, ExchangeState, StoredDecision};
 use super::{Gateway, InEnvelope, envelope, ts};
-use crate::clock;
 use crate::web::ApiError;
 
 impl Gateway {
     /// `GET /v1/approvers/{id}/inbox`: pending artifacts routed to the approver.
     pub(crate) fn inbox(&self, approver_id: &str) -> Vec<InboxItem> {
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let mut items: Vec<(OffsetDateTime, InboxItem)> = state
             .exchanges
@@ -52,7 +51,7 @@ impl Gateway {
             .as_ref()
             .and_then(|s| s.get("approverId"))
             .and_then(Value::as_str);
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let ex = state
             .exchanges

@@ -1,6 +1,6 @@
 //! Do-Not-Disturb policies, as the relay serves them.
 
-use airlock_types::{DndPoliciesResponse, DndPolicy, Timestamp};
+use airlock_types::{DndPoliciesResponse, DndPolicy};
 use http::StatusCode;
 
 use super::Gateway;
@@ -16,7 +16,7 @@ impl Gateway {
     }
 
     pub(super) fn dnd_effective(&self, req: &Req) -> web::Resp {
-        let now = Timestamp::now();
+        let now = super::ts(self.clock.now());
         // A query value, when given, must equal the policy's. A policy without a session
         // applies to every session of its workspace, so a `sessionId` query keeps it.
         let wanted =

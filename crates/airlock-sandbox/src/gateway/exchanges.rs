@@ -144,7 +144,7 @@ impl Gateway {
             .ok_or_else(|| bad("body.ciphertext is required"))?;
         let ciphertext: EncryptedPayload = serde_json::from_value(ciphertext)
             .map_err(|e| bad(&format!("body.ciphertext is not an encrypted payload: {e}")))?;
-        let now = clock::now();
+        let now = self.clock.now();
         let expires_at = match body.expires_at.or(env.expires_at) {
             Some(s) => {
                 clock::parse(&s).ok_or_else(|| bad("expiresAt is not an RFC 3339 timestamp"))?
@@ -222,7 +222,7 @@ impl Gateway {
 
     pub(super) fn exchange_status(&self, caller: &Caller, id: &str) -> HandlerResult {
         let mut state = self.lock();
-        let ex = own_exchange(&mut state, caller, id)?;
+        let ex = own_exchange(&mut state, caller, id, self.clock.now())?;
         let mut body = ExchangeStatusBody::new(id, wire_state(ex.state));
         body.artifact_hash = Some(ex.artifact_hash.clone());
         body.artifact_type = Some(ex.artifact_type.clone());
@@ -243,7 +243,7 @@ impl Gateway {
             // Subscribe before looking, so a change between the look and the wait wakes us.
             let (mut rx, expires_in) = {
                 let mut state = self.lock();
-                let ex = own_exchange(&mut state, caller, id)?;
+                let ex = own_exchange(&mut state, caller, id, self.clock.now())?;
                 let rx = ex.changed.subscribe();
                 match ex.state {
                     ExchangeState::Decided | ExchangeState::Delivered => {
@@ -276,7 +276,7 @@ impl Gateway {
                                 .with_request_id(id),
                         );
                     }
-                    ExchangeState::Pending => (rx, clock::until(ex.expires_at)),
+                    ExchangeState::Pending => (rx, self.clock.until(ex.expires_at)),
                 }
             };
             let now = tokio::time::Instant::now();
@@ -295,7 +295,7 @@ impl Gateway {
                     if wake == deadline {
                         // One last look, then 204.
                         let mut state = self.lock();
-                        let ex = own_exchange(&mut state, caller, id)?;
+                        let ex = own_exchange(&mut state, caller, id, self.clock.now())?;
                         if ex.state == ExchangeState::Pending {
                             return Ok(web::empty(StatusCode::NO_CONTENT));
                         }
@@ -307,7 +307,7 @@ impl Gateway {
 
     pub(super) fn withdraw(&self, caller: &Caller, id: &str) -> HandlerResult {
         let mut state = self.lock();
-        let ex = own_exchange(&mut state, caller, id)?;
+        let ex = own_exchange(&mut state, caller, id, self.clock.now())?;
         if ex.state != ExchangeState::Pending {
             return Err(ApiError::conflict(
                 "conflict",
@@ -316,7 +316,7 @@ impl Gateway {
             .with_request_id(id)
             .with_details(json!({ "state": ex.state.as_str() })));
         }
-        let now = clock::now();
+        let now = self.clock.now();
         ex.state = ExchangeState::Withdrawn;
         ex.withdrawn_at = Some(now);
         ex.changed.send_modify(|v| *v += 1);
@@ -337,7 +337,7 @@ impl Gateway {
             .body
             .ok_or_else(|| ApiError::bad_request("body is required").with_request_id(&id))?;
         let mut state = self.lock();
-        let ex = own_exchange(&mut state, caller, &id)?;
+        let ex = own_exchange(&mut state, caller, &id, self.clock.now())?;
         let Some(decision) = &ex.decision else {
             return Err(
                 ApiError::conflict("conflict", "nothing was delivered for this exchange")
@@ -352,7 +352,7 @@ impl Gateway {
         }
         if ex.state == ExchangeState::Decided {
             ex.state = ExchangeState::Delivered;
-            ex.delivered_at = Some(clock::now());
+            ex.delivered_at = Some(self.clock.now());
             ex.changed.send_modify(|v| *v += 1);
         }
         let out = json!({
@@ -381,12 +381,13 @@ fn own_exchange<'a>(
     state: &'a mut State,
     caller: &Caller,
     id: &str,
+    now: OffsetDateTime,
 ) -> Result<&'a mut Exchange, ApiError> {
     let ex = state
         .exchanges
         .get_mut(id)
         .filter(|ex| ex.owner.0 == caller.app_id && ex.owner.1 == caller.user_id)
         .ok_or_else(|| ApiError::not_found("unknown requestId").with_request_id(id))?;
-    ex.refresh(clock::now());
+    ex.refresh(now);
     Ok(ex)
 }

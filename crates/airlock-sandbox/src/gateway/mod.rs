@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::clock;
+use crate::clock::{self, Clock};
 use crate::config::{ConsentMode, ConsentState, RateLimit};
 use crate::idp::Idp;
 use crate::web::{self, ApiError, HandlerResult, Req, Secret};
@@ -108,6 +108,7 @@ pub(crate) struct GatewaySettings {
 pub(crate) struct Gateway {
     settings: GatewaySettings,
     idp: Arc<Idp>,
+    clock: Arc<Clock>,
     state: Mutex<State>,
     /// Bumped whenever an approver may have something new to look at (an artifact in an
     /// inbox, a pairing session waiting for a code).
@@ -150,10 +151,11 @@ fn ts(t: OffsetDateTime) -> Timestamp {
 }
 
 impl Gateway {
-    pub(crate) fn new(settings: GatewaySettings, idp: Arc<Idp>) -> Self {
+    pub(crate) fn new(settings: GatewaySettings, idp: Arc<Idp>, clock: Arc<Clock>) -> Self {
         Self {
             settings,
             idp,
+            clock,
             state: Mutex::new(State::default()),
             approver_feed: watch::Sender::new(0),
         }
@@ -178,7 +180,7 @@ impl Gateway {
     pub(crate) async fn handle(&self, req: &Req) -> Option<web::Resp> {
         let path = req.path();
         let result = match (&req.method, path.as_slice()) {
-            (&Method::GET, ["echo"]) => Ok(echo()),
+            (&Method::GET, ["echo"]) => Ok(self.echo()),
             (&Method::GET, ["v1", "integrations", "discovery"]) => Ok(self.discovery()),
             (_, ["v1", "pairing", "resolve", code]) if req.method == Method::GET => self
                 .approver_auth(req)
@@ -251,6 +253,10 @@ impl Gateway {
 
     // -- discovery ------------------------------------------------------------------------
 
+    fn echo(&self) -> web::Resp {
+        web::json(StatusCode::OK, &EchoResponse::utc(ts(self.clock.now())))
+    }
+
     fn discovery(&self) -> web::Resp {
         let idp = IdpInfo::new(&self.settings.issuer_url, &self.settings.idp_client_id);
         web::json(
@@ -266,12 +272,13 @@ impl Gateway {
     /// - exchanges closed (delivered, withdrawn, expired, or decided but past their expiry)
     ///   for at least `retention` — until then their status and terminal answers stay
     ///   available;
-    /// - pairing sessions no longer pending whose expiry is at least `retention` ago, and
-    ///   every code of a session that is no longer pending;
+    /// - pairing sessions that expired without being completed, `retention` after their
+    ///   expiry, and every code of a session that is no longer pending;
     /// - pre-generated codes past their expiry;
     /// - presence past its TTL, expired DND policies, and empty rate-limit windows.
     ///
-    /// Routes (routing tokens) are kept: a revoked pairing must keep answering
+    /// Completed pairings and their routes live until revoked, however old their code is;
+    /// revoked ones are kept too, so that their routing token keeps answering
     /// `pairing_revoked`.
     pub(crate) fn prune(&self, now: OffsetDateTime, retention: Duration) -> GatewayPruned {
         let cutoff = |t: OffsetDateTime| clock::plus(t, retention) <= now;
@@ -288,7 +295,7 @@ impl Gateway {
         let before = state.pairings.len();
         state.pairings.retain(|_, p| {
             p.refresh(now);
-            p.state == PairingState::Pending || !cutoff(p.expires_at)
+            !(p.state == PairingState::Expired && cutoff(p.expires_at))
         });
         out.pairings = before - state.pairings.len();
 
@@ -329,6 +336,17 @@ impl Gateway {
         out
     }
 
+    /// The clock moved forward: exchanges past their expiry expire now, and every long-poll
+    /// looks again (its wake-up time was computed on the old clock).
+    pub(crate) fn clock_moved(&self) {
+        let now = self.clock.now();
+        for ex in self.lock().exchanges.values_mut() {
+            ex.refresh(now);
+            ex.changed.send_modify(|v| *v += 1);
+        }
+        self.poke_approvers();
+    }
+
     /// Whether the gateway still holds the exchange.
     pub(crate) fn has_exchange(&self, request_id: &str) -> bool {
         self.lock().exchanges.contains_key(request_id)
@@ -340,15 +358,11 @@ impl Gateway {
     pub(crate) fn exchange_state(&self, request_id: &str) -> Option<(ExchangeState, u32)> {
         let mut state = self.lock();
         let ex = state.exchanges.get_mut(request_id)?;
-        ex.refresh(clock::now());
+        ex.refresh(self.clock.now());
         Some((ex.state, ex.deliveries))
     }
 }
 
 fn ok_json<T: serde::Serialize>(v: T) -> web::Resp {
     web::json(StatusCode::OK, &v)
-}
-
-fn echo() -> web::Resp {
-    web::json(StatusCode::OK, &EchoResponse::utc(Timestamp::now()))
 }

@@ -110,7 +110,7 @@ pub(crate) struct InPreGenerate {
 impl Gateway {
     pub(super) fn initiate_pairing(&self, caller: &Caller, req: &Req) -> HandlerResult {
         let body: InPairing = req.json().map_err(ApiError::bad_request)?;
-        let now = clock::now();
+        let now = self.clock.now();
         let expires_at = clock::plus(now, self.settings.pairing_code_ttl);
         let mut state = self.lock();
         let code = fresh_code(&state);
@@ -139,7 +139,7 @@ impl Gateway {
             .as_deref()
             .map(normalize_code)
             .ok_or_else(|| ApiError::bad_request("pairingCode is required"))?;
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let pre = state
             .pre_codes
@@ -179,7 +179,7 @@ impl Gateway {
             .get_mut(nonce)
             .filter(|p| p.owner == (caller.app_id.clone(), caller.user_id.clone()))
             .ok_or_else(|| ApiError::not_found("unknown pairing nonce"))?;
-        p.refresh(clock::now());
+        p.refresh(self.clock.now());
         let mut out = PairingStatusResponse::new(p.nonce.clone(), p.state.clone());
         out.expires_at = Some(ts(p.expires_at));
         out.routing_token = p.routing_token.clone();
@@ -224,7 +224,7 @@ impl Gateway {
     /// `GET /v1/pairing/resolve/{code}`.
     pub(crate) fn resolve_pairing(&self, code: &str) -> Result<PairingResolveResponse, ApiError> {
         let code = normalize_code(code);
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let nonce = state
             .codes
@@ -297,7 +297,7 @@ impl Gateway {
                 )));
             }
         }
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         let p = state
             .pairings
@@ -356,7 +356,7 @@ impl Gateway {
         let ttl = body
             .ttl_seconds
             .map_or(self.settings.pregenerated_code_ttl, Duration::from_secs);
-        let expires_at = clock::plus(clock::now(), ttl);
+        let expires_at = clock::plus(self.clock.now(), ttl);
         let mut state = self.lock();
         let code = fresh_code(&state);
         state.pre_codes.insert(
@@ -374,7 +374,7 @@ impl Gateway {
     /// Codes of the pairing sessions waiting for an approver: what a user would read off the
     /// enforcer's screen. Sessions claimed with a pre-generated code list only for its approver.
     pub(crate) fn pending_pairing_codes(&self, approver_id: &str) -> Vec<String> {
-        let now = clock::now();
+        let now = self.clock.now();
         let mut state = self.lock();
         state
             .pairings

@@ -33,7 +33,7 @@ impl Gateway {
         let enforcer_id = body
             .enforcer_id
             .ok_or_else(|| ApiError::bad_request("enforcerId is required"))?;
-        let now = clock::now();
+        let now = self.clock.now();
         let online_until = clock::plus(now, self.settings.presence_ttl);
         self.lock().presence.insert(
             (caller.user_id.clone(), enforcer_id.clone()),
@@ -51,7 +51,7 @@ impl Gateway {
 
     /// Presence of an enforcer: `Some((last_seen, label, workspace))` while within the TTL.
     pub(crate) fn presence(&self, enforcer_id: &str) -> Option<crate::PresenceInfo> {
-        let now = clock::now();
+        let now = self.clock.now();
         let state = self.lock();
         state
             .presence
