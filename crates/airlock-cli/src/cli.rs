@@ -52,7 +52,7 @@ pub(crate) enum Command {
     /// Pin settings for later commands (`set`), show (`get`) or forget (`unset`) them.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Manage the auto-approve patterns of a workspace (`substring` or `/regex/`).
+    /// Manage the auto-approve patterns of a workspace (argv prefix or `/regex/`).
     #[command(subcommand)]
     Patterns(PatternsCommand),
 }
@@ -214,7 +214,7 @@ pub(crate) enum PatternsCommand {
 /// A pattern and the workspace it belongs to.
 #[derive(Debug, Args)]
 pub(crate) struct PatternArg {
-    /// A substring of the command, or `/regex/`.
+    /// An argv prefix (`git status` approves `git status -s`), or `/regex/` over the whole command.
     pub(crate) pattern: String,
     #[command(flatten)]
     pub(crate) conn: ConnArgs,

@@ -304,8 +304,9 @@ fn patterns(command: PatternsCommand) -> Result<(), CliError> {
     match command {
         PatternsCommand::Add(arg) => {
             let ctx = Context::resolve(&arg.conn)?;
-            // Refuse an invalid regex now rather than at approval time.
-            approve::matching_pattern(std::slice::from_ref(&arg.pattern), "")?;
+            // Refuse a pattern that would approve anything, or nothing, now.
+            airlock::gateway::command::Pattern::parse(&arg.pattern)
+                .map_err(|e| CliError::new(Exit::Usage, format!("refused: {e}")))?;
             let mut all = ctx.state.patterns()?;
             let list = all.workspaces.entry(ctx.workspace.clone()).or_default();
             if list.contains(&arg.pattern) {

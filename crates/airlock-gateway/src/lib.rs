@@ -159,6 +159,7 @@
 mod api;
 mod call;
 mod client;
+pub mod command;
 mod dnd;
 mod enforcer;
 mod error;
