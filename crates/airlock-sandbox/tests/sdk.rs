@@ -432,6 +432,7 @@ async fn completed_pairings_live_until_revoked_however_long_ago() {
     );
     let e = kept
         .client
+        .raw()
         .get_pairing_status(abandoned.nonce())
         .await
         .unwrap_err();
