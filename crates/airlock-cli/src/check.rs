@@ -8,6 +8,7 @@ use airlock::types::PairingState;
 
 use crate::connect::Context;
 use crate::exit::{CliError, Exit, PAIR_AGAIN};
+use crate::inert::inert;
 
 /// The result of one check: its line and its exit code.
 struct Line {
@@ -39,8 +40,9 @@ pub(crate) async fn run(ctx: &Context) -> Result<Exit, CliError> {
         Err(e) => Line::failed(CliError::new(e.exit, e.message.clone())),
     };
     let pairing = pairing(ctx, client.as_ref().ok()).await?;
-    outln!("sign-in  {}", sign_in.text);
-    outln!("pairing  {}", pairing.text);
+    // The lines quote the gateway (error bodies, a consent URL).
+    outln!("sign-in  {}", inert(&sign_in.text));
+    outln!("pairing  {}", inert(&pairing.text));
     Ok([sign_in.exit, pairing.exit]
         .into_iter()
         .find(|e| *e != Exit::Success)

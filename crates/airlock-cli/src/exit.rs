@@ -142,6 +142,11 @@ pub(crate) struct CliError {
 }
 
 impl CliError {
+    /// A failure the user was already told about: only the exit code is left to give.
+    pub(crate) fn silent(exit: Exit) -> Self {
+        Self::new(exit, "")
+    }
+
     pub(crate) fn new(exit: Exit, message: impl Into<String>) -> Self {
         Self {
             exit,

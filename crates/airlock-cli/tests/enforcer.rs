@@ -39,7 +39,7 @@ fn expect(p: &mut PtySession, needle: &str) -> String {
 /// Waits for the menu titled `title` and picks `choice`.
 fn menu(p: &mut PtySession, title: &str, choice: &str) {
     expect(p, title);
-    expect(p, "Choose 1-");
+    expect(p, "Choose a number: ");
     p.send_line(choice).expect("send a menu choice");
 }
 
@@ -50,19 +50,24 @@ fn answer(p: &mut PtySession, prompt: &str, text: &str) {
 }
 
 /// Waits for the exit and checks it is a success.
-fn exits_cleanly(mut p: PtySession) {
+fn exits_cleanly(p: PtySession) {
+    exits_with(p, 0);
+}
+
+/// Waits for the exit and checks its code.
+fn exits_with(mut p: PtySession, code: i32) {
     p.exp_eof().expect("the enforcer exits");
     let status = p.process().wait().expect("wait for the enforcer");
     assert!(
-        format!("{status:?}").ends_with(", 0)"),
-        "exit status {status:?}"
+        format!("{status:?}").ends_with(&format!(", {code})")),
+        "exit status {status:?}, expected {code}"
     );
 }
 
 /// Submits `command` from the paired menu, waiting `seconds` for the decision (empty: the
 /// default); returns the request id printed after "Submitted request ".
 fn submit(p: &mut PtySession, command: &str, seconds: &str) -> String {
-    menu(p, PAIRED, "1");
+    menu(p, PAIRED, "5");
     answer(p, "Command to approve [", command);
     answer(p, "Seconds to wait for a decision [120]: ", seconds);
     expect(p, "Submitted request ");
@@ -110,12 +115,14 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     expect(&mut p, "Embedded sandbox running at http://127.0.0.1:");
     expect(&mut p, "Not signed in.");
 
-    // Menu without a sign-in: set PAT (1), device (2), reconfigure (3), status (4), sandbox (5), exit (6).
+    // Every action keeps its number: set PAT (1), device (2), pair (3), pair with a code (4),
+    // submit (5), withdraw (6), status (7), sandbox policy (8), reconfigure (9), unpair (10),
+    // sign out (11), exit (0).
     menu(&mut p, SIGNED_OUT, "1");
     answer(&mut p, "[Enter uses the embedded sandbox's token]: ", "");
     expect(&mut p, "Signed in with a personal access token");
 
-    menu(&mut p, SIGNED_IN, "1");
+    menu(&mut p, SIGNED_IN, "3");
     expect(&mut p, "Enter the pairing code ");
     expect(&mut p, "Fingerprint: ");
     answer(
@@ -126,12 +133,11 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     expect(&mut p, "Paired with signer ");
     expect(&mut p, "Presence heartbeat started");
 
-    // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), sandbox (6), exit (7).
     submit(&mut p, "echo approved-by-pty", "");
     expect(&mut p, "APPROVED: the decision's signature verified.");
     expect(&mut p, "signer: ");
 
-    menu(&mut p, PAIRED, "6");
+    menu(&mut p, PAIRED, "8");
     answer(&mut p, "Choose 1-3: ", "2");
     expect(&mut p, "The sandbox approver's policy is now reject.");
 
@@ -139,15 +145,24 @@ fn wizard_with_the_embedded_sandbox_then_pat_pair_approve_reject_and_sign_out() 
     expect(&mut p, "REJECTED: the decision's signature verified.");
     expect(&mut p, "signer: ");
 
-    menu(&mut p, PAIRED, "4");
+    menu(&mut p, PAIRED, "7");
     expect(&mut p, "signed in    yes (personal access token)");
     expect(&mut p, "heartbeat    ");
     expect(&mut p, "sandbox      embedded at http://127.0.0.1:");
 
-    menu(&mut p, PAIRED, "5");
+    // Signing out asks first; no keeps everything.
+    menu(&mut p, PAIRED, "11");
+    answer(
+        &mut p,
+        "Sign out? The stored token or session is forgotten [y/N]: ",
+        "",
+    );
+    expect(&mut p, "Still signed in.");
+    menu(&mut p, PAIRED, "11");
+    answer(&mut p, "[y/N]: ", "y");
     expect(&mut p, "Signed out.");
     // Signed out, still paired: the pairing waits for the next sign-in.
-    menu(&mut p, "Menu: not signed in, paired", "6");
+    menu(&mut p, "Menu: not signed in, paired", "0");
     expect(&mut p, "Bye.");
     exits_cleanly(p);
 
@@ -190,7 +205,6 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     let mut p = enforcer(dir);
     configure_gateway(&mut p, sandbox, "enf-pty-2");
     expect(&mut p, "Not signed in.");
-    // Without an embedded sandbox: set PAT (1), device (2), reconfigure (3), status (4), exit (5).
     menu(&mut p, SIGNED_OUT, "1");
     answer(
         &mut p,
@@ -199,7 +213,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     );
     expect(&mut p, "Signed in with a personal access token");
     // A fingerprint the user does not recognise: nothing is kept.
-    menu(&mut p, SIGNED_IN, "1");
+    menu(&mut p, SIGNED_IN, "3");
     expect(&mut p, "Enter the pairing code ");
     answer(
         &mut p,
@@ -212,7 +226,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
         .approver()
         .pre_generate_code()
         .expect("pre-generate a code");
-    menu(&mut p, SIGNED_IN, "2");
+    menu(&mut p, SIGNED_IN, "4");
     answer(
         &mut p,
         "Pairing code shown by the Airlock app: ",
@@ -221,8 +235,7 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     expect(&mut p, "Claimed the code");
     answer(&mut p, "[Y/n]: ", "");
     expect(&mut p, "Paired with signer ");
-    // Paired: submit (1), withdraw (2), unpair (3), status (4), sign out (5), exit (6).
-    menu(&mut p, PAIRED, "6");
+    menu(&mut p, PAIRED, "0");
     exits_cleanly(p);
 
     // Second start: restored from disk, heartbeat resumed.
@@ -249,10 +262,19 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     reaches_the_approver(&rt, sandbox, &id);
     p.send_line("").expect("press Enter");
     expect(&mut p, "Stopped waiting: request ");
-    menu(&mut p, PAIRED, "2");
+    menu(&mut p, PAIRED, "6");
     answer(&mut p, &format!("Request id to withdraw [{id}]: "), "");
     expect(&mut p, &format!("Request {id} withdrawn."));
     assert_withdrawn(sandbox, &id);
+    // Text that comes back (here: an id the gateway does not know) cannot drive the
+    // terminal: its escape sequences are shown, not interpreted.
+    menu(&mut p, PAIRED, "6");
+    answer(
+        &mut p,
+        "Request id to withdraw: ",
+        "req-\u{1b}]0;owned\u{7}x",
+    );
+    expect(&mut p, "req-\\u{1b}]0;owned\\u{7}x");
 
     // A compromised relay forges the decision: blocked, never approved.
     sandbox.approver().set_policy(ApproverPolicy::Approve);
@@ -271,16 +293,21 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     p.send_control('c').expect("press Ctrl-C");
     expect(&mut p, "Interrupted (Ctrl-C).");
     expect(&mut p, &format!("Withdrew request {id}."));
-    exits_cleanly(p);
+    exits_with(p, 130);
     assert_withdrawn(sandbox, &id);
 
     let mut p = enforcer(dir);
     expect(&mut p, "Restored the session: personal access token.");
     // The gateway no longer knows the stored routing token: unpair still clears the pairing.
     let path = env.stale_routing_token("rt-unknown-to-the-gateway");
-    menu(&mut p, PAIRED, "3");
+    menu(&mut p, PAIRED, "10");
+    answer(
+        &mut p,
+        "Unpair? Requests can no longer be approved until you pair again [y/N]: ",
+        "y",
+    );
     expect(&mut p, "removing it locally");
-    menu(&mut p, SIGNED_IN, "5");
+    menu(&mut p, SIGNED_IN, "0");
     exits_cleanly(p);
     assert!(!path.exists(), "the stale pairing is gone");
     rt.block_on(env.stop_sandbox());
@@ -318,8 +345,13 @@ fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained
     menu(&mut p, SIGNED_OUT, "2");
     expect(&mut p, "and enter the code ");
     expect(&mut p, "Signed in (OAuth device grant).");
-    // Signed in: pair (1), pair with a code (2), status (3), sign out (4), exit (5).
+    // A number not offered in this state says so and asks again.
     menu(&mut p, OAUTH, "5");
+    expect(
+        &mut p,
+        "5 is not available now (Submit an artifact for approval).",
+    );
+    p.send_line("0").expect("exit");
     exits_cleanly(p);
     assert!(dir.join("tokens.json").exists());
 
@@ -329,10 +361,15 @@ fn a_device_sign_in_is_restored_by_refreshing_and_consent_problems_are_explained
     expect(&mut p, "Restored the OAuth session (tokens refreshed).");
     expect(&mut p, "was denied");
     expect(&mut p, "to grant it, then run your command again.");
-    menu(&mut p, OAUTH, "4");
+    menu(&mut p, OAUTH, "11");
+    answer(&mut p, "[y/N]: ", "yes");
     expect(&mut p, "Signed out.");
-    menu(&mut p, SIGNED_OUT, "5");
-    exits_cleanly(p);
+    // Ctrl-C at a menu ends the enforcer with 130.
+    expect(&mut p, SIGNED_OUT);
+    expect(&mut p, "Choose a number: ");
+    p.send_control('c').expect("press Ctrl-C");
+    expect(&mut p, "Interrupted (Ctrl-C).");
+    exits_with(p, 130);
     assert!(
         !dir.join("tokens.json").exists(),
         "sign-out forgets the tokens"

@@ -60,23 +60,59 @@ impl Action {
     }
 }
 
-/// The actions offered in `snapshot`'s state, in menu order:
+/// Every action's number: the same in every state, so a number typed from habit never
+/// does something else after the state changed. Exit is 0.
+pub(crate) fn number(action: Action) -> u8 {
+    match action {
+        Action::SetPat => 1,
+        Action::DeviceLogin => 2,
+        Action::PairNew => 3,
+        Action::PairWithCode => 4,
+        Action::Submit => 5,
+        Action::Withdraw => 6,
+        Action::Status => 7,
+        Action::SandboxPolicy => 8,
+        Action::Reconfigure => 9,
+        Action::Unpair => 10,
+        Action::SignOut => 11,
+        Action::Exit => 0,
+    }
+}
+
+/// Every action, by number.
+const ALL: [Action; 12] = [
+    Action::SetPat,
+    Action::DeviceLogin,
+    Action::PairNew,
+    Action::PairWithCode,
+    Action::Submit,
+    Action::Withdraw,
+    Action::Status,
+    Action::SandboxPolicy,
+    Action::Reconfigure,
+    Action::Unpair,
+    Action::SignOut,
+    Action::Exit,
+];
+
+/// The actions offered in `snapshot`'s state, in number order (Exit last):
 ///
-/// - not signed in: set a PAT, device sign-in, reconfigure, status, exit;
+/// - not signed in: set a PAT, device sign-in, status, reconfigure, exit;
 /// - signed in, not paired: pair (new code or the app's code), status, sign out, exit;
-/// - paired: submit, withdraw, unpair, status, sign out, exit.
+/// - paired: submit, withdraw, status, unpair, sign out, exit.
 ///
 /// With an embedded sandbox, its approver policy can be changed in every state.
 pub(crate) fn actions(snapshot: &Snapshot) -> Vec<Action> {
     use Action as A;
     let mut list = match (snapshot.signed_in, snapshot.paired) {
-        (None, _) => vec![A::SetPat, A::DeviceLogin, A::Reconfigure, A::Status],
+        (None, _) => vec![A::SetPat, A::DeviceLogin, A::Status, A::Reconfigure],
         (Some(_), false) => vec![A::PairNew, A::PairWithCode, A::Status, A::SignOut],
-        (Some(_), true) => vec![A::Submit, A::Withdraw, A::Unpair, A::Status, A::SignOut],
+        (Some(_), true) => vec![A::Submit, A::Withdraw, A::Status, A::Unpair, A::SignOut],
     };
     if snapshot.sandbox_policy.is_some() {
         list.push(A::SandboxPolicy);
     }
+    list.sort_by_key(|a| number(*a));
     list.push(A::Exit);
     list
 }
@@ -96,15 +132,35 @@ pub(crate) fn title(snapshot: &Snapshot) -> String {
     format!("Menu: {who}, {paired}")
 }
 
-/// Shows the menu of `snapshot`'s state and returns the chosen action.
+/// Shows the menu of `snapshot`'s state, each action with its fixed number, and returns
+/// the chosen action. Asks again for a number that is not offered now, saying why.
 pub(crate) async fn choose(
     term: &mut impl Terminal,
     snapshot: &Snapshot,
 ) -> Result<Action, EndOfInput> {
     let list = actions(snapshot);
-    let labels: Vec<String> = list.iter().map(|a| a.label(snapshot)).collect();
-    let index = term.select(&title(snapshot), &labels).await?;
-    Ok(list[index])
+    term.print("");
+    term.print(&title(snapshot));
+    for action in &list {
+        term.print(&format!(
+            "  {:>2}. {}",
+            number(*action),
+            action.label(snapshot)
+        ));
+    }
+    loop {
+        let answer = term.read("Choose a number: ", false).await?;
+        let typed = answer.trim().parse::<u8>().ok();
+        match typed.and_then(|n| ALL.into_iter().find(|a| number(*a) == n)) {
+            Some(action) if list.contains(&action) => return Ok(action),
+            Some(action) => term.print(&format!(
+                "  {} is not available now ({}).",
+                number(action),
+                action.label(snapshot)
+            )),
+            None => term.print("  Please enter one of the numbers shown."),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -123,28 +179,17 @@ mod tests {
     #[test]
     fn menus_follow_the_state() {
         let mut s = Snapshot::default();
-        assert_eq!(
-            actions(&s),
-            [
-                A::SetPat,
-                A::DeviceLogin,
-                A::Reconfigure,
-                A::Status,
-                A::Exit
-            ]
-        );
+        let signed_out = [
+            A::SetPat,
+            A::DeviceLogin,
+            A::Status,
+            A::Reconfigure,
+            A::Exit,
+        ];
+        assert_eq!(actions(&s), signed_out);
         // Signed out while paired: sign in first, the pairing waits.
         s.paired = true;
-        assert_eq!(
-            actions(&s),
-            [
-                A::SetPat,
-                A::DeviceLogin,
-                A::Reconfigure,
-                A::Status,
-                A::Exit
-            ]
-        );
+        assert_eq!(actions(&s), signed_out);
         for method in [AuthMethod::Pat, AuthMethod::OAuth] {
             s.signed_in = Some(method);
             s.paired = false;
@@ -158,19 +203,30 @@ mod tests {
                 [
                     A::Submit,
                     A::Withdraw,
-                    A::Unpair,
                     A::Status,
+                    A::Unpair,
                     A::SignOut,
                     A::Exit
                 ]
             );
         }
         s.sandbox_policy = Some(ApproverPolicy::Reject);
-        assert_eq!(actions(&s)[5], A::SandboxPolicy);
+        assert_eq!(actions(&s)[3], A::SandboxPolicy);
         assert_eq!(
             A::SandboxPolicy.label(&s),
             "Sandbox approver policy (now: reject)"
         );
+    }
+
+    #[test]
+    fn every_action_has_its_own_number() {
+        let mut numbers: Vec<u8> = ALL.iter().map(|a| number(*a)).collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        assert_eq!(numbers.len(), ALL.len());
+        for a in ALL {
+            assert_eq!(ALL.iter().find(|b| number(**b) == number(a)), Some(&a));
+        }
     }
 
     #[test]
@@ -181,24 +237,30 @@ mod tests {
     }
 
     #[test]
-    fn choosing_maps_the_number_to_the_state_s_action() {
+    fn a_number_means_the_same_action_in_every_state() {
         let paired = Snapshot {
             signed_in: Some(AuthMethod::Pat),
             paired: true,
             sandbox_policy: None,
         };
-        let mut t = Script::new(["1", "9", "3"]);
+        let mut t = Script::new(["5", "1", "x", "10"]);
         assert_eq!(block(choose(&mut t, &paired)), Ok(A::Submit));
         assert_eq!(block(choose(&mut t, &paired)), Ok(A::Unpair));
         assert!(
             t.text()
                 .contains("Menu: signed in (personal access token), paired")
         );
-        assert!(t.text().contains("Please enter a number from 1 to 6."));
+        assert!(
+            t.text()
+                .contains("  1 is not available now (Set a personal access token")
+        );
+        assert!(t.text().contains("Please enter one of the numbers shown."));
+        assert!(t.text().contains("   5. Submit an artifact for approval"));
 
         let signed_out = Snapshot::default();
-        let mut t = Script::new(["2", "5"]);
-        assert_eq!(block(choose(&mut t, &signed_out)), Ok(A::DeviceLogin));
+        let mut t = Script::new(["5", "7", "0"]);
+        assert_eq!(block(choose(&mut t, &signed_out)), Ok(A::Status));
         assert_eq!(block(choose(&mut t, &signed_out)), Ok(A::Exit));
+        assert!(t.text().contains("  5 is not available now (Submit"));
     }
 }

@@ -92,7 +92,8 @@ impl Settings {
 }
 
 /// Runs the interactive enforcer on this process's terminal until the user exits (or the
-/// input ends).
+/// input ends). Ctrl-C or SIGTERM, at a menu or while waiting, ends it with 130 (after
+/// withdrawing the request being waited for).
 pub(crate) async fn run() -> Result<(), CliError> {
     let mut term = StdTerminal::new();
     let mut app = App::new(StateDir::locate()?)?;
@@ -108,7 +109,9 @@ pub(crate) async fn run() -> Result<(), CliError> {
     }
     app.close().await;
     match result {
-        Ok(()) | Err(Stop::EndOfInput | Stop::Interrupted(_)) => Ok(()),
+        Ok(()) | Err(Stop::EndOfInput) => Ok(()),
+        // Said above already: the exit code is all that is left.
+        Err(Stop::Interrupted(_)) => Err(CliError::silent(Exit::Interrupted)),
         Err(Stop::Fatal(e)) => Err(e),
     }
 }
@@ -250,10 +253,24 @@ impl App {
             Action::PairWithCode => self.pair(term, true).await,
             Action::Submit => self.submit(term).await,
             Action::Withdraw => self.withdraw(term).await,
-            Action::Unpair => Ok(self.unpair(term).await),
+            Action::Unpair => {
+                let question = "Unpair? Requests can no longer be approved until you pair again";
+                if !term.confirm(question, false).await? {
+                    term.print("Still paired.");
+                    return Ok(Ok(()));
+                }
+                Ok(self.unpair(term).await)
+            }
             Action::Status => Ok(self.status(term).await),
             Action::SandboxPolicy => self.sandbox_policy(term).await,
-            Action::SignOut => Ok(self.sign_out(term).await),
+            Action::SignOut => {
+                let question = "Sign out? The stored token or session is forgotten";
+                if !term.confirm(question, false).await? {
+                    term.print("Still signed in.");
+                    return Ok(Ok(()));
+                }
+                Ok(self.sign_out(term).await)
+            }
             Action::Exit => Ok(Ok(())),
         }
     }

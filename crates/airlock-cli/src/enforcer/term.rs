@@ -239,12 +239,14 @@ impl StdTerminal {
 }
 
 impl Terminal for StdTerminal {
+    /// Lines quote the gateway (reasons, error bodies, consent URLs) and stored values: made
+    /// inert here, once, for every line the enforcer shows.
     fn print(&mut self, line: &str) {
-        outln!("{line}");
+        outln!("{}", crate::inert::inert_lines(line));
     }
 
     async fn read(&mut self, prompt: &str, secret: bool) -> Result<String, EndOfInput> {
-        crate::output::stdout_bytes(prompt.as_bytes());
+        crate::output::stdout_bytes(crate::inert::inert(prompt).as_bytes());
         let kind = if secret {
             ReadKind::Secret
         } else {
