@@ -55,6 +55,15 @@ pub(crate) enum Command {
     /// Manage the auto-approve patterns of a workspace (argv prefix or `/regex/`).
     #[command(subcommand)]
     Patterns(PatternsCommand),
+    /// The gate a coding agent runs before each tool call (stdin: the agent's hook payload;
+    /// stdout: its answer). Denies on any failure.
+    Hook(crate::hook::HookArgs),
+    /// Add the Airlock hook to an agent's configuration (keeps everything else).
+    Install(crate::install::InstallArgs),
+    /// Remove the Airlock hook from an agent's configuration (keeps everything else).
+    Uninstall(crate::install::InstallArgs),
+    /// Check sign-in, pairing, the gateway and the agents' hooks; one line each.
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 /// Options of a command that only needs the connection.

@@ -16,9 +16,12 @@ mod cli;
 mod config_cmd;
 mod connect;
 mod demo;
+mod doctor;
 mod enforcer;
 mod exit;
+mod hook;
 mod inert;
+mod install;
 mod jcs_cmd;
 mod sandbox_cmd;
 mod signals;
@@ -297,6 +300,10 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
         }
         Command::Config(command) => config_cmd::run(command),
         Command::Patterns(command) => patterns(command).map(|()| Exit::Success),
+        Command::Hook(args) => Ok(hook::run(args)),
+        Command::Install(args) => install::run(&args, true).map(|()| Exit::Success),
+        Command::Uninstall(args) => install::run(&args, false).map(|()| Exit::Success),
+        Command::Doctor(args) => runtime()?.block_on(doctor::run(&args)),
     }
 }
 

@@ -127,7 +127,7 @@ impl StateDir {
         self.root.join("replay-journal")
     }
 
-    fn read<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, CliError> {
+    pub(crate) fn read<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, CliError> {
         let path = self.root.join(name);
         match std::fs::read(&path) {
             Ok(bytes) => {

@@ -1,0 +1,67 @@
+//! The hook's way into the decision path `airlock approve` takes (one implementation), and
+//! its verdict as the hook's answer.
+
+use tokio::time::Instant;
+
+use super::Answer;
+use super::action::Action;
+use super::payload::ToolCall;
+use crate::approve::{ApproveRequest, approve};
+use crate::connect::Context;
+use crate::exit::Exit;
+
+/// How the decision ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) exit: Exit,
+    pub(crate) message: String,
+}
+
+impl Outcome {
+    /// The answer: allow only when approved, else deny with what to do about it.
+    pub(crate) fn answer(&self) -> Answer {
+        let what_to_do = match self.exit {
+            Exit::Success => return Answer::Allow(format!("Airlock: {}", self.message)),
+            Exit::NotReady => {
+                "; run it in your own terminal (not through the agent), then try again"
+            }
+            Exit::Unavailable => "; run `airlock doctor` in your own terminal",
+            Exit::Timeout => "; the request was withdrawn",
+            _ => "",
+        };
+        Answer::deny(format!("{}{what_to_do}", self.message))
+    }
+}
+
+/// Decides `action` by `deadline`. `approver_only`: no local choice may approve it.
+pub(crate) async fn decide(
+    ctx: &Context,
+    action: &Action,
+    call: &ToolCall,
+    approver_only: bool,
+    deadline: Instant,
+) -> Outcome {
+    let _ = approver_only;
+    let timeout = deadline.saturating_duration_since(Instant::now());
+    if timeout.as_secs() < 1 {
+        return Outcome {
+            exit: Exit::Timeout,
+            message: "no time left to ask the approver".to_owned(),
+        };
+    }
+    let request = ApproveRequest {
+        command: action.command_text.clone(),
+        cwd: call.cwd.clone(),
+        shell: None,
+        host: None,
+        session_id: call.session_id.clone(),
+        timeout,
+        fail_open: false,
+        json: false,
+    };
+    let verdict = approve(ctx, &request).await;
+    Outcome {
+        exit: verdict.exit,
+        message: verdict.message().to_owned(),
+    }
+}
