@@ -259,12 +259,8 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
             )));
         }
     };
-    errln!(
-        "Waiting for approval of `{}` (request {}, up to {}s)...",
-        inert(&req.command),
-        inert(pending.request_id()),
-        req.timeout.as_secs()
-    );
+    let _progress =
+        crate::progress::waiting_for_decision(&req.command, pending.request_id(), req.timeout);
     let options = AwaitOptions::new(req.timeout);
     let awaited = tokio::select! {
         awaited = client.await_decision(&pending, options) => awaited,

@@ -23,6 +23,7 @@ mod hook;
 mod inert;
 mod install;
 mod jcs_cmd;
+mod progress;
 mod sandbox_cmd;
 mod signals;
 mod state;

@@ -16,8 +16,13 @@ fn stderr(out: &Output) -> String {
 
 /// A sandbox without rate limit, signed in with its PAT and paired.
 async fn paired() -> Env {
+    paired_deciding(ApproverPolicy::Approve).await
+}
+
+/// As [`paired`], the approver deciding by `policy`.
+async fn paired_deciding(policy: ApproverPolicy) -> Env {
     let config = SandboxConfig::builder()
-        .approver_policy(ApproverPolicy::Approve)
+        .approver_policy(policy)
         .rate_limit(None)
         .build();
     let env = Env::start(config).await;
@@ -362,4 +367,46 @@ async fn a_corrupt_state_file_still_prints_the_json_object() {
     let out = run(cmd);
     assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
     assert_consistent(&serde_json::from_slice(&out.stdout).expect("JSON"));
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_shows_a_spinner_on_a_terminal_and_one_line_elsewhere() {
+    let env = paired_deciding(ApproverPolicy::Manual).await;
+    // Into a pipe: one line, nothing that moves.
+    let out = env
+        .run(&["approve", "--command", "make deploy", "--timeout", "1"])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let text = stderr(&out);
+    let waiting: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Waiting for approval of `make deploy` (request req-"))
+        .collect();
+    assert_eq!(waiting.len(), 1, "{text}");
+    assert!(waiting[0].ends_with(", up to 1s..."), "{text}");
+    assert!(!text.contains('\r') && !text.contains('\u{1b}'), "{text:?}");
+
+    // On a terminal: the spinner, with the elapsed time and the time left.
+    let cmd = env.command(&["approve", "--command", "make deploy", "--timeout", "3"]);
+    let options = rexpect::reader::Options::new()
+        .timeout_ms(Some(20_000))
+        .strip_ansi_escape_codes(true);
+    let mut p = tokio::task::spawn_blocking(move || {
+        rexpect::session::spawn_with_options(cmd, options).expect("spawn in a pty")
+    })
+    .await
+    .unwrap();
+    let p = tokio::task::spawn_blocking(move || {
+        p.exp_string("Waiting for approval of `make deploy` (request req-")
+            .expect("the spinner's message");
+        p.exp_regex(r"[0-9]+s elapsed, [0-9]s left")
+            .expect("elapsed and left");
+        p.exp_eof().expect("the end");
+        p
+    })
+    .await
+    .unwrap();
+    let status = p.process().wait().expect("wait");
+    assert!(format!("{status:?}").ends_with(", 3)"), "{status:?}");
 }

@@ -6,12 +6,12 @@
 //! when stderr is a terminal).
 
 use std::io::{BufRead as _, IsTerminal as _};
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
 
 use crate::account::Say;
+pub(crate) use crate::progress::Spinner;
 
 /// The user went away: end of input (Ctrl-D, a closed pipe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,39 +122,6 @@ pub(crate) trait Terminal {
 impl<T: Terminal> Say for T {
     fn say(&mut self, line: &str) {
         self.print(line);
-    }
-}
-
-/// A spinner on stderr with the elapsed time; cleared when dropped. Hidden when stderr is
-/// not a terminal (and in tests).
-#[derive(Debug)]
-pub(crate) struct Spinner(Option<indicatif::ProgressBar>);
-
-impl Spinner {
-    /// A spinner that shows nothing.
-    pub(crate) fn hidden() -> Self {
-        Self(None)
-    }
-
-    fn on_stderr(message: &str) -> Self {
-        if !std::io::stderr().is_terminal() {
-            return Self::hidden();
-        }
-        let bar = indicatif::ProgressBar::new_spinner();
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
-            bar.set_style(style);
-        }
-        bar.set_message(message.to_owned());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        Self(Some(bar))
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        if let Some(bar) = self.0.take() {
-            bar.finish_and_clear();
-        }
     }
 }
 
@@ -273,7 +240,7 @@ impl Terminal for StdTerminal {
     }
 
     fn spinner(&mut self, message: &str) -> Spinner {
-        Spinner::on_stderr(message)
+        Spinner::on_stderr(message, None)
     }
 }
 
