@@ -117,6 +117,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     println!();
     println!("{}", render(&rows(), &results.0));
+    crate::python::bench(quick);
     if quick {
         println!("(--quick: few rounds; a smoke test, not a result)");
     }

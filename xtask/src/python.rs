@@ -13,7 +13,7 @@ const REQUIREMENTS: &str = "bindings/python/requirements-dev.txt";
 
 /// `target/python-venv` with the pinned tools; (re)installed only when the requirements
 /// file changed since the last install.
-pub(crate) fn venv() -> Result<PathBuf, String> {
+fn venv() -> Result<PathBuf, String> {
     let root = workspace_root();
     let venv = root.join("target").join("python-venv");
     let wanted = std::fs::read_to_string(root.join(REQUIREMENTS))
@@ -49,13 +49,14 @@ pub(crate) fn venv() -> Result<PathBuf, String> {
 }
 
 /// A program of the virtualenv.
-pub(crate) fn bin(venv: &Path, program: &str) -> PathBuf {
+fn bin(venv: &Path, program: &str) -> PathBuf {
     venv.join("bin").join(program)
 }
 
-/// Builds `airlock_harp` into the virtualenv (`maturin develop`, `--release` for benches).
-pub(crate) fn build(venv: &Path, release: bool) -> Result<(), String> {
-    let mut maturin = Command::new(bin(venv, "maturin"));
+/// Builds `airlock_harp` into the virtualenv `into` with the maturin of `tools`
+/// (`maturin develop`; `--release` for the benchmark).
+fn build(tools: &Path, into: &Path, release: bool) -> Result<(), String> {
+    let mut maturin = Command::new(bin(tools, "maturin"));
     maturin
         .args([
             "develop",
@@ -64,7 +65,7 @@ pub(crate) fn build(venv: &Path, release: bool) -> Result<(), String> {
             "bindings/python/Cargo.toml",
         ])
         .current_dir(workspace_root())
-        .env("VIRTUAL_ENV", venv);
+        .env("VIRTUAL_ENV", into);
     if release {
         maturin.arg("--release");
     }
@@ -88,7 +89,7 @@ pub(crate) fn test(counts: &mut Counts) -> Step {
         ok: false,
         note,
     };
-    let venv = match venv().and_then(|venv| build(&venv, false).map(|()| venv)) {
+    let venv = match venv().and_then(|venv| build(&venv, &venv, false).map(|()| venv)) {
         Ok(venv) => venv,
         Err(e) => return fail(e),
     };
@@ -138,6 +139,115 @@ pub(crate) fn test(counts: &mut Counts) -> Step {
         Ok(s) => fail(format!("mypy --strict failed ({s})")),
         Err(e) => fail(format!("mypy could not start: {e}")),
     }
+}
+
+/// The `python` part of `cargo xtask bench`: canonicalize + SHA-256 + AES-256-GCM of the
+/// bench's 1 MiB artifact (`airlock-bench artifact`) through `airlock_harp` (release build)
+/// beside the published seed SDK (`bench/requirements.txt`), both in one throwaway venv,
+/// alternating rounds in one process. Prints its own rows after the main table.
+pub(crate) fn bench(quick: bool) {
+    eprintln!("==> python: airlock_harp beside the published airlock-gateway (PyPI)");
+    let (ours, seed, ratio) = match bench_run(quick) {
+        Ok(results) => {
+            let get = |key: &str| {
+                results
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or_else(|| "n/a".to_owned(), |(_, v)| v.clone())
+            };
+            (
+                get("python.pipeline.ours"),
+                get("python.pipeline.seed"),
+                get("python.pipeline.ours_per_seed"),
+            )
+        }
+        Err(reason) => {
+            println!("python pipeline: n/a ({reason})");
+            return;
+        }
+    };
+    let met = match ratio.parse::<f64>() {
+        Ok(r) if r >= 10.0 => "yes",
+        Ok(_) => "NO",
+        Err(_) => "n/a",
+    };
+    println!();
+    println!(
+        "Python: canonicalize + hash + encrypt, 1 MiB (the seed's encrypt_and_submit pipeline)"
+    );
+    println!("  airlock_harp                    {ours:>10} MB/s");
+    println!("  airlock_gateway (published)     {seed:>10} MB/s");
+    println!("  ratio (median of pairs)         {ratio:>10}x   target >= 10x   met {met}");
+}
+
+fn bench_run(quick: bool) -> Result<Vec<(String, String)>, String> {
+    let root = workspace_root();
+    let tools = venv()?;
+    let throwaway = root.join("target").join("python-bench-venv");
+    let _ = std::fs::remove_dir_all(&throwaway);
+    let python = std::env::var("AIRLOCK_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(
+        Command::new(&python).args(["-m", "venv"]).arg(&throwaway),
+        "python -m venv",
+    )?;
+    run(
+        Command::new(bin(&throwaway, "python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(root.join("bindings/python/bench/requirements.txt")),
+        "pip install airlock-gateway",
+    )?;
+    build(&tools, &throwaway, true)?;
+
+    // The artifact of the Rust benchmark (its binary is built by the steps before this one).
+    let bench_target = root.join("target").join("bench");
+    run(
+        crate::util::cargo()
+            .args([
+                "build",
+                "--release",
+                "--locked",
+                "-p",
+                "airlock-bench",
+                "--target-dir",
+            ])
+            .arg(&bench_target),
+        "cargo build airlock-bench",
+    )?;
+    let artifact = Command::new(bench_target.join("release").join("airlock-bench"))
+        .arg("artifact")
+        .output()
+        .map_err(|e| format!("airlock-bench artifact: {e}"))?;
+    let artifact_path = throwaway.join("artifact.json");
+    std::fs::write(&artifact_path, &artifact.stdout).map_err(|e| e.to_string())?;
+
+    let out = Command::new(bin(&throwaway, "python"))
+        .arg(root.join("bindings/python/bench/pipeline.py"))
+        .arg(&artifact_path)
+        .arg(if quick { "3" } else { "15" })
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("the Python benchmark could not start: {e}"))?;
+    let _ = std::fs::remove_dir_all(&throwaway);
+    if !out.status.success() {
+        return Err(format!("the Python benchmark failed ({})", out.status));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some("bench"), Some(key), Some(value)) => Some((key.to_owned(), value.to_owned())),
+                _ => None,
+            }
+        })
+        .collect())
 }
 
 /// The counts of pytest's closing line (`=== 3 failed, 40 passed, 1 skipped in 2.1s ===`).

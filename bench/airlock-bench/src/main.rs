@@ -15,7 +15,8 @@
 //!   hyper-util client replaying the very bytes ours sent (the floor), sequentially and
 //!   with 64 concurrent requests.
 //!
-//! `cargo run --release -p airlock-bench -- [crypto] [gateway]` runs a part alone.
+//! `cargo run --release -p airlock-bench -- [crypto] [gateway]` runs a part alone;
+//! `-- artifact` writes the 1 MiB crypto artifact to stdout (the Python benchmark's input).
 //! `AIRLOCK_BENCH_ROUNDS` and `AIRLOCK_BENCH_REQUESTS` scale the runs.
 #![allow(clippy::print_stdout)]
 
@@ -32,6 +33,14 @@ mod shared {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "artifact") {
+        use std::io::Write as _;
+        let artifact = shared::payload::command_artifact(shared::payload::PIPELINE_BYTES);
+        std::io::stdout()
+            .write_all(&artifact)
+            .expect("stdout is writable");
+        return;
+    }
     let wants = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
     if wants("crypto") {
         crypto::run();

@@ -17,6 +17,7 @@ use std::time::Duration;
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 
+mod auth;
 mod client;
 mod crypto;
 mod errors;
@@ -61,6 +62,7 @@ pub(crate) fn seconds(value: f64, what: &str) -> PyResult<Duration> {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crypto::register(m)?;
+    m.add_class::<auth::AuthCore>()?;
     m.add_class::<client::GatewayCore>()?;
     m.add_class::<objects::Pairing>()?;
     m.add_class::<objects::PendingExchange>()?;

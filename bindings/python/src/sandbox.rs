@@ -97,6 +97,12 @@ impl SandboxCore {
         self.with(|s| Ok(s.public_client_id().to_owned()))
     }
 
+    /// The identity provider's client id for enforcer sign-in.
+    #[getter]
+    fn idp_client_id(&self) -> PyResult<String> {
+        self.with(|s| Ok(s.idp_client_id().to_owned()))
+    }
+
     #[getter]
     fn pat(&self) -> PyResult<String> {
         self.with(|s| Ok(s.pat().to_owned()))

@@ -10,8 +10,9 @@ decisions and pairings verified before you see them. Blocking client:
 from __future__ import annotations
 
 from ._native import DndVerdict, Pairing, PendingExchange, VerifiedDecision
+from .auth import AirlockAuthClient, AirlockAuthOptions
 from .client import AirlockGatewayClient
-from .errors import AirlockGatewayError
+from .errors import AirlockAuthError, AirlockAuthException, AirlockGatewayError
 from .models import (
     ArtifactSubmitRequest,
     DecisionDeliverBody,
@@ -19,6 +20,7 @@ from .models import (
     DndEffectiveResponse,
     DndPolicyWire,
     EchoResponse,
+    DeviceCodeInfo,
     EncryptedArtifactRequest,
     EncryptedPayload,
     ExchangeStatusBody,
@@ -33,10 +35,17 @@ from .models import (
     PresenceHeartbeatRequest,
     RecipientInfo,
     SenderInfo,
+    TokenResponse,
 )
 
 __all__ = [
+    "AirlockAuthClient",
+    "AirlockAuthError",
+    "AirlockAuthException",
+    "AirlockAuthOptions",
     "AirlockGatewayClient",
+    "DeviceCodeInfo",
+    "TokenResponse",
     "AirlockGatewayError",
     "ArtifactSubmitRequest",
     "DecisionDeliverBody",

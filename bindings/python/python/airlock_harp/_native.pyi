@@ -78,6 +78,19 @@ class DndVerdict:
     @property
     def policy_id(self) -> Optional[str]: ...
 
+class AuthCore:
+    # Internal: returns awaitables (or values when blocking).
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        *,
+        client_secret: Optional[str] = None,
+        token_store: Optional[str] = None,
+        blocking: bool = False,
+    ) -> None: ...
+    def __getattr__(self, name: str) -> Any: ...
+
 class GatewayCore:
     # Internal: returns awaitables (or values when blocking) of wire JSON text.
     def __init__(
@@ -109,6 +122,7 @@ class SandboxCore:
     client_id: str
     client_secret: str
     public_client_id: str
+    idp_client_id: str
     pat: str
     approver_fingerprint: str
     def shutdown(self) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-__all__ = ["AirlockGatewayError"]
+__all__ = ["AirlockGatewayError", "AirlockAuthError", "AirlockAuthException"]
 
 
 class AirlockGatewayError(Exception):
@@ -100,3 +100,24 @@ class AirlockGatewayError(Exception):
     def is_retryable(self) -> bool:
         """Worth trying again later (busy gateway, connection failure)."""
         return self._flag("is_retryable")
+
+
+class AirlockAuthError(Exception):
+    """Sign-in, refresh or revocation failed (``AirlockAuthException`` in the seed)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        requires_sign_in: bool = False,
+        is_timeout: bool = False,
+        is_access_denied: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.requires_sign_in = requires_sign_in
+        """The session cannot go on without signing in again."""
+        self.is_timeout = is_timeout
+        self.is_access_denied = is_access_denied
+
+
+AirlockAuthException = AirlockAuthError

@@ -36,6 +36,9 @@ __all__ = [
     "EchoResponse",
     "DndPolicyWire",
     "DndEffectiveResponse",
+    "DeviceCodeInfo",
+    "TokenResponse",
+    "OidcDiscoveryResult",
 ]
 
 M = TypeVar("M", bound="_Model")
@@ -390,3 +393,42 @@ class DndEffectiveResponse(_Model):
     msg_type: str = ""
     request_id: str = ""
     body: List[DndPolicyWire] = field(default_factory=list)
+
+
+# ── Sign-in (the seed's plain classes, built from the snake_case OAuth form) ────────
+
+
+class DeviceCodeInfo:
+    """What to show for the device grant: open ``verification_uri`` and confirm
+    ``user_code`` (``device_code`` is kept secret by the core: always empty)."""
+
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self.device_code: str = data.get("device_code", "")
+        self.user_code: str = data.get("user_code", "")
+        self.verification_uri: str = data.get("verification_uri", "")
+        self.verification_uri_complete: Optional[str] = data.get("verification_uri_complete")
+        self.expires_in: int = data.get("expires_in", 600)
+        self.interval: int = data.get("interval", 5)
+
+
+class TokenResponse:
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self.access_token: str = data.get("access_token", "")
+        self.refresh_token: str = data.get("refresh_token", "")
+        self.token_type: str = data.get("token_type", "")
+        self.expires_in: int = data.get("expires_in", 0)
+        self.scope: str = data.get("scope", "")
+
+    def __repr__(self) -> str:
+        return f"TokenResponse(token_type={self.token_type!r}, expires_in={self.expires_in})"
+
+
+class OidcDiscoveryResult:
+    def __init__(self, data: Dict[str, Any]) -> None:
+        self.issuer: Optional[str] = data.get("issuer")
+        self.token_endpoint: Optional[str] = data.get("token_endpoint")
+        self.device_authorization_endpoint: Optional[str] = data.get(
+            "device_authorization_endpoint"
+        )
+        self.revocation_endpoint: Optional[str] = data.get("revocation_endpoint")
+        self.authorization_endpoint: Optional[str] = data.get("authorization_endpoint")

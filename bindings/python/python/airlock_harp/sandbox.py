@@ -143,6 +143,11 @@ class Sandbox:
         return self._running.public_client_id
 
     @property
+    def idp_client_id(self) -> str:
+        """The identity provider's client id for ``AirlockAuthClient``."""
+        return self._running.idp_client_id
+
+    @property
     def pat(self) -> str:
         """A personal access token of the sandbox's user."""
         return self._running.pat
