@@ -191,6 +191,7 @@ impl GatewayCore {
         let client = self.client.clone();
         run(py, self.blocking, async move {
             client
+                .raw()
                 .submit_artifact(&envelope)
                 .await
                 .map_err(gateway_error)?;
@@ -227,6 +228,7 @@ impl GatewayCore {
         let client = self.client.clone();
         run(py, self.blocking, async move {
             client
+                .raw()
                 .submit_artifact(&envelope)
                 .await
                 .map_err(gateway_error)?;
@@ -243,6 +245,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             to_json(
                 &client
+                    .raw()
                     .get_exchange_status(&request_id)
                     .await
                     .map_err(gateway_error)?,
@@ -270,6 +273,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             let Some(pending) = pending else {
                 let raw = client
+                    .raw()
                     .wait_for_decision(&request_id, wait)
                     .await
                     .map_err(gateway_error)?;
@@ -304,6 +308,7 @@ impl GatewayCore {
         let client = self.client.clone();
         run(py, self.blocking, async move {
             client
+                .raw()
                 .withdraw_exchange(&request_id)
                 .await
                 .map_err(gateway_error)?;
@@ -323,7 +328,7 @@ impl GatewayCore {
         let ack = Envelope::ack(request_id, enforcer_id, AckBody::delivered(msg_id));
         let client = self.client.clone();
         run(py, self.blocking, async move {
-            client.submit_ack(&ack).await.map_err(gateway_error)
+            client.raw().submit_ack(&ack).await.map_err(gateway_error)
         })
     }
 
@@ -333,6 +338,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             to_json(
                 &client
+                    .raw()
                     .initiate_pairing(&request)
                     .await
                     .map_err(gateway_error)?,
@@ -346,6 +352,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             to_json(
                 &client
+                    .raw()
                     .claim_pairing(&request)
                     .await
                     .map_err(gateway_error)?,
@@ -362,6 +369,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             to_json(
                 &client
+                    .raw()
                     .get_pairing_status(&nonce)
                     .await
                     .map_err(gateway_error)?,
@@ -379,6 +387,7 @@ impl GatewayCore {
             let request = PairingRevokeRequest::new(routing_token);
             to_json(
                 &client
+                    .raw()
                     .revoke_pairing(&request)
                     .await
                     .map_err(gateway_error)?,
@@ -390,7 +399,11 @@ impl GatewayCore {
         let request: HeartbeatRequest = wire(request, "PresenceHeartbeatRequest")?;
         let client = self.client.clone();
         run(py, self.blocking, async move {
-            client.send_heartbeat(&request).await.map_err(gateway_error)
+            client
+                .raw()
+                .send_heartbeat(&request)
+                .await
+                .map_err(gateway_error)
         })
     }
 
@@ -407,6 +420,7 @@ impl GatewayCore {
         run(py, self.blocking, async move {
             to_json(
                 &client
+                    .raw()
                     .get_effective_dnd_policies(&query)
                     .await
                     .map_err(gateway_error)?,
@@ -510,8 +524,10 @@ impl GatewayCore {
         })
     }
 
-    /// Waits up to `timeout` seconds in all for the verified decision of `pending`.
-    #[pyo3(signature = (pending, timeout, *, withdraw_on_timeout=false))]
+    /// Waits up to `timeout` seconds in all for the verified decision of `pending`; at the
+    /// deadline the artifact is withdrawn (unless `withdraw_on_timeout=False`) and the
+    /// error says so.
+    #[pyo3(signature = (pending, timeout, *, withdraw_on_timeout=true))]
     fn await_decision<'py>(
         &self,
         py: Python<'py>,
@@ -569,16 +585,13 @@ fn verified(request_id: &str, outcome: &DecisionOutcome) -> PyResult<VerifiedDec
 }
 
 fn ended(outcome: &DecisionOutcome) -> PyErr {
-    let (code, what) = match outcome {
-        DecisionOutcome::Expired => ("exchange_expired", "nobody decided before it expired"),
-        DecisionOutcome::Withdrawn => ("exchange_withdrawn", "the artifact was withdrawn"),
-        _ => ("exchange_cancelled", "the exchange was cancelled"),
+    let code = match outcome {
+        DecisionOutcome::Expired { .. } => "decision_timeout",
+        DecisionOutcome::Withdrawn => "exchange_withdrawn",
+        _ => "exchange_cancelled",
     };
-    outcome_error(
-        code,
-        &format!("no decision: {what}"),
-        matches!(outcome, DecisionOutcome::Expired),
-    )
+    let in_time = !matches!(outcome, DecisionOutcome::Expired { .. });
+    outcome_error(code, &format!("no decision: {outcome}"), !in_time)
 }
 
 /// A verified outcome in the seed's decision-envelope shape, marked `verified`.

@@ -12,13 +12,15 @@ pub(crate) fn gateway_error(e: Error) -> PyErr {
 }
 
 /// A gateway error without a Rust error behind it: how an exchange ended without a
-/// verified decision (`exchange_expired`, `exchange_withdrawn`, ...).
+/// verified decision (`decision_timeout`, `exchange_withdrawn`, `exchange_cancelled`);
+/// nobody deciding in time is both `is_expired` and `is_timeout`.
 pub(crate) fn outcome_error(code: &str, message: &str, expired: bool) -> PyErr {
     Python::attach(|py| {
         let kwargs = PyDict::new(py);
         let raise = || -> PyResult<PyErr> {
             kwargs.set_item("error_code", code)?;
-            kwargs.set_item("flags", flags(py, &[("is_expired", expired)])?)?;
+            let predicates = [("is_expired", expired), ("is_timeout", expired)];
+            kwargs.set_item("flags", flags(py, &predicates)?)?;
             instance(py, message, &kwargs)
         };
         raise().unwrap_or_else(|err| err)

@@ -161,11 +161,12 @@ class AirlockGatewayClient(ClientBase):
         return pending
 
     def await_decision(
-        self, pending: PendingExchange, timeout: float, *, withdraw_on_timeout: bool = False
+        self, pending: PendingExchange, timeout: float, *, withdraw_on_timeout: bool = True
     ) -> VerifiedDecision:
-        """The verified, acknowledged decision, or ``AirlockGatewayError`` (timeout,
-        expired, withdrawn, failed verification). Only ``decision.approved`` lets the
-        action run."""
+        """The verified, acknowledged decision, or ``AirlockGatewayError``: nobody decided
+        by ``timeout`` seconds (``is_timeout``; the artifact is withdrawn unless
+        ``withdraw_on_timeout=False``), withdrawn, cancelled, or failed verification
+        (``is_verification``). Only ``decision.approved`` lets the action run."""
         decision: VerifiedDecision = self._core.await_decision(
             pending, timeout, withdraw_on_timeout=withdraw_on_timeout
         )
