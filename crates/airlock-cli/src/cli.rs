@@ -247,6 +247,9 @@ pub(crate) struct SandboxArgs {
     /// Print one JSON object with the URLs and credentials as the first stdout line.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Open the approver page in the default browser (signed in by a one-time link).
+    #[arg(long)]
+    pub(crate) open: bool,
 }
 
 impl SandboxArgs {
@@ -257,6 +260,7 @@ impl SandboxArgs {
             tamper: self.tamper,
             consent: self.consent,
             json: self.json,
+            open: self.open,
         }
     }
 }

@@ -84,6 +84,7 @@ pub(crate) struct SandboxOptions {
     pub(crate) tamper: TamperArg,
     pub(crate) consent: ConsentArg,
     pub(crate) json: bool,
+    pub(crate) open: bool,
 }
 
 /// Starts the sandbox, announces it, and serves until Ctrl-C or SIGTERM.
@@ -130,6 +131,7 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
         info.gateway_url,
         info.control_token
     );
+    errln!("  approver page  {} (one-time login link)", info.approver_url);
     errln!();
     errln!("Point the airlock commands at it:");
     errln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);
@@ -137,9 +139,43 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
     errln!("  export AIRLOCK_CLIENT_SECRET={}", info.client_secret);
     errln!("  airlock login --pat {}", info.pat);
     errln!();
+    if options.open {
+        open_in_browser(&sandbox.approver_login_url());
+    }
     errln!("Press Ctrl-C to stop.");
     let signal = interrupt.wait().await;
     errln!("Received {signal}: stopping the sandbox.");
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// Opens `url` in the default browser; a failure is a message, not an error: the link is
+/// printed above.
+fn open_in_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            // Reap it off the runtime; say so if it could not open anything.
+            std::thread::spawn(move || {
+                if child.wait().is_ok_and(|s| !s.success()) {
+                    errln!(
+                        "Could not open a browser ({opener} failed): open the approver page link above."
+                    );
+                }
+            });
+        }
+        Err(e) => errln!(
+            "Could not open a browser ({opener}: {e}): open the approver page link above."
+        ),
+    }
 }

@@ -49,6 +49,10 @@ pub struct SeenArtifact {
     pub enforcer_id: Option<String>,
     /// The decision the approver made, once made (`None` while pending).
     pub decision: Option<String>,
+    /// When the enforcer submitted it, as the inbox said.
+    pub created_at: Option<Timestamp>,
+    /// When the exchange expires.
+    pub expires_at: Timestamp,
 }
 
 impl SeenArtifact {
@@ -310,6 +314,8 @@ impl Approver {
             metadata: item.metadata.clone(),
             enforcer_id: item.enforcer_id.clone(),
             decision: None,
+            created_at: item.created_at,
+            expires_at: item.expires_at,
         };
         let read = {
             let state = self.lock();
@@ -530,6 +536,11 @@ impl ApproverControl {
     /// Changes the tamper mode for decisions made from now on.
     pub fn set_tamper(&self, tamper: TamperMode) {
         self.inner.lock().tamper = tamper;
+    }
+
+    /// Whether pairing sessions are completed automatically.
+    pub fn auto_pair(&self) -> bool {
+        self.inner.lock().auto_pair
     }
 
     /// Turns automatic pairing on or off.

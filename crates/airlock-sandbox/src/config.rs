@@ -19,6 +19,9 @@ pub enum ApproverPolicy {
 }
 
 impl ApproverPolicy {
+    /// Every policy.
+    pub const ALL: &'static [Self] = &[Self::Approve, Self::Reject, Self::Manual];
+
     /// Parses `approve`, `reject` or `manual` (case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
@@ -60,6 +63,15 @@ pub enum TamperMode {
 }
 
 impl TamperMode {
+    /// Every mode, honest first (what a settings screen offers).
+    pub const ALL: &'static [Self] = &[
+        Self::None,
+        Self::ForgeSignature,
+        Self::WrongHash,
+        Self::Replay,
+        Self::Unsigned,
+    ];
+
     /// Parses `none`, `forge-signature`, `wrong-hash`, `replay` or `unsigned`
     /// (case-insensitive; `_` is accepted for `-`).
     pub fn parse(s: &str) -> Option<Self> {
@@ -134,6 +146,19 @@ impl ConsentState {
             "allowed" | "allow" | "approved" => Some(Self::Allowed),
             "denied" | "deny" => Some(Self::Denied),
             _ => None,
+        }
+    }
+
+    /// Every state.
+    pub const ALL: &'static [Self] = &[Self::Required, Self::Pending, Self::Allowed, Self::Denied];
+
+    /// The lower-case name, as `parse` reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Pending => "pending",
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
         }
     }
 }

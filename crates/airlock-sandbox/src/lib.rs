@@ -123,6 +123,7 @@ mod error;
 mod gateway;
 mod identity;
 mod idp;
+mod page;
 mod server;
 mod web;
 
@@ -181,6 +182,9 @@ pub struct SandboxInfo {
     pub approver_token: String,
     /// Bearer token of the control API.
     pub control_token: String,
+    /// A one-time login link to the approver page (`{gatewayUrl}/approver/login?token=…`);
+    /// [`Sandbox::approver_login_url`] makes more.
+    pub approver_url: String,
 }
 
 impl std::fmt::Debug for SandboxInfo {
@@ -202,6 +206,7 @@ impl Drop for SandboxInfo {
         self.pat.zeroize();
         self.approver_token.zeroize();
         self.control_token.zeroize();
+        self.approver_url.zeroize();
     }
 }
 
@@ -238,6 +243,7 @@ pub(crate) struct Platform {
     pub(crate) retention: std::time::Duration,
     pub(crate) clock: Arc<clock::Clock>,
     pub(crate) requests: counts::RequestCounter,
+    pub(crate) page: page::Page,
 }
 
 impl Platform {
@@ -421,7 +427,9 @@ impl Sandbox {
             airlock_crypto::X25519SecretKey::from_bytes(*identity.approver_x25519),
         );
         let control = ApproverControl::new(Arc::clone(&approver));
+        let page = page::Page::new(base.clone(), addr.port());
         let info = SandboxInfo {
+            approver_url: page.login_url(),
             gateway_url: base,
             issuer_url: issuer,
             client_id: CLIENT_ID.to_owned(),
@@ -443,6 +451,7 @@ impl Sandbox {
             retention: config.retention,
             clock,
             requests: counts::RequestCounter::default(),
+            page,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(
@@ -555,6 +564,13 @@ impl Sandbox {
     /// Bearer token for the `/_sandbox/` control API.
     pub fn control_token(&self) -> &str {
         &self.platform.control_token
+    }
+
+    /// A new one-time login link to the approver page, `{gateway_url}/approver/login?token=…`:
+    /// opening it signs a browser in (an HttpOnly, SameSite=Strict session cookie). The page
+    /// also accepts the [`approver_token`](Self::approver_token) typed into its sign-in form.
+    pub fn approver_login_url(&self) -> String {
+        self.platform.page.login_url()
     }
 
     /// All of the above in one value (what `airlock sandbox --json` prints).

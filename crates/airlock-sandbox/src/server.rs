@@ -1,5 +1,5 @@
 //! The hyper server: accepts connections on the loopback listener and routes each request to
-//! the IdP, the control API, the consent page or the gateway.
+//! the IdP, the control API, the approver page, the consent page or the gateway.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 
 use crate::Platform;
 use crate::control;
+use crate::page;
 use crate::web::{self, ApiError, MAX_BODY, Req};
 
 /// Serves until `shutdown` flips; then every open connection is dropped (in-flight
@@ -77,6 +78,9 @@ async fn route(platform: &Platform, req: http::Request<Incoming>) -> http::Respo
     }
     if req.segments.first().is_some_and(|s| s == "_sandbox") {
         return control::handle(platform, &req).await;
+    }
+    if req.segments.first().is_some_and(|s| s == "approver") {
+        return page::handle(platform, &req);
     }
     if let ["consent"] = req.path().as_slice() {
         let app = req.query("appId").unwrap_or_default();

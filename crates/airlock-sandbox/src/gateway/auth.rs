@@ -126,12 +126,17 @@ impl Gateway {
 
     // -- consent --------------------------------------------------------------------------
 
-    fn consent_of(&self, caller: &Caller) -> ConsentState {
-        let initial = match self.settings.consent {
+    /// The consent of an (app, user) pair nobody set yet.
+    fn initial_consent(&self) -> ConsentState {
+        match self.settings.consent {
             ConsentMode::Allowed => ConsentState::Allowed,
             ConsentMode::Required => ConsentState::Required,
             ConsentMode::Denied => ConsentState::Denied,
-        };
+        }
+    }
+
+    fn consent_of(&self, caller: &Caller) -> ConsentState {
+        let initial = self.initial_consent();
         *self
             .lock()
             .consent
@@ -197,6 +202,25 @@ impl Gateway {
             }
         }
         touched
+    }
+
+    /// Each app's id, name and consent state for the sandbox user (the approver page).
+    pub(crate) fn consent_states(&self) -> Vec<(String, String, ConsentState)> {
+        let initial = self.initial_consent();
+        let user = self.settings.pats.first().map(|(_, u)| u.clone());
+        let state = self.lock();
+        self.settings
+            .apps
+            .iter()
+            .map(|app| {
+                let consent = user
+                    .as_ref()
+                    .and_then(|u| state.consent.get(&(app.client_id.clone(), u.clone())))
+                    .copied()
+                    .unwrap_or(initial);
+                (app.client_id.clone(), app.name.clone(), consent)
+            })
+            .collect()
     }
 
     /// Sets consent for every user of `app_id` (or every app when `None`), including users

@@ -15,6 +15,25 @@ impl Gateway {
         self.lock().dnd.clear();
     }
 
+    /// The DND policies not expired yet, in the order they were added (the approver page).
+    pub(crate) fn dnd_policies(&self) -> Vec<DndPolicy> {
+        let now = Timestamp::now();
+        self.lock()
+            .dnd
+            .iter()
+            .filter(|p| p.expires_at.is_none_or(|t| t > now))
+            .cloned()
+            .collect()
+    }
+
+    /// Removes the DND policy with id `request_id`; whether there was one.
+    pub(crate) fn remove_dnd_policy(&self, request_id: &str) -> bool {
+        let mut state = self.lock();
+        let before = state.dnd.len();
+        state.dnd.retain(|p| p.request_id != request_id);
+        before != state.dnd.len()
+    }
+
     pub(super) fn dnd_effective(&self, req: &Req) -> web::Resp {
         let now = super::ts(self.clock.now());
         // A query value, when given, must equal the policy's. A policy without a session

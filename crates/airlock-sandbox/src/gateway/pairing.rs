@@ -374,6 +374,24 @@ impl Gateway {
     /// Codes of the pairing sessions waiting for an approver: what a user would read off the
     /// enforcer's screen. Sessions claimed with a pre-generated code list only for its approver.
     pub(crate) fn pending_pairing_codes(&self, approver_id: &str) -> Vec<String> {
+        self.pending_sessions(approver_id, |p| p.code.clone())
+    }
+
+    /// The pairing sessions waiting for an approver, soonest expiry first, without their
+    /// codes (the approver page lists them; the user types the code the enforcer shows).
+    pub(crate) fn pending_pairings(&self, approver_id: &str) -> Vec<PendingPairing> {
+        let mut out = self.pending_sessions(approver_id, |p| PendingPairing {
+            enforcer_id: p.enforcer_id.clone(),
+            enforcer_label: p.enforcer_label.clone(),
+            workspace_name: p.workspace_name.clone(),
+            expires_at: p.expires_at,
+        });
+        out.sort_by_key(|p| p.expires_at);
+        out
+    }
+
+    /// `view` of each pending session `approver_id` may complete.
+    fn pending_sessions<T>(&self, approver_id: &str, view: impl Fn(&Pairing) -> T) -> Vec<T> {
         let now = self.clock.now();
         let mut state = self.lock();
         state
@@ -382,10 +400,19 @@ impl Gateway {
             .filter_map(|p| {
                 p.refresh(now);
                 let mine = p.approver_id.as_deref().is_none_or(|a| a == approver_id);
-                (p.state == PairingState::Pending && mine).then(|| p.code.clone())
+                (p.state == PairingState::Pending && mine).then(|| view(p))
             })
             .collect()
     }
+}
+
+/// A pairing session waiting for an approver, as [`Gateway::pending_pairings`] lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingPairing {
+    pub(crate) enforcer_id: Option<String>,
+    pub(crate) enforcer_label: Option<String>,
+    pub(crate) workspace_name: Option<String>,
+    pub(crate) expires_at: OffsetDateTime,
 }
 
 /// Finds where an artifact goes: by its routing token, else the newest pairing of the enforcer.
