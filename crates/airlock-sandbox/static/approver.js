@@ -59,10 +59,11 @@
       .catch(function () { /* the sandbox stopped: keep the page as it is */ });
   }
 
-  document.querySelectorAll("[data-live][id]").forEach(function (el) {
+  var live = document.querySelectorAll("[data-live][id]");
+  live.forEach(function (el) {
     last[el.id] = el.innerHTML;
   });
   tick();
   setInterval(tick, 1000);
-  setInterval(poll, POLL_MS);
+  if (live.length > 0) setInterval(poll, POLL_MS);
 })();
