@@ -131,7 +131,10 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
         info.gateway_url,
         info.control_token
     );
-    errln!("  approver page  {} (one-time login link)", info.approver_url);
+    errln!(
+        "  approver page  {} (one-time login link)",
+        info.approver_url
+    );
     errln!();
     errln!("Point the airlock commands at it:");
     errln!("  export AIRLOCK_GATEWAY_URL={}", info.gateway_url);
@@ -174,8 +177,8 @@ fn open_in_browser(url: &str) {
                 }
             });
         }
-        Err(e) => errln!(
-            "Could not open a browser ({opener}: {e}): open the approver page link above."
-        ),
+        Err(e) => {
+            errln!("Could not open a browser ({opener}: {e}): open the approver page link above.")
+        }
     }
 }

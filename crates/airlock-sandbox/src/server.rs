@@ -58,7 +58,11 @@ pub(crate) async fn serve(
 async fn route(platform: &Platform, req: http::Request<Incoming>) -> http::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let segments = web::segments(parts.uri.path());
-    if segments.first().is_none_or(|s| s != "_sandbox") {
+    // The control API and the approver page (which polls) are not gateway traffic.
+    if segments
+        .first()
+        .is_none_or(|s| s != "_sandbox" && s != "approver")
+    {
         platform.requests.count(&parts.method, &segments);
     }
     let body = match Limited::new(body, MAX_BODY).collect().await {

@@ -202,7 +202,8 @@ mod tests {
             .body(())
             .expect("request")
             .into_parts();
-        Req::new(parts, bytes::Bytes::new())
+        let segments = crate::web::segments(parts.uri.path());
+        Req::new(parts, segments, bytes::Bytes::new())
     }
 
     #[test]
