@@ -17,7 +17,7 @@ impl Gateway {
 
     /// The DND policies not expired yet, in the order they were added (the approver page).
     pub(crate) fn dnd_policies(&self) -> Vec<DndPolicy> {
-        let now = Timestamp::now();
+        let now = super::ts(self.clock.now());
         self.lock()
             .dnd
             .iter()

@@ -21,7 +21,6 @@ use askama::Template;
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
 use http_body_util::Full;
-use time::OffsetDateTime;
 
 use crate::config::{ApproverPolicy, ConsentState, TamperMode};
 use crate::web::{self, Req, Resp, secret_eq};
@@ -245,8 +244,8 @@ fn pre_generate(platform: &Platform) -> Outcome {
         code.pairing_code, code.pairing_code
     );
     let mut codes = platform.page.codes();
-    let now = Timestamp::now();
-    codes.retain(|c| c.expires_at > now);
+    let now = platform.clock.now();
+    codes.retain(|c| c.expires_at.as_offset_date_time() > now);
     codes.push(code);
     Ok(Notice::ok(text))
 }
@@ -316,7 +315,7 @@ fn add_dnd(platform: &Platform, form: &Form) -> Outcome {
         .ok()
         .filter(|m| (1..=MAX_DND_MINUTES).contains(m))
         .ok_or_else(|| Notice::error(format!("The duration is 1 to {MAX_DND_MINUTES} minutes.")))?;
-    let now = Timestamp::now();
+    let now = Timestamp::from_offset_date_time(platform.clock.now()).unwrap_or(Timestamp::MAX);
     let expires = now.saturating_add_std(std::time::Duration::from_secs(minutes * 60));
     let id = format!("dnd-{}", uuid::Uuid::new_v4());
     let mut policy = DndPolicy::workspace(&id, enforcer, workspace, mode.clone(), expires);
@@ -344,6 +343,7 @@ fn layout(platform: &Platform, tab: &'static str, current: Current) -> Layout {
         csrf: current.csrf,
         notice: current.notice,
         pending_count: pending(platform).len(),
+        now_unix: platform.clock.now().unix_timestamp(),
     }
 }
 
@@ -365,7 +365,7 @@ fn pending(platform: &Platform) -> Vec<crate::SeenArtifact> {
 }
 
 fn pending_page(platform: &Platform, current: Current) -> Resp {
-    let now = OffsetDateTime::now_utc();
+    let now = platform.clock.now();
     let requests = pending(platform)
         .iter()
         .map(|s| Request::new(s, now))
@@ -378,7 +378,7 @@ fn pending_page(platform: &Platform, current: Current) -> Resp {
 }
 
 fn pairing_page(platform: &Platform, current: Current) -> Resp {
-    let now = OffsetDateTime::now_utc();
+    let now = platform.clock.now();
     let approver = &platform.approver;
     let waiting = platform
         .gateway
@@ -426,7 +426,7 @@ fn pairing_page(platform: &Platform, current: Current) -> Resp {
 
 fn history_page(platform: &Platform, current: Current) -> Resp {
     use crate::gateway::ExchangeState as S;
-    let now = OffsetDateTime::now_utc();
+    let now = platform.clock.now();
     let requests = platform
         .approver
         .seen()

@@ -23,6 +23,8 @@ pub(crate) struct Layout {
     pub(crate) csrf: String,
     pub(crate) notice: Option<Notice>,
     pub(crate) pending_count: usize,
+    /// The sandbox's clock (it may run ahead), for the script's countdowns.
+    pub(crate) now_unix: i64,
 }
 
 /// One labelled row of a decrypted plaintext.
