@@ -80,9 +80,8 @@ pub(crate) async fn check_identity(
             return Err(CliError::gateway("the gateway refused the credentials", &e));
         }
         Err(e) => {
-            let guidance = consent_guidance(&e).ok_or_else(|| {
-                CliError::gateway("cannot reach the gateway to check the sign-in", &e)
-            })?;
+            let guidance = consent_guidance(&e)
+                .ok_or_else(|| CliError::gateway("cannot check the sign-in", &e))?;
             for line in guidance {
                 out.say(&line);
             }

@@ -163,10 +163,16 @@ impl CliError {
         let check = "(`airlock status --check`)";
         let what = match e {
             GatewayError::Transport(t) if t.is_connect() => {
-                format!("cannot reach {at}: {} — is it running? {check}", cause(e))
+                let (cause, refused) = cause(e);
+                let next = if refused {
+                    "is it running?"
+                } else {
+                    "check the URL and the network"
+                };
+                format!("cannot reach {at}: {cause} — {next} {check}")
             }
             GatewayError::Transport(_) => {
-                format!("the connection to {at} failed: {} {check}", cause(e))
+                format!("the connection to {at} failed: {} {check}", cause(e).0)
             }
             _ if is_pairing_gone(e) => {
                 format!("{at} no longer knows this pairing ({e}) — {PAIR_AGAIN}")
@@ -209,23 +215,26 @@ impl CliError {
 }
 
 /// The useful part of a transport failure: the operating system's words for it
-/// ("connection refused"), else the innermost cause.
-fn cause(e: &dyn std::error::Error) -> String {
+/// ("connection refused"), else the innermost cause; and whether the connection was refused
+/// (nothing listens there).
+fn cause(e: &dyn std::error::Error) -> (String, bool) {
     let mut innermost = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return match io.kind() {
+            let refused = io.kind() == std::io::ErrorKind::ConnectionRefused;
+            let text = match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
                 std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
                 std::io::ErrorKind::TimedOut => "connection timed out".to_owned(),
                 _ => io.to_string(),
             };
+            return (text, refused);
         }
         innermost = s.to_string();
         source = s.source();
     }
-    innermost
+    (innermost, false)
 }
 
 impl fmt::Display for CliError {

@@ -155,6 +155,27 @@ async fn errors_name_the_gateway_and_the_next_step() {
         describe(&out)
     );
 
+    // A restarted gateway with a new app secret: check the app credentials; a refused PAT:
+    // sign in again.
+    let mut cmd = env.command(&["approve", "--command", "ls"]);
+    cmd.env("AIRLOCK_CLIENT_SECRET", "not-the-secret");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("— check the app credentials (--client-id, --client-secret)"),
+        "{}",
+        describe(&out)
+    );
+    let mut cmd = env.command(&["approve", "--command", "ls"]);
+    cmd.env("AIRLOCK_PAT", "airpat_revoked");
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    assert!(
+        stderr(&out).contains("— sign in again with `airlock login --pat TOKEN`"),
+        "{}",
+        describe(&out)
+    );
+
     // The gateway is gone: its URL, what happened, what to do.
     env.stop_sandbox().await;
     let out = env.run(&["approve", "--command", "ls", "--json"]).await;
