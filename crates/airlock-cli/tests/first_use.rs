@@ -157,24 +157,24 @@ async fn errors_name_the_gateway_and_the_next_step() {
 
     // A restarted gateway with a new app secret: check the app credentials; a refused PAT:
     // sign in again.
-    let mut cmd = env.command(&["approve", "--command", "ls"]);
-    cmd.env("AIRLOCK_CLIENT_SECRET", "not-the-secret");
-    let out = run(cmd);
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("— check the app credentials (--client-id, --client-secret)"),
-        "{}",
-        describe(&out)
-    );
-    let mut cmd = env.command(&["approve", "--command", "ls"]);
-    cmd.env("AIRLOCK_PAT", "airpat_revoked");
-    let out = run(cmd);
-    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
-    assert!(
-        stderr(&out).contains("— sign in again with `airlock login --pat TOKEN`"),
-        "{}",
-        describe(&out)
-    );
+    for (variable, value, next) in [
+        (
+            "AIRLOCK_CLIENT_SECRET",
+            "not-the-secret",
+            "— check the app credentials (--client-id, --client-secret)",
+        ),
+        (
+            "AIRLOCK_PAT",
+            "airpat_revoked",
+            "— sign in again with `airlock login --pat TOKEN`",
+        ),
+    ] {
+        let mut cmd = env.command(&["approve", "--command", "ls"]);
+        cmd.env(variable, value);
+        let out = run(cmd);
+        assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+        assert!(stderr(&out).contains(next), "{}", describe(&out));
+    }
 
     // The gateway is gone: its URL, what happened, what to do.
     env.stop_sandbox().await;
@@ -339,15 +339,7 @@ async fn a_signal_before_the_submission_ends_at_once_with_130() {
         // The DND fetch hangs on the silent gateway; nothing is submitted yet.
         tokio::time::sleep(std::time::Duration::from_millis(700)).await;
         let started = std::time::Instant::now();
-        let killed = std::process::Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
+        let out = common::signal_and_wait(child, signal).await;
         assert!(
             started.elapsed() < std::time::Duration::from_secs(5),
             "ended at once, not after the transport's timeouts"

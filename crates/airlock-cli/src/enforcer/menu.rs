@@ -60,6 +60,24 @@ impl Action {
     }
 }
 
+impl Action {
+    /// For an action that loses something: the question asked first (default no) and what
+    /// is said when the answer is no.
+    pub(crate) fn confirmation(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Self::Unpair => Some((
+                "Unpair? Requests can no longer be approved until you pair again",
+                "Still paired.",
+            )),
+            Self::SignOut => Some((
+                "Sign out? The stored token or session is forgotten",
+                "Still signed in.",
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Every action's number: the same in every state, so a number typed from habit never
 /// does something else after the state changed. Exit is 0.
 pub(crate) fn number(action: Action) -> u8 {

@@ -239,6 +239,12 @@ impl App {
     }
 
     async fn perform(&mut self, term: &mut impl Terminal, action: Action) -> Step {
+        if let Some((question, kept)) = action.confirmation()
+            && !term.confirm(question, false).await?
+        {
+            term.print(kept);
+            return Ok(Ok(()));
+        }
         match action {
             Action::SetPat => self.set_pat(term).await,
             Action::DeviceLogin => {
@@ -253,24 +259,10 @@ impl App {
             Action::PairWithCode => self.pair(term, true).await,
             Action::Submit => self.submit(term).await,
             Action::Withdraw => self.withdraw(term).await,
-            Action::Unpair => {
-                let question = "Unpair? Requests can no longer be approved until you pair again";
-                if !term.confirm(question, false).await? {
-                    term.print("Still paired.");
-                    return Ok(Ok(()));
-                }
-                Ok(self.unpair(term).await)
-            }
+            Action::Unpair => Ok(self.unpair(term).await),
             Action::Status => Ok(self.status(term).await),
             Action::SandboxPolicy => self.sandbox_policy(term).await,
-            Action::SignOut => {
-                let question = "Sign out? The stored token or session is forgotten";
-                if !term.confirm(question, false).await? {
-                    term.print("Still signed in.");
-                    return Ok(Ok(()));
-                }
-                Ok(self.sign_out(term).await)
-            }
+            Action::SignOut => Ok(self.sign_out(term).await),
             Action::Exit => Ok(Ok(())),
         }
     }

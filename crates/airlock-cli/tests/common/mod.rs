@@ -132,6 +132,20 @@ pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
     child.wait_with_output().expect("wait for airlock")
 }
 
+/// Sends `signal` (`-INT`, `-TERM`) to `child`, then waits for its output (off the
+/// runtime's threads).
+pub async fn signal_and_wait(child: std::process::Child, signal: &str) -> Output {
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait for airlock")
+}
+
 /// Runs `cmd` to completion.
 pub fn run(mut cmd: Command) -> Output {
     cmd.stdin(Stdio::null()).output().expect("run airlock")
