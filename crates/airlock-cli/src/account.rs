@@ -394,8 +394,10 @@ pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
     let method = identity.as_ref().map(Identity::method);
     let pat_from_env = std::env::var(PAT_ENV).is_ok_and(|p| !p.is_empty());
     let pairing = ctx.state.pairing()?;
+    let dnd_trusted = ctx.state.dnd_trusted(&ctx.workspace)?;
     if json {
         let value = json!({
+            "dndTrust": dnd_trusted,
             "signedIn": identity.is_some(),
             "authMethod": method.map(AuthMethod::as_str),
             "paired": pairing.is_some(),
@@ -443,6 +445,14 @@ pub(crate) async fn status(ctx: Context, json: bool) -> Result<(), CliError> {
             ),
             None => outln!("paired       no"),
         }
+        outln!(
+            "DND trust    {}",
+            if dnd_trusted {
+                "on (the gateway's DND approvals let commands through)"
+            } else {
+                "off (DND approvals ignored; denials block)"
+            }
+        );
         outln!("config dir   {}", ctx.state.root().display());
     }
     Ok(())

@@ -8,16 +8,12 @@
 
 use std::time::Duration;
 
-use airlock::gateway::command::{CommandLine, Pattern};
-use airlock::gateway::{
-    AwaitOptions, DecisionOutcome, DndVerdict, Error as GatewayError, SubmitOptions,
-    dnd_audit_artifact,
-};
-use airlock::types::DndQuery;
+use airlock::gateway::command::Pattern;
+use airlock::gateway::gate::{self, DecidedBy, DndTrust, Failure, Gate, GateEvent, Outcome};
 use serde_json::{Value, json};
 
 use crate::connect::Context;
-use crate::exit::{CliError, Exit, chain, is_unreachable};
+use crate::exit::{CliError, Exit};
 use crate::inert::inert;
 
 /// What to ask approval for.
@@ -31,26 +27,6 @@ pub(crate) struct ApproveRequest {
     pub(crate) timeout: Duration,
     pub(crate) fail_open: bool,
     pub(crate) json: bool,
-}
-
-/// Who decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DecidedBy {
-    Approver,
-    Dnd,
-    Pattern,
-    FailOpen,
-}
-
-impl DecidedBy {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Approver => "approver",
-            Self::Dnd => "dnd",
-            Self::Pattern => "pattern",
-            Self::FailOpen => "fail-open",
-        }
-    }
 }
 
 /// The result of `approve`, printed as one JSON object with `--json`.
@@ -80,11 +56,6 @@ impl Verdict {
             harp_code: None,
             message: message.into(),
         }
-    }
-
-    fn by(mut self, who: DecidedBy) -> Self {
-        self.decided_by = Some(who);
-        self
     }
 
     fn to_json(&self) -> Value {
@@ -146,25 +117,45 @@ fn plaintext(req: &ApproveRequest, ctx: &Context) -> Value {
     artifact
 }
 
-/// The first of the stored auto-approve `patterns` that approves `command`. Only a plain
-/// command (no operator, redirection, substitution, expansion) can match; a stored pattern
-/// that is no longer valid approves nothing.
-pub(crate) fn matching_pattern(patterns: &[String], command: &str) -> Option<Pattern> {
-    let command = match CommandLine::parse(command) {
-        Ok(c) => c,
-        Err(why) => {
-            tracing::info!("no auto-approve pattern applies: {why}");
-            return None;
-        }
-    };
-    patterns
-        .iter()
+/// The stored auto-approve patterns of the workspace. A stored pattern that is no longer
+/// valid (written by an older version) approves nothing.
+fn patterns(ctx: &Context) -> Result<Vec<Pattern>, CliError> {
+    let all = ctx.state.patterns()?;
+    Ok(all
+        .workspaces
+        .get(&ctx.workspace)
+        .into_iter()
+        .flatten()
         .filter_map(|p| {
             Pattern::parse(p)
                 .inspect_err(|e| tracing::warn!("ignoring the stored pattern {p:?}: {e}"))
                 .ok()
         })
-        .find(|p| p.matches(&command))
+        .collect())
+}
+
+/// `airlock dnd trust on|off`: whether DND approvals count for the workspace, on this
+/// machine.
+pub(crate) fn dnd_trust(conn: &crate::connect::ConnArgs, on: bool) -> Result<(), CliError> {
+    let ctx = Context::resolve(conn)?;
+    let mut trust = ctx.state.dnd_trust()?;
+    if on {
+        trust.workspaces.insert(ctx.workspace.clone());
+    } else {
+        trust.workspaces.remove(&ctx.workspace);
+    }
+    ctx.state.save_dnd_trust(&trust)?;
+    errln!(
+        "Do-Not-Disturb approvals are {} for workspace {}{}",
+        if on { "trusted" } else { "ignored" },
+        inert(&ctx.workspace),
+        if on {
+            ": the gateway's approve policies let commands through without the approver."
+        } else {
+            " (deny policies still block)."
+        }
+    );
+    Ok(())
 }
 
 /// Asks for approval; never fails, the verdict carries the exit code.
@@ -178,178 +169,83 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     if req.command.trim().is_empty() {
         return Err(Verdict::new(Exit::Usage, "error", "the command is empty"));
     }
-    // First: an interrupt from now on withdraws the request instead of killing us.
-    let mut interrupt = crate::signals::Interrupt::install();
     let (pairing, client) = ctx.ready().await.map_err(failed)?;
     let artifact = plaintext(req, ctx);
-
-    // 1. Do Not Disturb policies.
-    let mut query = DndQuery::new(pairing.enforcer_id(), ctx.workspace.clone());
+    let trust = if ctx.state.dnd_trusted(&ctx.workspace).map_err(failed)? {
+        DndTrust::Approvals
+    } else {
+        DndTrust::DenyOnly
+    };
+    // Shown from the submission until the verdict.
+    let progress = std::sync::Mutex::new(None);
+    let mut gate = Gate::new(&client, &pairing, ctx.workspace.clone(), req.timeout)
+        .patterns(patterns(ctx).map_err(failed)?)
+        .dnd_trust(trust)
+        .fail_open(req.fail_open)
+        .on_event(|event| match event {
+            GateEvent::DndApprovalIgnored { policy_id } => tracing::warn!(
+                "Do-Not-Disturb policy {} would approve; ignored (DND approvals are not \
+                 trusted for this workspace: `airlock dnd trust on`)",
+                inert(policy_id)
+            ),
+            GateEvent::Submitted { request_id, .. } => {
+                let spinner =
+                    crate::progress::waiting_for_decision(&req.command, request_id, req.timeout);
+                *progress
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(spinner);
+            }
+            _ => {}
+        });
     if let Some(id) = &req.session_id {
-        query = query.with_session_id(id.clone());
+        gate = gate.session_id(id.clone());
     }
-    let verdict = client.dnd_verdict(&query, &req.command).await;
-    if let Some(audit) = dnd_audit_artifact(artifact.clone(), &verdict) {
-        // Best effort: the policy decided, the audit only records it.
-        if let Err(e) = client
-            .encrypt_and_submit(&pairing, &audit.plaintext, audit.options)
-            .await
-        {
-            tracing::warn!(error = %e, "submitting the DND audit artifact failed");
-        }
-        let id = verdict
-            .policy()
-            .map(|p| p.request_id.clone())
-            .unwrap_or_default();
-        return Ok(match verdict {
-            DndVerdict::Approve(_) => Verdict::new(
-                Exit::Success,
-                "approved",
-                format!("approved by Do-Not-Disturb policy {id}"),
-            ),
-            _ => Verdict::new(
-                Exit::Rejected,
-                "rejected",
-                format!("rejected by Do-Not-Disturb policy {id}"),
-            ),
-        }
-        .by(DecidedBy::Dnd));
-    }
-
-    // 2. Auto-approve patterns of the workspace.
-    let patterns = ctx.state.patterns().map_err(failed)?;
-    let list = patterns
-        .workspaces
-        .get(&ctx.workspace)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if let Some(p) = matching_pattern(list, &req.command) {
-        return Ok(Verdict::new(
-            Exit::Success,
-            "approved",
-            format!("approved by the auto-approve pattern {:?}", p.as_str()),
-        )
-        .by(DecidedBy::Pattern));
-    }
-
-    // 3. The approver.
-    let options = SubmitOptions::new()
-        .metadata("workspaceName", ctx.workspace.clone())
-        .expires_in(req.timeout);
-    let pending = match client
-        .encrypt_and_submit(&pairing, &artifact, options)
-        .await
-    {
-        Ok(p) => p,
-        Err(e) if req.fail_open && is_unreachable(&e) => {
-            return Ok(Verdict::new(
-                Exit::Success,
-                "approved",
-                format!(
-                    "gateway unreachable ({}); allowed because of --fail-open",
-                    chain(&e)
-                ),
-            )
-            .by(DecidedBy::FailOpen));
-        }
-        Err(e) => {
-            return Err(failed(CliError::gateway(
-                "cannot submit the approval request",
-                &e,
-            )));
-        }
-    };
-    let _progress =
-        crate::progress::waiting_for_decision(&req.command, pending.request_id(), req.timeout);
-    let options = AwaitOptions::new(req.timeout);
-    let awaited = tokio::select! {
-        awaited = client.await_decision(&pending, options) => awaited,
-        signal = interrupt.wait() => {
-            // Nobody is waiting any more: an approval now would be for nothing.
-            let withdrawn = client.withdraw(&pending).await;
-            let mut v = Verdict::new(Exit::Interrupted, "interrupted", match withdrawn {
-                Ok(_) => format!("interrupted by {signal}; the request was withdrawn"),
-                Err(e) => format!("interrupted by {signal}; withdrawing the request failed: {e}"),
-            });
-            v.request_id = Some(pending.request_id().to_owned());
-            v.artifact_hash = Some(pending.artifact_hash().to_owned());
-            return Ok(v);
-        }
-    };
-    let mut v = match awaited {
-        Ok(DecisionOutcome::Approved(d)) => {
-            let mut v = Verdict::new(
-                Exit::Success,
-                "approved",
-                format!("approved by {}", d.signer_key_id),
-            );
-            v.signer_key_id = Some(d.signer_key_id.clone());
-            v.reason.clone_from(&d.reason);
-            v.by(DecidedBy::Approver)
-        }
-        Ok(DecisionOutcome::Rejected(d)) => {
-            let why = d
-                .reason
-                .as_deref()
-                .map(|r| format!(": {r}"))
-                .unwrap_or_default();
-            let mut v = Verdict::new(
-                Exit::Rejected,
-                "rejected",
-                format!("rejected by {}{why}", d.signer_key_id),
-            );
-            v.signer_key_id = Some(d.signer_key_id.clone());
-            v.reason.clone_from(&d.reason);
-            v.by(DecidedBy::Approver)
-        }
-        Ok(DecisionOutcome::Expired { withdrawn }) => Verdict::new(
-            Exit::Timeout,
-            "timeout",
-            if withdrawn {
-                format!(
-                    "no decision within {}s; the request was withdrawn",
-                    req.timeout.as_secs()
-                )
-            } else {
-                "the request expired without a decision".to_owned()
-            },
-        ),
-        Ok(DecisionOutcome::Withdrawn) => {
-            Verdict::new(Exit::Withdrawn, "withdrawn", "the request was withdrawn")
-        }
-        Ok(DecisionOutcome::Cancelled) => {
-            Verdict::new(Exit::Withdrawn, "cancelled", "the request was cancelled")
-        }
-        Ok(other) => Verdict::new(
-            Exit::Failure,
-            "error",
-            format!("unexpected outcome {other:?}"),
-        ),
-        Err(e) => verdict_of_error(&e),
-    };
-    v.request_id = Some(pending.request_id().to_owned());
-    v.artifact_hash = Some(pending.artifact_hash().to_owned());
-    Ok(v)
+    let mut interrupt = crate::signals::Interrupt::install();
+    let verdict = gate
+        .decide(&artifact, async move { interrupt.wait().await.to_owned() })
+        .await;
+    Ok(Verdict::of_gate(verdict))
 }
 
-fn verdict_of_error(e: &GatewayError) -> Verdict {
-    match e {
-        GatewayError::Verification(v) => {
-            let mut out = Verdict::new(
-                Exit::Verification,
-                "verification_failed",
-                format!("the decision failed verification; blocked: {}", chain(e)),
-            );
-            out.harp_code = Some(v.harp_code().to_string());
-            out
+impl Verdict {
+    /// The CLI's verdict (exit code, outcome) of the gate's.
+    fn of_gate(v: gate::Verdict) -> Self {
+        let (exit, outcome) = match v.outcome {
+            Outcome::Approved => (Exit::Success, "approved"),
+            Outcome::Rejected => (Exit::Rejected, "rejected"),
+            Outcome::Timeout => (Exit::Timeout, "timeout"),
+            Outcome::Withdrawn => (Exit::Withdrawn, "withdrawn"),
+            Outcome::Cancelled => (Exit::Withdrawn, "cancelled"),
+            Outcome::VerificationFailed => (Exit::Verification, "verification_failed"),
+            Outcome::Interrupted => (Exit::Interrupted, "interrupted"),
+            _ => (Exit::Failure, "error"),
+        };
+        let (exit, message) = match &v.failure {
+            Some(Failure::Gateway { doing, error }) => {
+                let e = CliError::gateway(doing, error);
+                let message = match &v.withdrawal {
+                    Some(w) => format!("{}; {w}", e.message),
+                    None => e.message,
+                };
+                (e.exit, message)
+            }
+            _ => (exit, v.message),
+        };
+        Self {
+            exit,
+            outcome: if v.failure.is_some() {
+                exit.outcome()
+            } else {
+                outcome
+            },
+            decided_by: v.decided_by,
+            request_id: v.request_id,
+            artifact_hash: v.artifact_hash,
+            signer_key_id: v.signer_key_id,
+            reason: v.reason,
+            harp_code: v.harp_code,
+            message,
         }
-        // The gateway answers 409 to a wait on a withdrawn exchange.
-        _ if e.is_conflict() => Verdict::new(
-            Exit::Withdrawn,
-            "withdrawn",
-            format!("the request was closed: {e}"),
-        ),
-        _ => failed(CliError::gateway("waiting for the decision failed", e)),
     }
 }
 

@@ -64,6 +64,9 @@ pub(crate) enum Command {
     Uninstall(crate::install::InstallArgs),
     /// Check sign-in, pairing, the gateway and the agents' hooks; one line each.
     Doctor(crate::doctor::DoctorArgs),
+    /// Do-Not-Disturb settings of this machine.
+    #[command(subcommand)]
+    Dnd(DndCommand),
 }
 
 /// Options of a command that only needs the connection.
@@ -218,6 +221,24 @@ pub(crate) enum PatternsCommand {
     Remove(PatternArg),
     /// List the workspace's auto-approve patterns, one per line.
     List(ConnOnly),
+}
+
+/// `airlock dnd …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum DndCommand {
+    /// Whether the gateway's Do-Not-Disturb *approvals* let commands of the workspace
+    /// through without the approver (`on`), or only its denials count (`off`, the default).
+    Trust(DndTrustArgs),
+}
+
+/// `airlock dnd trust on|off`.
+#[derive(Debug, Args)]
+pub(crate) struct DndTrustArgs {
+    /// `on` or `off`.
+    #[arg(value_parser = ["on", "off"])]
+    pub(crate) setting: String,
+    #[command(flatten)]
+    pub(crate) conn: ConnArgs,
 }
 
 /// A pattern and the workspace it belongs to.

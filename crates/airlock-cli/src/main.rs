@@ -35,7 +35,7 @@ use clap::{ArgMatches, CommandFactory as _, FromArgMatches as _};
 
 use crate::account::Stderr;
 use crate::approve::{ApproveRequest, Verdict};
-use crate::cli::{Cli, Command, GateArgs, PatternsCommand};
+use crate::cli::{Cli, Command, DndCommand, GateArgs, PatternsCommand};
 use crate::connect::{ConnArgs, Context};
 use crate::exit::{CliError, Exit};
 
@@ -305,6 +305,9 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
         Command::Install(args) => install::run(&args, true).map(|()| Exit::Success),
         Command::Uninstall(args) => install::run(&args, false).map(|()| Exit::Success),
         Command::Doctor(args) => runtime()?.block_on(doctor::run(&args)),
+        Command::Dnd(DndCommand::Trust(args)) => {
+            approve::dnd_trust(&args.conn, args.setting == "on").map(|()| Exit::Success)
+        }
     }
 }
 

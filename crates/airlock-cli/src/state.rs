@@ -10,7 +10,7 @@
 //! | `replay-journal` | decisions already seen (`FileReplayJournal`) |
 //! | `patterns.json` | auto-approve patterns per workspace |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -85,6 +85,14 @@ impl fmt::Debug for Credentials {
 pub(crate) struct Patterns {
     #[serde(default)]
     pub(crate) workspaces: BTreeMap<String, Vec<String>>,
+}
+
+/// The workspaces whose Do-Not-Disturb approvals the user trusts on this machine
+/// (`airlock dnd trust on`); deny policies are honoured everywhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DndTrust {
+    #[serde(default)]
+    pub(crate) workspaces: BTreeSet<String>,
 }
 
 /// The config directory and its files.
@@ -185,6 +193,19 @@ impl StateDir {
 
     pub(crate) fn save_patterns(&self, patterns: &Patterns) -> Result<(), CliError> {
         self.write("patterns.json", patterns)
+    }
+
+    pub(crate) fn dnd_trust(&self) -> Result<DndTrust, CliError> {
+        self.read("dnd-trust.json")
+    }
+
+    pub(crate) fn save_dnd_trust(&self, trust: &DndTrust) -> Result<(), CliError> {
+        self.write("dnd-trust.json", trust)
+    }
+
+    /// Whether DND approvals are trusted for `workspace` (default: no).
+    pub(crate) fn dnd_trusted(&self, workspace: &str) -> Result<bool, CliError> {
+        Ok(self.dnd_trust()?.workspaces.contains(workspace))
     }
 
     /// Removes a state file; a missing file is fine.

@@ -200,9 +200,25 @@ async fn dnd_policies_decide_and_leave_an_audit_artifact() {
         ActionSelector::argv_prefix(["git", "push"]),
         expires(),
     ));
+    // By default the gateway's approve policy is ignored: the (rejecting) approver decides,
+    // and `-v` says why.
+    assert_eq!(env.status_json().await["dndTrust"], false);
+    let (out, json) = env.approve_json("npm test", &["-v"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "approver");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("dnd-approve would approve; ignored"),
+        "{}",
+        describe(&out)
+    );
+    // Trusted on this machine for this workspace, it decides.
+    env.ok(&["dnd", "trust", "on"]).await;
+    assert_eq!(env.status_json().await["dndTrust"], true);
     let (out, json) = env.approve_json("npm test", &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     assert_eq!(json["decidedBy"], "dnd");
+    // Deny policies block whatever the trust.
+    env.ok(&["dnd", "trust", "off"]).await;
     let (out, json) = env.approve_json("git push --force", &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert_eq!(json["decidedBy"], "dnd");

@@ -78,6 +78,63 @@ pub fn create_private_dir_all(dir: impl AsRef<Path>) -> io::Result<()> {
     builder.create(dir)
 }
 
+/// An exclusive advisory lock on a lock file, held until dropped. Processes that take the
+/// same lock ([`lock_exclusive`]) run one at a time; others are not stopped.
+#[derive(Debug)]
+pub struct FileLock {
+    // Closing the file releases the lock.
+    _file: File,
+}
+
+/// Takes the exclusive advisory lock of `path` (`flock` on Unix, `LockFileEx` on Windows),
+/// waiting while another process holds it. The lock file is created if missing (mode
+/// `0600`, parent directories `0700`) and never removed; its content is unused.
+///
+/// # Errors
+///
+/// Any I/O error from creating, opening or locking the file.
+pub fn lock_exclusive(path: impl AsRef<Path>) -> io::Result<FileLock> {
+    let path = path.as_ref();
+    create_private_dir_all(parent_dir(path))?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    file.lock()?;
+    Ok(FileLock { _file: file })
+}
+
+/// Checks that [`atomic_write`] to `path` can succeed now: its directory exists or can be
+/// created, a file can be created and written there (a one-byte probe, removed at once),
+/// and `path` is not something else than a file. For finding a read-only or full state
+/// directory *before* work that would be lost, not a guarantee for later.
+///
+/// # Errors
+///
+/// The I/O error that a write would meet.
+pub fn check_writable(path: impl AsRef<Path>) -> io::Result<()> {
+    let path = path.as_ref();
+    let file_name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} does not name a file", path.display()),
+        )
+    })?;
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            format!("{} is a directory", path.display()),
+        ));
+    }
+    let dir = parent_dir(path);
+    create_private_dir_all(&dir)?;
+    let probe = temp_path(&dir, file_name);
+    let result = write_new_private(&probe, b"\n");
+    let _ = fs::remove_file(&probe);
+    result
+}
+
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),

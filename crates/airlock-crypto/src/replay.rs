@@ -118,6 +118,16 @@ pub trait ReplayJournal: Send + Sync + fmt::Debug {
         retain_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), ReplayError>;
+
+    /// Checks that a record could be stored now, so a caller can refuse to ask a human for
+    /// a decision it could not accept. The default (in-memory journals) always can.
+    ///
+    /// # Errors
+    ///
+    /// The storage failure a record would meet.
+    fn check_writable(&self) -> Result<(), ReplayError> {
+        Ok(())
+    }
 }
 
 /// Expiry as whole Unix seconds, rounded up so an entry never expires early.
@@ -150,17 +160,42 @@ fn apply(
     Ok(())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // The guarded state is only replaced wholesale after success, so it is consistent
-    // even if another thread panicked while holding the lock.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+/// The entries of a journal behind a mutex: the state shared by both journals.
+#[derive(Debug, Default)]
+struct Entries(Mutex<HashMap<ReplayKey, i64>>);
+
+impl Entries {
+    fn lock(&self) -> MutexGuard<'_, HashMap<ReplayKey, i64>> {
+        // The guarded state is only replaced wholesale after success, so it is consistent
+        // even if another thread panicked while holding the lock.
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `len` and `is_empty` of a journal type over its [`Entries`].
+macro_rules! entry_counts {
+    ($journal:ty) => {
+        impl $journal {
+            /// Number of entries held (including expired ones not yet pruned).
+            #[must_use]
+            pub fn len(&self) -> usize {
+                self.entries.lock().len()
+            }
+
+            /// Whether the journal holds no entries.
+            #[must_use]
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+        }
+    };
 }
 
 /// An in-memory journal. Forgets everything on restart; use [`FileReplayJournal`] when a
 /// restart must not reopen the replay window.
 #[derive(Debug, Default)]
 pub struct MemoryReplayJournal {
-    entries: Mutex<HashMap<ReplayKey, i64>>,
+    entries: Entries,
 }
 
 impl MemoryReplayJournal {
@@ -169,19 +204,9 @@ impl MemoryReplayJournal {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Number of entries held (including expired ones not yet pruned).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        lock(&self.entries).len()
-    }
-
-    /// Whether the journal holds no entries.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
+
+entry_counts!(MemoryReplayJournal);
 
 impl ReplayJournal for MemoryReplayJournal {
     fn check_and_record(
@@ -190,7 +215,7 @@ impl ReplayJournal for MemoryReplayJournal {
         retain_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), ReplayError> {
-        apply(&mut lock(&self.entries), keys, retain_until, now)
+        apply(&mut self.entries.lock(), keys, retain_until, now)
     }
 }
 
@@ -212,18 +237,20 @@ struct JournalEntry {
 
 const JOURNAL_VERSION: u32 = 1;
 
-/// A journal kept in a JSON file, so a restart does not reopen the replay window.
+/// A journal kept in a JSON file, so a restart does not reopen the replay window, shared
+/// safely by the processes that use the same file.
 ///
-/// The file is loaded on [`open`](Self::open) and rewritten whole, atomically and with
-/// owner-only permissions ([`crate::fs::atomic_write`]), on every successful record. If
-/// the write fails, the call fails and the in-memory state is unchanged.
-///
-/// One journal file belongs to one process: two processes writing the same file would
-/// lose each other's entries (there is no cross-process lock).
+/// Every record takes an advisory lock on a lock file next to the journal (`<path>.lock`),
+/// re-reads the journal, checks and records, and rewrites it whole, atomically and with
+/// owner-only permissions ([`crate::fs::atomic_write`]) before releasing the lock: many
+/// processes recording at once lose nothing, and a key recorded by one is a replay for all.
+/// If the write fails, the call fails and nothing is recorded.
 #[derive(Debug)]
 pub struct FileReplayJournal {
     path: PathBuf,
-    entries: Mutex<HashMap<ReplayKey, i64>>,
+    lock_path: PathBuf,
+    /// The entries as of the last read or record (for [`len`](Self::len)).
+    entries: Entries,
 }
 
 impl FileReplayJournal {
@@ -236,18 +263,15 @@ impl FileReplayJournal {
     /// [`ReplayError::Io`] when it cannot be read. Neither resets the file.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, ReplayError> {
         let path = path.into();
-        let entries = match std::fs::read(&path) {
-            Ok(bytes) => parse_journal(&bytes).map_err(|source| ReplayError::Corrupt {
-                path: path.clone(),
-                source,
-            })?,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => HashMap::new(),
-            Err(source) => return Err(ReplayError::Io { path, source }),
-        };
-        Ok(Self {
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
+        let journal = Self {
+            lock_path: lock_path.into(),
+            entries: Entries::default(),
             path,
-            entries: Mutex::new(entries),
-        })
+        };
+        *journal.entries.lock() = journal.read()?;
+        Ok(journal)
     }
 
     /// The journal file's path.
@@ -256,18 +280,27 @@ impl FileReplayJournal {
         &self.path
     }
 
-    /// Number of entries held (including expired ones not yet pruned).
-    #[must_use]
-    pub fn len(&self) -> usize {
-        lock(&self.entries).len()
+    fn io_error(&self, source: io::Error) -> ReplayError {
+        ReplayError::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 
-    /// Whether the journal holds no entries.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The entries on disk now (none when the file does not exist).
+    fn read(&self) -> Result<HashMap<ReplayKey, i64>, ReplayError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => parse_journal(&bytes).map_err(|source| ReplayError::Corrupt {
+                path: self.path.clone(),
+                source,
+            }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(HashMap::new()),
+            Err(source) => Err(self.io_error(source)),
+        }
     }
 }
+
+entry_counts!(FileReplayJournal);
 
 fn parse_journal(bytes: &[u8]) -> Result<HashMap<ReplayKey, i64>, serde_json::Error> {
     let file: JournalFile = serde_json::from_slice(bytes)?;
@@ -312,16 +345,22 @@ impl ReplayJournal for FileReplayJournal {
         retain_until: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<(), ReplayError> {
-        let mut guard = lock(&self.entries);
-        let mut next = guard.clone();
-        apply(&mut next, keys, retain_until, now)?;
-        crate::fs::atomic_write(&self.path, &render_journal(&next)).map_err(|source| {
-            ReplayError::Io {
-                path: self.path.clone(),
-                source,
-            }
-        })?;
-        *guard = next;
+        // One thread of this process at a time, then one process at a time.
+        let mut cached = self.entries.lock();
+        let _lock = crate::fs::lock_exclusive(&self.lock_path).map_err(|e| self.io_error(e))?;
+        let mut next = self.read()?;
+        let result = apply(&mut next, keys, retain_until, now);
+        if result.is_ok() {
+            crate::fs::atomic_write(&self.path, &render_journal(&next))
+                .map_err(|e| self.io_error(e))?;
+        }
+        *cached = next;
+        result
+    }
+
+    fn check_writable(&self) -> Result<(), ReplayError> {
+        crate::fs::check_writable(&self.path).map_err(|e| self.io_error(e))?;
+        crate::fs::lock_exclusive(&self.lock_path).map_err(|e| self.io_error(e))?;
         Ok(())
     }
 }
@@ -396,5 +435,66 @@ mod tests {
             j.check_and_record(std::slice::from_ref(&a), t(20), t(10))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn file_journals_sharing_a_path_see_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let a = FileReplayJournal::open(&path).unwrap();
+        let b = FileReplayJournal::open(&path).unwrap();
+        let key = ReplayKey::signer_nonce("k", "n");
+        a.check_and_record(std::slice::from_ref(&key), t(600), t(0))
+            .unwrap();
+        // `b` opened before the record, and still sees it: it re-reads under the lock.
+        let err = b
+            .check_and_record(std::slice::from_ref(&key), t(600), t(1))
+            .unwrap_err();
+        assert!(err.is_replay(), "{err}");
+        b.check_and_record(&[ReplayKey::signer_nonce("k", "m")], t(600), t(1))
+            .unwrap();
+        assert_eq!(FileReplayJournal::open(&path).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        std::thread::scope(|scope| {
+            for w in 0..8 {
+                let path = &path;
+                scope.spawn(move || {
+                    // A journal per writer, as separate processes would have.
+                    let j = FileReplayJournal::open(path).unwrap();
+                    for n in 0..10 {
+                        let key = ReplayKey::signer_nonce("k", &format!("{w}-{n}"));
+                        j.check_and_record(&[key], t(600), t(0)).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(FileReplayJournal::open(&path).unwrap().len(), 80);
+    }
+
+    #[test]
+    fn check_writable_finds_what_a_record_would_meet() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = FileReplayJournal::open(dir.path().join("sub").join("journal")).unwrap();
+        ok.check_writable().unwrap();
+        // The journal's path is a directory: neither a check nor a record can succeed.
+        let path = dir.path().join("journal");
+        std::fs::create_dir(&path).unwrap();
+        let err = FileReplayJournal::open(&path)
+            .map(|j| j.check_writable())
+            .and_then(|r| r)
+            .unwrap_err();
+        assert!(matches!(err, ReplayError::Io { .. }), "{err}");
+        // The directory is a file: nothing can be created in it.
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, b"x").unwrap();
+        assert!(matches!(
+            FileReplayJournal::open(blocked.join("journal")),
+            Err(ReplayError::Io { .. })
+        ));
     }
 }

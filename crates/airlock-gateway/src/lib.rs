@@ -163,6 +163,7 @@ pub mod command;
 mod dnd;
 mod enforcer;
 mod error;
+pub mod gate;
 mod heartbeat;
 mod pairing;
 pub mod raw;

@@ -32,7 +32,48 @@ impl<C> TimeoutConnector<C> {
 /// The connect timeout elapsed; hyper-util reports it as a connect error.
 #[derive(Debug, thiserror::Error)]
 #[error("connect timed out after {0:?}")]
-struct ConnectTimeout(Duration);
+pub(crate) struct ConnectTimeout(Duration);
+
+/// The host name could not be resolved (marks the resolver's error, so that
+/// [`TransportError::is_unreachable`](crate::TransportError::is_unreachable) can tell it
+/// from other I/O failures).
+#[derive(Debug, thiserror::Error)]
+#[error("name resolution failed: {0}")]
+pub(crate) struct NameResolution(#[source] std::io::Error);
+
+/// Whether `error` (a connect failure's source chain) says nothing could be reached:
+/// connection refused, connect timeout, unreachable host or network, name resolution
+/// failure. A TLS failure, a reset, anything after connecting is not.
+pub(crate) fn is_unreachable_cause(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind as K;
+    let mut current = Some(error);
+    while let Some(err) = current {
+        if err.is::<ConnectTimeout>() || err.is::<NameResolution>() {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<NameResolution>())
+            {
+                return true;
+            }
+            if matches!(
+                io.kind(),
+                K::ConnectionRefused
+                    | K::TimedOut
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::NetworkDown
+                    | K::AddrNotAvailable
+            ) {
+                return true;
+            }
+        }
+        current = err.source();
+    }
+    false
+}
 
 impl<C> Service<Uri> for TimeoutConnector<C>
 where
@@ -110,7 +151,12 @@ impl Service<Name> for LocalhostResolver {
             return Box::pin(std::future::ready(Ok(localhost_addrs().into_iter())));
         }
         let resolving = self.system.call(name);
-        Box::pin(async move { Ok(resolving.await?.collect::<Vec<_>>().into_iter()) })
+        Box::pin(async move {
+            match resolving.await {
+                Ok(addrs) => Ok(addrs.collect::<Vec<_>>().into_iter()),
+                Err(e) => Err(std::io::Error::new(e.kind(), NameResolution(e))),
+            }
+        })
     }
 }
 

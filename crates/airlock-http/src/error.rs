@@ -60,6 +60,19 @@ impl TransportError {
         matches!(self, Self::Connect { .. })
     }
 
+    /// True when the server could not be reached at all: connection refused, connect
+    /// timeout, unreachable host or network, name resolution failure. False for a TLS
+    /// handshake failure (something answered) and for every failure after connecting.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            Self::Connect {
+                source: Some(source),
+                ..
+            } => crate::connect::is_unreachable_cause(source.as_ref()),
+            _ => false,
+        }
+    }
+
     /// True for timeouts.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
