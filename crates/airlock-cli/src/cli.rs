@@ -259,7 +259,7 @@ pub(crate) struct SandboxArgs {
     /// How the simulated approver decides.
     #[arg(long, value_enum, default_value = "approve")]
     pub(crate) approver: ApproverArg,
-    /// Play a compromised relay that tampers with decisions.
+    /// Play a compromised relay that tampers with decisions, pairings or DND policies.
     #[arg(long, value_enum, default_value = "none")]
     pub(crate) tamper: TamperArg,
     /// Consent for new (app, user) pairs.

@@ -41,6 +41,10 @@ pub(crate) enum TamperArg {
     Replay,
     /// Decisions without a signature.
     Unsigned,
+    /// An unsigned `approve_all` DND policy for whatever is asked about.
+    ForgeDnd,
+    /// Pairings answered with the relay's own keys; it then approves what is sent over them.
+    SubstitutePairing,
 }
 
 impl From<TamperArg> for TamperMode {
@@ -51,6 +55,8 @@ impl From<TamperArg> for TamperMode {
             TamperArg::WrongHash => Self::WrongHash,
             TamperArg::Replay => Self::Replay,
             TamperArg::Unsigned => Self::Unsigned,
+            TamperArg::ForgeDnd => Self::ForgeDnd,
+            TamperArg::SubstitutePairing => Self::SubstitutePairing,
         }
     }
 }
@@ -126,6 +132,7 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
         approver.tamper().as_str(),
         options.consent
     );
+    errln!("  fingerprint    {}", info.approver_fingerprint);
     errln!(
         "  control API    {}/_sandbox/ (bearer {})",
         info.gateway_url,

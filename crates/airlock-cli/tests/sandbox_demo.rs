@@ -114,6 +114,16 @@ fn sandbox_json_prints_its_info_first_serves_and_stops_on_sigterm() {
     }
     let gateway = info["gatewayUrl"].as_str().unwrap();
     assert!(gateway.starts_with("http://127.0.0.1:"), "{gateway}");
+    // The approver key's fingerprint, as `airlock pair` shows it: eight hex pairs.
+    let fingerprint = info["approverFingerprint"].as_str().unwrap();
+    let pairs: Vec<&str> = fingerprint.split(':').collect();
+    assert_eq!(pairs.len(), 8, "{fingerprint}");
+    assert!(
+        pairs.iter().all(|p| p.len() == 2
+            && p.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase())),
+        "{fingerprint}"
+    );
     assert_eq!(
         info["issuerUrl"].as_str().unwrap(),
         format!("{gateway}/idp")

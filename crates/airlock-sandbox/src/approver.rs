@@ -12,9 +12,7 @@ use std::time::Duration;
 use airlock_crypto::{
     E2eKey, Ed25519PublicKey, Ed25519SigningKey, X25519PublicKey, X25519SecretKey,
 };
-use airlock_types::{Decision, DecisionBody, EncryptedPayload, Envelope, InboxItem, Timestamp};
-use base64::Engine as _;
-use rand::RngCore as _;
+use airlock_types::{Decision, EncryptedPayload, Envelope, InboxItem, Timestamp};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::Digest as _;
@@ -23,6 +21,7 @@ use tokio::sync::watch;
 use crate::config::{ApproverPolicy, TamperMode};
 use crate::error::SandboxError;
 use crate::gateway::{Gateway, InComplete, InPreGenerate};
+use crate::signing;
 
 /// What the approver saw of one artifact: the decrypted plaintext and whether its hash
 /// matched. Available to tests through [`ApproverControl::seen`].
@@ -93,7 +92,6 @@ struct Peer {
 #[derive(Default)]
 struct State {
     policy: ApproverPolicy,
-    tamper: TamperMode,
     auto_pair: bool,
     peers: HashMap<String, Peer>,
     paired: Vec<PairedEnforcer>,
@@ -143,7 +141,6 @@ impl Approver {
     pub(crate) fn new(
         gateway: Arc<Gateway>,
         policy: ApproverPolicy,
-        tamper: TamperMode,
         auto_pair: bool,
         decision_delay: Duration,
         signing_key: Ed25519SigningKey,
@@ -160,7 +157,6 @@ impl Approver {
             decision_delay,
             state: Mutex::new(State {
                 policy,
-                tamper,
                 auto_pair,
                 ..State::default()
             }),
@@ -384,22 +380,15 @@ impl Approver {
         decision: Decision,
         reason: Option<String>,
     ) -> Result<(), SandboxError> {
-        let nonce = random_nonce();
         let honest = |hash: &str, key: &Ed25519SigningKey| {
-            let signature = airlock_crypto::sign_decision(key, hash, decision.as_str(), &nonce);
-            let mut body = DecisionBody::new(
-                hash,
-                decision.clone(),
-                &self.signer_key_id,
-                &nonce,
-                signature,
-            );
-            body.reason = reason.clone();
-            serde_json::to_value(body).unwrap_or(Value::Null)
+            signing::decision_body(key, &self.signer_key_id, hash, &decision, reason.clone())
         };
-        let tamper = self.lock().tamper;
+        let tamper = self.gateway.tamper();
         let body = match tamper {
-            TamperMode::None => honest(artifact_hash, &self.signing_key),
+            // The relay's own tampering (DND, pairing) leaves the approver's decisions alone.
+            TamperMode::None | TamperMode::ForgeDnd | TamperMode::SubstitutePairing => {
+                honest(artifact_hash, &self.signing_key)
+            }
             TamperMode::ForgeSignature => honest(artifact_hash, &self.forger),
             TamperMode::WrongHash => {
                 let other = hex(&sha2::Sha256::digest(format!("tampered:{artifact_hash}")));
@@ -424,7 +413,10 @@ impl Approver {
                 earlier.unwrap_or_else(|| honest(artifact_hash, &self.signing_key))
             }
         };
-        let is_honest_signature = matches!(tamper, TamperMode::None | TamperMode::Replay);
+        let is_honest_signature = !matches!(
+            tamper,
+            TamperMode::ForgeSignature | TamperMode::WrongHash | TamperMode::Unsigned
+        );
         let envelope = Envelope::new(
             airlock_types::msg_type::DECISION_SUBMIT,
             request_id,
@@ -482,12 +474,6 @@ fn hex_prefix(bytes: &[u8]) -> String {
     hex(&bytes[..4.min(bytes.len())])
 }
 
-fn random_nonce() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl ApproverControl {
     pub(crate) fn new(inner: Arc<Approver>) -> Self {
         Self { inner }
@@ -528,14 +514,14 @@ impl ApproverControl {
         self.inner.lock().policy = policy;
     }
 
-    /// The current tamper mode.
+    /// The current tamper mode (of the relay between enforcers and this approver).
     pub fn tamper(&self) -> TamperMode {
-        self.inner.lock().tamper
+        self.inner.gateway.tamper()
     }
 
-    /// Changes the tamper mode for decisions made from now on.
+    /// Changes the tamper mode for what is decided, paired or asked from now on.
     pub fn set_tamper(&self, tamper: TamperMode) {
-        self.inner.lock().tamper = tamper;
+        self.inner.gateway.set_tamper(tamper);
     }
 
     /// Whether pairing sessions are completed automatically.

@@ -42,8 +42,8 @@ impl ApproverPolicy {
     }
 }
 
-/// A compromised relay, for testing that enforcers fail closed: how the decisions delivered to
-/// enforcers are tampered with.
+/// A compromised relay, for testing that enforcers fail closed: how it tampers with the
+/// decisions, pairings and DND policies it hands to enforcers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum TamperMode {
@@ -60,6 +60,15 @@ pub enum TamperMode {
     Replay,
     /// Decisions without a `signature` field.
     Unsigned,
+    /// `GET /v1/policy/dnd/effective` also answers an unsigned `approve_all` policy for
+    /// whatever enforcer, workspace and session the query names, expiring in 2099: the
+    /// gateway alone deciding that nobody need be asked.
+    ForgeDnd,
+    /// Pairings are answered with keys of the relay's own, in a pairing response validly
+    /// signed by the relay's key: the enforcer sees a well-formed pairing whose fingerprint
+    /// is not the approver's. Artifacts sent over such a pairing never reach the approver:
+    /// the relay approves them, signed with its own key.
+    SubstitutePairing,
 }
 
 impl TamperMode {
@@ -70,18 +79,27 @@ impl TamperMode {
         Self::WrongHash,
         Self::Replay,
         Self::Unsigned,
+        Self::ForgeDnd,
+        Self::SubstitutePairing,
     ];
 
-    /// Parses `none`, `forge-signature`, `wrong-hash`, `replay` or `unsigned`
-    /// (case-insensitive; `_` is accepted for `-`).
+    /// The names `parse` reads, `|`-separated, for error messages.
+    pub(crate) fn names() -> String {
+        Self::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("|")
+    }
+
+    /// Parses `none`, `forge-signature`, `wrong-hash`, `replay`, `unsigned`, `forge-dnd` or
+    /// `substitute-pairing` (case-insensitive; `_` is accepted for `-`; `off` is `none` and
+    /// `forge` is `forge-signature`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "none" | "off" => Some(Self::None),
-            "forge-signature" | "forge" => Some(Self::ForgeSignature),
-            "wrong-hash" => Some(Self::WrongHash),
-            "replay" => Some(Self::Replay),
-            "unsigned" => Some(Self::Unsigned),
-            _ => None,
+            "off" => Some(Self::None),
+            "forge" => Some(Self::ForgeSignature),
+            name => Self::ALL.iter().copied().find(|m| m.as_str() == name),
         }
     }
 
@@ -93,6 +111,8 @@ impl TamperMode {
             Self::WrongHash => "wrong-hash",
             Self::Replay => "replay",
             Self::Unsigned => "unsigned",
+            Self::ForgeDnd => "forge-dnd",
+            Self::SubstitutePairing => "substitute-pairing",
         }
     }
 }

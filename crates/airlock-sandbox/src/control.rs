@@ -101,9 +101,7 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
             let input = input()?;
             let name = need(&input.mode, "mode")?;
             let mode = TamperMode::parse(name).ok_or_else(|| {
-                ApiError::bad_request(
-                    "mode is none, forge-signature, wrong-hash, replay or unsigned",
-                )
+                ApiError::bad_request(format!("mode is one of {}", TamperMode::names()))
             })?;
             approver.set_tamper(mode);
             ok(json!({ "mode": mode.as_str() }))

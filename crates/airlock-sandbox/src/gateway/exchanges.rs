@@ -192,6 +192,18 @@ impl Gateway {
         let (routing_token, approver_id) =
             route_for(&state, caller, token.as_deref(), enforcer_id.as_deref())
                 .map_err(|e| e.with_request_id(&request_id))?;
+        // Over a pairing the relay substituted, the relay reads the command and approves it
+        // with its own key: the approver never hears of it.
+        let substituted = state
+            .routes
+            .get(&routing_token)
+            .and_then(|r| state.pairings.get(&r.nonce))
+            .is_some_and(|p| p.substituted.is_some());
+        let decision = substituted.then(|| StoredDecision {
+            msg_id: airlock_types::new_msg_id(),
+            body: self.relay.approval(&hash),
+            decided_at: now,
+        });
         let exchange = Exchange {
             request_id: request_id.clone(),
             owner: (caller.app_id.clone(), caller.user_id.clone()),
@@ -206,8 +218,12 @@ impl Gateway {
             metadata,
             created_at: now,
             expires_at,
-            state: ExchangeState::Pending,
-            decision: None,
+            state: if substituted {
+                ExchangeState::Decided
+            } else {
+                ExchangeState::Pending
+            },
+            decision,
             withdrawn_at: None,
             delivered_at: None,
             deliveries: 0,

@@ -8,6 +8,7 @@ mod dnd;
 mod exchanges;
 mod pairing;
 mod presence;
+mod tamper;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,7 +25,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::clock::{self, Clock};
-use crate::config::{ConsentMode, ConsentState, RateLimit};
+use crate::config::{ConsentMode, ConsentState, RateLimit, TamperMode};
 use crate::idp::Idp;
 use crate::web::{self, ApiError, HandlerResult, Req, Secret};
 
@@ -34,6 +35,7 @@ pub(crate) use pairing::{InComplete, InPreGenerate};
 use exchanges::Exchange;
 use pairing::{Pairing, PreCode, Route};
 use presence::Presence;
+use tamper::Relay;
 
 /// The gateway id used as `sender` of the gateway's own envelopes.
 pub(crate) const GATEWAY_ID: &str = "airlock-sandbox-gateway";
@@ -76,6 +78,7 @@ struct State {
     consent: HashMap<(String, String), ConsentState>,
     dnd: Vec<DndPolicy>,
     rate: HashMap<String, VecDeque<Instant>>,
+    tamper: TamperMode,
 }
 
 /// What one [`Gateway::prune`] removed.
@@ -101,6 +104,8 @@ pub(crate) struct GatewaySettings {
     pub(crate) pairing_code_ttl: Duration,
     pub(crate) pregenerated_code_ttl: Duration,
     pub(crate) presence_ttl: Duration,
+    /// How the relay misbehaves at first.
+    pub(crate) tamper: TamperMode,
 }
 
 /// The gateway.
@@ -109,6 +114,8 @@ pub(crate) struct Gateway {
     settings: GatewaySettings,
     idp: Arc<Idp>,
     clock: Arc<Clock>,
+    /// Keys of the relay's own, for [`TamperMode::SubstitutePairing`].
+    relay: Relay,
     state: Mutex<State>,
     /// Bumped whenever an approver may have something new to look at (an artifact in an
     /// inbox, a pairing session waiting for a code).
@@ -152,11 +159,16 @@ fn ts(t: OffsetDateTime) -> Timestamp {
 
 impl Gateway {
     pub(crate) fn new(settings: GatewaySettings, idp: Arc<Idp>, clock: Arc<Clock>) -> Self {
+        let tamper = settings.tamper;
         Self {
             settings,
             idp,
             clock,
-            state: Mutex::new(State::default()),
+            relay: Relay::generate(),
+            state: Mutex::new(State {
+                tamper,
+                ..State::default()
+            }),
             approver_feed: watch::Sender::new(0),
         }
     }

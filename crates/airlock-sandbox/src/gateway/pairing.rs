@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::{Caller, Gateway, State, ts};
 use crate::clock;
+use crate::config::TamperMode;
 use crate::web::{self, ApiError, HandlerResult, Req, random_token};
 
 #[derive(Debug)]
@@ -33,6 +34,9 @@ pub(super) struct Pairing {
     pub(super) approver_id: Option<String>,
     pub(super) routing_token: Option<String>,
     pub(super) response_json: Option<String>,
+    /// The relay's own pairing response, once a substituting relay handed it out in place of
+    /// `response_json` ([`TamperMode::SubstitutePairing`]).
+    pub(super) substituted: Option<String>,
 }
 
 impl Pairing {
@@ -174,16 +178,26 @@ impl Gateway {
 
     pub(super) fn pairing_status(&self, caller: &Caller, nonce: &str) -> HandlerResult {
         let mut state = self.lock();
+        let tamper = state.tamper;
         let p = state
             .pairings
             .get_mut(nonce)
             .filter(|p| p.owner == (caller.app_id.clone(), caller.user_id.clone()))
             .ok_or_else(|| ApiError::not_found("unknown pairing nonce"))?;
-        p.refresh(self.clock.now());
+        let now = self.clock.now();
+        p.refresh(now);
+        // A substituting relay hands the enforcer its own keys instead of the approver's,
+        // the same answer every time.
+        if p.state == PairingState::Completed
+            && p.substituted.is_none()
+            && tamper == TamperMode::SubstitutePairing
+        {
+            p.substituted = Some(self.relay.pairing_response(&p.nonce, ts(now)));
+        }
         let mut out = PairingStatusResponse::new(p.nonce.clone(), p.state.clone());
         out.expires_at = Some(ts(p.expires_at));
         out.routing_token = p.routing_token.clone();
-        out.response_json = p.response_json.clone();
+        out.response_json = p.substituted.clone().or_else(|| p.response_json.clone());
         Ok(web::json(StatusCode::OK, &out))
     }
 
@@ -494,6 +508,7 @@ fn new_pairing(
         approver_id,
         routing_token: None,
         response_json: None,
+        substituted: None,
     }
 }
 
