@@ -423,3 +423,40 @@ async fn approve_shows_a_spinner_on_a_terminal_and_one_line_elsewhere() {
     let status = p.process().wait().expect("wait");
     assert!(format!("{status:?}").ends_with(", 3)"), "{status:?}");
 }
+
+/// On a terminal, diagnostics are coloured unless `NO_COLOR` is set.
+#[cfg(unix)]
+#[test]
+fn no_color_is_honoured_on_a_terminal() {
+    let mut seen = Vec::new();
+    for no_color in [None, Some("1")] {
+        let mut cmd = airlock();
+        cmd.args([
+            "-vvv",
+            "login",
+            "--pat",
+            "airpat_x",
+            "--gateway",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "app",
+            "--client-secret",
+            "secret",
+        ]);
+        if let Some(value) = no_color {
+            cmd.env("NO_COLOR", value);
+        }
+        let options = rexpect::reader::Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(false);
+        let mut p = rexpect::session::spawn_with_options(cmd, options).expect("spawn in a pty");
+        let text = p.exp_eof().expect("the end");
+        assert!(text.contains("DEBUG"), "{text:?}");
+        seen.push(text.contains('\u{1b}'));
+    }
+    assert_eq!(
+        seen,
+        [true, false],
+        "coloured on a terminal, not with NO_COLOR"
+    );
+}
