@@ -590,12 +590,19 @@ impl ApproverControl {
             .cloned()
     }
 
-    /// Artifacts waiting for a manual decision (policy [`ApproverPolicy::Manual`]).
+    /// Artifacts waiting for a manual decision (policy [`ApproverPolicy::Manual`]) that can
+    /// still be decided: those withdrawn, expired or decided meanwhile are left out.
     pub fn pending(&self) -> Vec<SeenArtifact> {
         let state = self.inner.lock();
         state
             .waiting
             .iter()
+            .filter(|id| {
+                self.inner
+                    .gateway
+                    .exchange_state(id)
+                    .is_some_and(|(s, _)| s == crate::gateway::ExchangeState::Pending)
+            })
             .filter_map(|id| state.seen.iter().find(|s| s.request_id == *id).cloned())
             .collect()
     }

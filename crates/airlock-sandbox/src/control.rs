@@ -118,7 +118,18 @@ fn dispatch(platform: &Platform, req: &Req) -> HandlerResult {
         (&Method::POST, ["approver", "decide"]) => {
             let input = input()?;
             let request_id = need(&input.request_id, "requestId")?;
-            let decision = airlock_types::Decision::from_wire(need(&input.decision, "decision")?);
+            let decision = match need(&input.decision, "decision")?
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "approve" => airlock_types::Decision::Approve,
+                "reject" => airlock_types::Decision::Reject,
+                _ => {
+                    return Err(ApiError::bad_request(
+                        r#"decision is "approve" or "reject""#,
+                    ));
+                }
+            };
             approver
                 .decide(request_id, decision, input.reason.as_deref())
                 .map_err(sandbox_error)?;

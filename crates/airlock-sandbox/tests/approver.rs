@@ -520,3 +520,87 @@ fn tamper_modes_parse_by_name() {
     assert_eq!(TamperMode::parse("FORGE_DND"), Some(TamperMode::ForgeDnd));
     assert_eq!(TamperMode::parse("substitute"), None);
 }
+
+/// `approver/pending` lists what can still be decided; `decide` takes `approve` or `reject`
+/// (any case) and says so when given anything else.
+#[tokio::test]
+async fn control_api_pending_lists_only_decidable_requests() {
+    let sandbox = start(config().approver_policy(ApproverPolicy::Manual).build()).await;
+    let mut e = Enforcer::new(&sandbox);
+    e.pair().await;
+    let c = client();
+    let auth = format!("Bearer {}", sandbox.control_token());
+    let h = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let control = |m: Method, path: &str, body: Option<Value>| {
+        let url = format!("{}/_sandbox/{path}", sandbox.gateway_url());
+        let c = c.clone();
+        async move {
+            send(
+                &c,
+                m,
+                &url,
+                &h,
+                body.map(|b| serde_json::to_vec(&b).unwrap()),
+            )
+            .await
+        }
+    };
+    let (kept, withdrawn, decided) = (new_request_id(), new_request_id(), new_request_id());
+    for id in [&kept, &withdrawn, &decided] {
+        e.submit(id, &command("make"))
+            .await
+            .0
+            .assert_status(StatusCode::ACCEPTED);
+        sandbox
+            .approver()
+            .wait_for_artifact(id, Duration::from_secs(5))
+            .await
+            .unwrap();
+    }
+    e.post(&format!("/v1/exchanges/{withdrawn}/withdraw"), json!({}))
+        .await
+        .assert_ok();
+    let r = control(
+        Method::POST,
+        "approver/decide",
+        Some(json!({ "requestId": decided, "decision": "maybe" })),
+    )
+    .await;
+    r.assert_status(StatusCode::BAD_REQUEST);
+    let message = r.json()["body"]["message"].as_str().unwrap().to_owned();
+    assert!(
+        message.contains("approve") && message.contains("reject"),
+        "{message}"
+    );
+    control(
+        Method::POST,
+        "approver/decide",
+        Some(json!({ "requestId": decided, "decision": "Approve" })),
+    )
+    .await
+    .assert_ok();
+    assert_eq!(
+        e.wait(&decided, 5).await.json()["body"]["decision"],
+        "approve"
+    );
+
+    let pending = control(Method::GET, "approver/pending", None).await.json();
+    let ids: Vec<&str> = pending["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [kept.as_str()], "{pending}");
+    // Deciding the withdrawn one is refused by the gateway, and says why.
+    let r = control(
+        Method::POST,
+        "approver/decide",
+        Some(json!({ "requestId": withdrawn, "decision": "reject" })),
+    )
+    .await;
+    r.assert_status(StatusCode::CONFLICT);
+}
