@@ -319,6 +319,114 @@ async fn patterns_never_approve_shell_syntax() {
     );
 }
 
+/// A "gateway" on loopback that accepts connections and then either never answers
+/// (`answer: None`) or answers every request with `answer`. Returns its URL.
+fn scripted_gateway(answer: Option<&'static str>) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            match answer {
+                None => held.push(stream), // silent: hold the connection open
+                Some(answer) => {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 65536];
+                        let _ = stream.read(&mut buf);
+                        let _ = stream.write_all(answer.as_bytes());
+                    });
+                }
+            }
+        }
+    });
+    url
+}
+
+/// `--timeout` bounds the whole process against a gateway that never answers (DND fetch,
+/// submission and retries included): exit 3, `outcome: "timeout"`, on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_bounds_everything_against_a_silent_gateway() {
+    let env = paired(ApproverPolicy::Approve).await;
+    let silent = scripted_gateway(None);
+    let mut cmd = env.command(&[
+        "approve",
+        "--command",
+        "make deploy",
+        "--json",
+        "--timeout",
+        "3",
+    ]);
+    cmd.env("AIRLOCK_GATEWAY_URL", &silent);
+    let started = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || common::run(cmd))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["outcome"], "timeout");
+    assert!(
+        took < Duration::from_secs(6),
+        "took {took:?}: {}",
+        describe(&out)
+    );
+}
+
+/// `--fail-open` never covers a gateway that answered, even with 503 or garbage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_open_never_covers_an_answering_gateway() {
+    let env = paired(ApproverPolicy::Approve).await;
+    for answer in [
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot json!",
+        "garbage, not HTTP\r\n\r\n",
+    ] {
+        let url = scripted_gateway(Some(answer));
+        let mut cmd = env.command(&[
+            "approve",
+            "--command",
+            "make deploy",
+            "--json",
+            "--timeout",
+            "5",
+            "--fail-open",
+        ]);
+        cmd.env("AIRLOCK_GATEWAY_URL", &url);
+        let out = tokio::task::spawn_blocking(move || common::run(cmd))
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_ne!(out.status.code(), Some(0), "{answer:?}: {}", describe(&out));
+        assert_ne!(json["decidedBy"], "fail-open", "{answer:?}");
+        assert_eq!(json["exitCode"], out.status.code().unwrap());
+    }
+}
+
+/// A replay journal that cannot be written is exit 7 `outcome: "error"`, found before the
+/// approver is asked (nothing submitted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_journal_fails_before_the_approver_is_asked() {
+    let env = paired(ApproverPolicy::Approve).await;
+    let journal = env.dir.path().join("replay-journal");
+    let _ = std::fs::remove_file(&journal);
+    std::fs::create_dir(&journal).unwrap();
+    let before = env.sandbox().approver().seen().len();
+    let (out, json) = env.approve_json("make deploy", &[]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", describe(&out));
+    assert_eq!(json["outcome"], "error");
+    assert!(
+        json["message"].as_str().unwrap().contains("replay-journal"),
+        "{json}"
+    );
+    assert_eq!(
+        env.sandbox().approver().seen().len(),
+        before,
+        "nothing was submitted"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_executes_only_after_approval_and_returns_its_status() {
     let env = paired(ApproverPolicy::Approve).await;

@@ -186,7 +186,19 @@ async fn connection_refused_is_a_connect_error() {
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    assert!(err.is_unreachable(), "refused means unreachable: {err:?}");
     assert!(std::error::Error::source(&err).is_some());
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_unreachable() {
+    // `.invalid` never resolves (RFC 6761 §6.4).
+    let err = short_timeouts()
+        .send(get("https://airlock-test.invalid/"))
+        .await
+        .unwrap_err();
+    assert!(err.is_connect(), "{err:?}");
+    assert!(err.is_unreachable(), "{err:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,6 +265,8 @@ async fn tls_without_the_root_fails_to_connect() {
     let base = tls_server(&cert, &[b"h2", b"http/1.1"], echo).await;
     let err = HyperTransport::new().send(get(&base)).await.unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    // Something answered: a TLS failure is never "unreachable" (no fail-open on it).
+    assert!(!err.is_unreachable(), "{err:?}");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
         "{err}"
@@ -272,6 +286,10 @@ async fn a_stalled_tls_handshake_hits_the_connect_timeout() {
         .await
         .unwrap_err();
     assert!(err.is_connect(), "{err:?}");
+    assert!(
+        err.is_unreachable(),
+        "a connect timeout is unreachable: {err:?}"
+    );
     assert!(err.to_string().contains("timed out"), "{err}");
 }
 
