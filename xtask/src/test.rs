@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::util::{cargo, have};
+use crate::util::{cargo, have, workspace_root};
 
 /// Counts from `cargo test` result lines.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             "a feature subset of `airlock` does not build".into()
         },
     });
+
+    // Chromium and chromedriver for the approver page's browser test (which fails under CI
+    // without them): installed from Debian's packages when missing.
+    steps.push(simple(
+        "browser",
+        Command::new("bash").arg(workspace_root().join("scripts/install-browser.sh")),
+    ));
 
     // Unit, integration, doc and interop tests (the OIDC interop tests start their own
     // provider; they fail rather than skip when `CI` is set and Node.js is missing).
