@@ -408,3 +408,101 @@ async fn the_approver_page_in_chromium() {
     }
     page.close().await.expect("close the session");
 }
+
+/// The status line of `GET url` (plain HTTP/1.1 on loopback).
+fn status_line(url: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = TcpStream::connect(host).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+/// `airlock sandbox --open` hands the default browser (`xdg-open`) a login link of its own,
+/// which signs in; an opener that fails is a message, and the sandbox keeps serving.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_open_gives_the_browser_a_working_login_link() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    for opener_works in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let opened = dir.path().join("opened");
+        let script = if opener_works {
+            format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display())
+        } else {
+            "#!/bin/sh\nexit 3\n".to_owned()
+        };
+        let opener = dir.path().join("xdg-open");
+        std::fs::write(&opener, script).expect("write the opener");
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+
+        let mut child = common::airlock()
+            .args(["sandbox", "--json", "--open"])
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn airlock sandbox");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stderr = child.stderr.take().expect("stderr");
+        let mut sandbox = Cli {
+            child: Killed(child),
+            stderr: Arc::new(Mutex::new(String::new())),
+        };
+        let sink = Arc::clone(&sandbox.stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("the JSON line");
+        let info: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+        let gateway = info["gatewayUrl"].as_str().expect("gatewayUrl");
+        let printed = info["approverUrl"]
+            .as_str()
+            .expect("approverUrl")
+            .to_owned();
+        assert!(printed.starts_with(&format!("{gateway}/approver/login?token=")));
+
+        if opener_works {
+            let deadline = Instant::now() + STEP;
+            while !opened.exists() {
+                assert!(Instant::now() < deadline, "xdg-open was not run");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let link = std::fs::read_to_string(&opened).expect("the opened link");
+            assert!(
+                link.starts_with(&format!("{gateway}/approver/login?token=")),
+                "{link}"
+            );
+            assert_ne!(link, printed, "the browser gets a link of its own");
+            assert!(status_line(&link).contains(" 303 "), "the link signs in");
+            assert!(status_line(&link).contains(" 401 "), "once");
+        } else {
+            sandbox
+                .read("the opener's failure", |line| {
+                    line.contains("Could not open a browser").then_some(())
+                })
+                .await
+                .expect("a message");
+        }
+        assert!(sandbox.running(), "the sandbox keeps serving");
+        assert!(
+            status_line(&printed).contains(" 303 "),
+            "the printed link works"
+        );
+    }
+}
