@@ -13,26 +13,23 @@ import sys
 import tempfile
 from pathlib import Path
 
-from airlock_harp import AirlockGatewayClient, AirlockGatewayError, Pairing
+from airlock_harp import AirlockGatewayClient, Pairing
 from airlock_harp.sandbox import Sandbox
 
 
 async def guard(client: AirlockGatewayClient, pairing: Pairing, command: str) -> bool:
-    """True only when the paired approver's signed approval was verified."""
-    verdict = await client.dnd_verdict(pairing.enforcer_id, "acme-widgets", command)
-    if verdict.verdict == "deny":
-        return False
-    pending = await client.encrypt_and_submit(
+    """True only when the action may run: a verified approval of the paired approver (or
+    a local pattern); DND deny policies block without asking."""
+    verdict = await client.gate(
         pairing,
         {"actionType": "command", "commandText": command},
-        metadata={"workspaceName": "acme-widgets"},
+        workspace="acme-widgets",
+        timeout=30,
+        patterns=["git status"],
     )
-    try:
-        decision = await client.await_decision(pending, timeout=30, withdraw_on_timeout=True)
-    except AirlockGatewayError as e:
-        print(f"   blocked: {e}", file=sys.stderr)
-        return False
-    return decision.approved
+    if not verdict.approved:
+        print(f"   blocked ({verdict.outcome}): {verdict.message}", file=sys.stderr)
+    return verdict.approved
 
 
 async def main(state: Path) -> int:

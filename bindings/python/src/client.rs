@@ -6,9 +6,12 @@
 //! awaiting a decision, DND) hand back the SDK's own objects.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use airlock::crypto::{E2eKey, FileReplayJournal};
+use airlock::gateway::command::Pattern;
+use airlock::gateway::gate::{DndTrust, Gate};
 use airlock::gateway::{
     self, AwaitOptions, DecisionOutcome, GatewayClient, PairingRequest, SecretToken, SubmitOptions,
 };
@@ -21,7 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{gateway_error, outcome_error, value_error};
-use crate::objects::{DndVerdict, Pairing, PendingExchange, VerifiedDecision};
+use crate::objects::{GateVerdict, Pairing, PendingExchange, VerifiedDecision};
 use crate::{run, seconds};
 
 /// Exchanges submitted by `encrypt_and_submit`, by request id: `wait_for_decision` verifies
@@ -90,6 +93,21 @@ impl SubmitFields {
     }
 }
 
+impl GatewayCore {
+    /// Runs `call` on a clone of the client; its answer leaves as wire JSON.
+    fn json<'py, F, Fut, T>(&self, py: Python<'py>, call: F) -> PyResult<Bound<'py, PyAny>>
+    where
+        F: FnOnce(GatewayClient) -> Fut,
+        Fut: Future<Output = Result<T, gateway::Error>> + Send + 'static,
+        T: Serialize,
+    {
+        let answer = call(self.client.clone());
+        run(py, self.blocking, async move {
+            to_json(&answer.await.map_err(gateway_error)?)
+        })
+    }
+}
+
 #[pymethods]
 impl GatewayCore {
     #[new]
@@ -153,17 +171,11 @@ impl GatewayCore {
     }
 
     fn echo<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(&client.echo().await.map_err(gateway_error)?)
-        })
+        self.json(py, |c| async move { c.echo().await })
     }
 
     fn discover<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(&client.discover().await.map_err(gateway_error)?)
-        })
+        self.json(py, |c| async move { c.discover().await })
     }
 
     /// The consent status string (`approved`); a missing consent raises.
@@ -241,16 +253,7 @@ impl GatewayCore {
         py: Python<'py>,
         request_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(
-                &client
-                    .raw()
-                    .get_exchange_status(&request_id)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+        self.json(py, |c| async move { c.raw().get_exchange_status(&request_id).await })
     }
 
     /// One long-poll. An exchange this client submitted with `encrypt_and_submit` gets a
@@ -305,15 +308,7 @@ impl GatewayCore {
         py: Python<'py>,
         request_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            client
-                .raw()
-                .withdraw_exchange(&request_id)
-                .await
-                .map_err(gateway_error)?;
-            Ok(())
-        })
+        self.json(py, |c| async move { c.raw().withdraw_exchange(&request_id).await })
     }
 
     #[pyo3(signature = (msg_id, request_id=None))]
@@ -326,55 +321,21 @@ impl GatewayCore {
         let request_id = request_id.unwrap_or_else(|| msg_id.clone());
         let enforcer_id = self.client.enforcer_id().unwrap_or_default().to_owned();
         let ack = Envelope::ack(request_id, enforcer_id, AckBody::delivered(msg_id));
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            client.raw().submit_ack(&ack).await.map_err(gateway_error)
-        })
+        self.json(py, |c| async move { c.raw().submit_ack(&ack).await })
     }
 
     fn initiate_pairing<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
         let request: PairingInitiateRequest = wire(request, "PairingInitiateRequest")?;
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(
-                &client
-                    .raw()
-                    .initiate_pairing(&request)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+        self.json(py, |c| async move { c.raw().initiate_pairing(&request).await })
     }
 
     fn claim_pairing<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
         let request: PairingClaimRequest = wire(request, "PairingClaimRequest")?;
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(
-                &client
-                    .raw()
-                    .claim_pairing(&request)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+        self.json(py, |c| async move { c.raw().claim_pairing(&request).await })
     }
 
-    fn get_pairing_status<'py>(
-        &self,
-        py: Python<'py>,
-        nonce: String,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(
-                &client
-                    .raw()
-                    .get_pairing_status(&nonce)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+    fn get_pairing_status<'py>(&self, py: Python<'py>, nonce: String) -> PyResult<Bound<'py, PyAny>> {
+        self.json(py, |c| async move { c.raw().get_pairing_status(&nonce).await })
     }
 
     fn revoke_pairing<'py>(
@@ -382,29 +343,13 @@ impl GatewayCore {
         py: Python<'py>,
         routing_token: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            let request = PairingRevokeRequest::new(routing_token);
-            to_json(
-                &client
-                    .raw()
-                    .revoke_pairing(&request)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+        let request = PairingRevokeRequest::new(routing_token);
+        self.json(py, |c| async move { c.raw().revoke_pairing(&request).await })
     }
 
     fn send_heartbeat<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
         let request: HeartbeatRequest = wire(request, "PresenceHeartbeatRequest")?;
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            client
-                .raw()
-                .send_heartbeat(&request)
-                .await
-                .map_err(gateway_error)
-        })
+        self.json(py, |c| async move { c.raw().send_heartbeat(&request).await })
     }
 
     #[pyo3(signature = (enforcer_id, workspace_id, session_id=None))]
@@ -415,17 +360,11 @@ impl GatewayCore {
         workspace_id: String,
         session_id: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let query = dnd_query(enforcer_id, workspace_id, session_id);
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(
-                &client
-                    .raw()
-                    .get_effective_dnd_policies(&query)
-                    .await
-                    .map_err(gateway_error)?,
-            )
-        })
+        let mut query = DndQuery::new(enforcer_id, workspace_id);
+        if let Some(s) = session_id {
+            query = query.with_session_id(s);
+        }
+        self.json(py, |c| async move { c.raw().get_effective_dnd_policies(&query).await })
     }
 
     // ── What the seed lacks: verified pairing, submission and decisions ──────────────────
@@ -474,10 +413,7 @@ impl GatewayCore {
     /// Revokes a pairing.
     fn unpair<'py>(&self, py: Python<'py>, pairing: &Pairing) -> PyResult<Bound<'py, PyAny>> {
         let pairing = pairing.0.clone();
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            to_json(&client.unpair(&pairing).await.map_err(gateway_error)?)
-        })
+        self.json(py, |c| async move { c.unpair(&pairing).await })
     }
 
     /// Binds the JSON object `plaintext` to a new exchange, canonicalizes, hashes and seals
@@ -550,29 +486,49 @@ impl GatewayCore {
         })
     }
 
-    /// Fetches the effective DND policies and evaluates them for `command`.
-    #[pyo3(signature = (enforcer_id, workspace_id, command, *, session_id=None))]
-    fn dnd_verdict<'py>(
+    /// The one decision path in front of an action (`airlock_gateway::gate`): DND policies
+    /// (deny blocks; approve only with `dnd_trust="approvals"`), the local auto-approve
+    /// `patterns`, then the approver, verified — all within `timeout` seconds; a request
+    /// nobody decided on is withdrawn. Never raises for the gateway: failures are verdicts.
+    #[pyo3(signature = (pairing, action, *, workspace, timeout, patterns=Vec::new(),
+                        dnd_trust="deny-only", fail_open=false, session_id=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn gate<'py>(
         &self,
         py: Python<'py>,
-        enforcer_id: String,
-        workspace_id: String,
-        command: String,
+        pairing: &Pairing,
+        action: &str,
+        workspace: String,
+        timeout: f64,
+        patterns: Vec<String>,
+        dnd_trust: &str,
+        fail_open: bool,
         session_id: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let query = dnd_query(enforcer_id, workspace_id, session_id);
+        let action: serde_json::Value = wire(action, "action")?;
+        let patterns = patterns
+            .iter()
+            .map(|p| p.parse::<Pattern>().map_err(|e| value_error(format!("pattern {p:?}: {e}"))))
+            .collect::<PyResult<Vec<_>>>()?;
+        let trust = match dnd_trust {
+            "deny-only" => DndTrust::DenyOnly,
+            "approvals" => DndTrust::Approvals,
+            other => return Err(value_error(format!("dnd_trust: `deny-only` or `approvals`, not `{other}`"))),
+        };
+        let timeout = seconds(timeout, "timeout")?;
+        let pairing = pairing.0.clone();
         let client = self.client.clone();
         run(py, self.blocking, async move {
-            Ok(DndVerdict::new(&client.dnd_verdict(&query, &command).await))
+            let mut gate = Gate::new(&client, &pairing, workspace, timeout)
+                .patterns(patterns)
+                .dnd_trust(trust)
+                .fail_open(fail_open);
+            if let Some(s) = session_id {
+                gate = gate.session_id(s);
+            }
+            let verdict = gate.decide(&action, std::future::pending::<String>()).await;
+            Ok(GateVerdict::new(&verdict))
         })
-    }
-}
-
-fn dnd_query(enforcer_id: String, workspace_id: String, session_id: Option<String>) -> DndQuery {
-    let query = DndQuery::new(enforcer_id, workspace_id);
-    match session_id {
-        Some(s) => query.with_session_id(s),
-        None => query,
     }
 }
 

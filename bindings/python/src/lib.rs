@@ -67,7 +67,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<objects::Pairing>()?;
     m.add_class::<objects::PendingExchange>()?;
     m.add_class::<objects::VerifiedDecision>()?;
-    m.add_class::<objects::DndVerdict>()?;
+    m.add_class::<objects::GateVerdict>()?;
     m.add_class::<sandbox::SandboxCore>()?;
     Ok(())
 }

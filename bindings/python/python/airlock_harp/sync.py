@@ -3,10 +3,10 @@ the calling thread (not the GIL) and answer Ctrl-C."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 from ._base import ClientBase, plaintext_json
-from ._native import DndVerdict, Pairing, PendingExchange, VerifiedDecision
+from ._native import GateVerdict, Pairing, PendingExchange, VerifiedDecision
 from .models import (
     ArtifactSubmitRequest,
     DecisionDeliverEnvelope,
@@ -172,16 +172,33 @@ class AirlockGatewayClient(ClientBase):
         )
         return decision
 
-    def dnd_verdict(
+    def gate(
         self,
-        enforcer_id: str,
-        workspace_id: str,
-        command: str,
+        pairing: Pairing,
+        action: Union[str, Dict[str, Any]],
         *,
+        workspace: str,
+        timeout: float,
+        patterns: Sequence[str] = (),
+        dnd_trust: str = "deny-only",
+        fail_open: bool = False,
         session_id: Optional[str] = None,
-    ) -> DndVerdict:
-        """What the Do-Not-Disturb policies say about ``command``."""
-        verdict: DndVerdict = self._core.dnd_verdict(
-            enforcer_id, workspace_id, command, session_id=session_id
+    ) -> GateVerdict:
+        """The one decision path in front of an action (the CLI's and the hooks'):
+        Do-Not-Disturb policies (a deny blocks; an approve counts only with
+        ``dnd_trust="approvals"``, the user's opt-in: the gateway writes them), the local
+        auto-approve ``patterns`` (plain commands only), then the paired approver,
+        verified — all within ``timeout`` seconds; a request nobody decided on is
+        withdrawn. Gateway failures are verdicts (``outcome="failed"``), not exceptions.
+        Only ``verdict.approved`` lets the action run."""
+        verdict: GateVerdict = self._core.gate(
+            pairing,
+            plaintext_json(action),
+            workspace=workspace,
+            timeout=timeout,
+            patterns=list(patterns),
+            dnd_trust=dnd_trust,
+            fail_open=fail_open,
+            session_id=session_id,
         )
         return verdict
