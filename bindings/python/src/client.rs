@@ -253,7 +253,9 @@ impl GatewayCore {
         py: Python<'py>,
         request_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.json(py, |c| async move { c.raw().get_exchange_status(&request_id).await })
+        self.json(py, |c| async move {
+            c.raw().get_exchange_status(&request_id).await
+        })
     }
 
     /// One long-poll. An exchange this client submitted with `encrypt_and_submit` gets a
@@ -308,7 +310,9 @@ impl GatewayCore {
         py: Python<'py>,
         request_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.json(py, |c| async move { c.raw().withdraw_exchange(&request_id).await })
+        self.json(py, |c| async move {
+            c.raw().withdraw_exchange(&request_id).await
+        })
     }
 
     #[pyo3(signature = (msg_id, request_id=None))]
@@ -326,7 +330,10 @@ impl GatewayCore {
 
     fn initiate_pairing<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
         let request: PairingInitiateRequest = wire(request, "PairingInitiateRequest")?;
-        self.json(py, |c| async move { c.raw().initiate_pairing(&request).await })
+        self.json(
+            py,
+            |c| async move { c.raw().initiate_pairing(&request).await },
+        )
     }
 
     fn claim_pairing<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -334,8 +341,15 @@ impl GatewayCore {
         self.json(py, |c| async move { c.raw().claim_pairing(&request).await })
     }
 
-    fn get_pairing_status<'py>(&self, py: Python<'py>, nonce: String) -> PyResult<Bound<'py, PyAny>> {
-        self.json(py, |c| async move { c.raw().get_pairing_status(&nonce).await })
+    fn get_pairing_status<'py>(
+        &self,
+        py: Python<'py>,
+        nonce: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.json(
+            py,
+            |c| async move { c.raw().get_pairing_status(&nonce).await },
+        )
     }
 
     fn revoke_pairing<'py>(
@@ -344,12 +358,18 @@ impl GatewayCore {
         routing_token: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = PairingRevokeRequest::new(routing_token);
-        self.json(py, |c| async move { c.raw().revoke_pairing(&request).await })
+        self.json(
+            py,
+            |c| async move { c.raw().revoke_pairing(&request).await },
+        )
     }
 
     fn send_heartbeat<'py>(&self, py: Python<'py>, request: &str) -> PyResult<Bound<'py, PyAny>> {
         let request: HeartbeatRequest = wire(request, "PresenceHeartbeatRequest")?;
-        self.json(py, |c| async move { c.raw().send_heartbeat(&request).await })
+        self.json(
+            py,
+            |c| async move { c.raw().send_heartbeat(&request).await },
+        )
     }
 
     #[pyo3(signature = (enforcer_id, workspace_id, session_id=None))]
@@ -364,7 +384,9 @@ impl GatewayCore {
         if let Some(s) = session_id {
             query = query.with_session_id(s);
         }
-        self.json(py, |c| async move { c.raw().get_effective_dnd_policies(&query).await })
+        self.json(py, |c| async move {
+            c.raw().get_effective_dnd_policies(&query).await
+        })
     }
 
     // ── What the seed lacks: verified pairing, submission and decisions ──────────────────
@@ -508,25 +530,46 @@ impl GatewayCore {
         let action: serde_json::Value = wire(action, "action")?;
         let patterns = patterns
             .iter()
-            .map(|p| p.parse::<Pattern>().map_err(|e| value_error(format!("pattern {p:?}: {e}"))))
+            .map(|p| {
+                p.parse::<Pattern>()
+                    .map_err(|e| value_error(format!("pattern {p:?}: {e}")))
+            })
             .collect::<PyResult<Vec<_>>>()?;
         let trust = match dnd_trust {
             "deny-only" => DndTrust::DenyOnly,
             "approvals" => DndTrust::Approvals,
-            other => return Err(value_error(format!("dnd_trust: `deny-only` or `approvals`, not `{other}`"))),
+            other => {
+                return Err(value_error(format!(
+                    "dnd_trust: `deny-only` or `approvals`, not `{other}`"
+                )));
+            }
         };
         let timeout = seconds(timeout, "timeout")?;
         let pairing = pairing.0.clone();
         let client = self.client.clone();
         run(py, self.blocking, async move {
-            let mut gate = Gate::new(&client, &pairing, workspace, timeout)
-                .patterns(patterns)
-                .dnd_trust(trust)
-                .fail_open(fail_open);
-            if let Some(s) = session_id {
-                gate = gate.session_id(s);
-            }
-            let verdict = gate.decide(&action, std::future::pending::<String>()).await;
+            // `Gate::decide`'s future is not `Send` (it holds the `on_event` box, which is not
+            // `Sync`, across awaits): it runs on a blocking thread of its own. Cancelling the
+            // Python call drops `_cancel`, which interrupts the gate: a submitted request is
+            // withdrawn within the gate's grace.
+            let (_cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+            let interrupt = async move {
+                let _ = cancelled.await;
+                "cancelled".to_owned()
+            };
+            let handle = tokio::runtime::Handle::current();
+            let verdict = tokio::task::spawn_blocking(move || {
+                let mut gate = Gate::new(&client, &pairing, workspace, timeout)
+                    .patterns(patterns)
+                    .dnd_trust(trust)
+                    .fail_open(fail_open);
+                if let Some(s) = session_id {
+                    gate = gate.session_id(s);
+                }
+                handle.block_on(gate.decide(&action, interrupt))
+            })
+            .await
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
             Ok(GateVerdict::new(&verdict))
         })
     }

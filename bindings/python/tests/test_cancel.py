@@ -43,3 +43,25 @@ async def test_wait_for_with_a_deadline(
         await asyncio.wait_for(client.await_decision(pending, timeout=60), 0.5)
     # The event loop was never blocked: other tasks ran during the wait.
     assert (await client.echo()).utc
+
+
+async def test_cancelling_the_gate_withdraws_the_request(
+    sandbox: Sandbox, client: AirlockGatewayClient, pairing: Pairing
+) -> None:
+    sandbox.approver.set_policy("manual")
+    action = {"actionType": "command", "commandText": "terraform apply"}
+    task = asyncio.ensure_future(client.gate(pairing, action, workspace="acme", timeout=60))
+    for _ in range(200):
+        if sandbox.approver.pending():
+            break
+        await asyncio.sleep(0.05)
+    (request_id,) = sandbox.approver.pending()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The cancellation interrupts the gate, which withdraws what it submitted.
+    for _ in range(200):
+        if sandbox.exchange_state(request_id) == "Withdrawn":
+            break
+        await asyncio.sleep(0.05)
+    assert sandbox.exchange_state(request_id) == "Withdrawn"

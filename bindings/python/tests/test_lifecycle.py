@@ -151,7 +151,8 @@ async def test_gate_patterns_approver_and_tampering(
 
     sandbox.approver.set_tamper("none")
     sandbox.approver.set_policy("manual")
-    verdict = await client.gate(pairing, command("sleep 1"), workspace=WORKSPACE, timeout=1)
-    assert verdict.outcome == "timeout" and verdict.withdrawn
+    verdict = await client.gate(pairing, command("sleep 1"), workspace=WORKSPACE, timeout=3)
+    assert verdict.outcome == "timeout" and verdict.withdrawn, verdict.message
+    assert verdict.request_id and sandbox.exchange_state(verdict.request_id) == "Withdrawn"
     with pytest.raises(ValueError):
         await client.gate(pairing, command("ls"), workspace=WORKSPACE, timeout=1, dnd_trust="all")
