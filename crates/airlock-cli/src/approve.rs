@@ -6,6 +6,7 @@
 //! "no policy". Fail closed: only `--fail-open` lets a command through, and only when the
 //! gateway cannot be reached to submit it (never after a timeout or a failed verification).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airlock::gateway::command::Pattern;
@@ -27,6 +28,8 @@ pub(crate) struct ApproveRequest {
     pub(crate) timeout: Duration,
     pub(crate) fail_open: bool,
     pub(crate) json: bool,
+    /// For `airlock run`: the program, resolved before anyone is asked (no shell).
+    pub(crate) exec: Option<Executable>,
 }
 
 /// The result of `approve`, printed as one JSON object with `--json`.
@@ -94,24 +97,43 @@ pub(crate) fn failed(e: CliError) -> Verdict {
 }
 
 /// The command artifact the approver sees (each top-level key is a labelled row).
+/// For `airlock run`, what is executed is what was approved: the `argv`, the program's
+/// absolute path and SHA-256, and the working directory actually used; no `shell` row (none
+/// is used).
 fn plaintext(req: &ApproveRequest, ctx: &Context) -> Value {
-    let cwd = req.cwd.clone().or_else(|| {
-        std::env::current_dir()
-            .ok()
-            .map(|d| d.display().to_string())
-    });
-    let shell = req.shell.clone().or_else(|| std::env::var("SHELL").ok());
     let host = req.host.clone().unwrap_or_else(crate::connect::host_name);
     let mut artifact = json!({
         "actionType": "command",
         "commandText": req.command,
         "workspace": ctx.workspace,
-        "cwd": cwd,
-        "shell": shell,
         "host": host,
         "source": "airlock-cli",
     });
-    if let (Some(id), Some(obj)) = (&req.session_id, artifact.as_object_mut()) {
+    let Some(obj) = artifact.as_object_mut() else {
+        return artifact;
+    };
+    match &req.exec {
+        Some(exe) => {
+            obj.insert("argv".to_owned(), json!(exe.argv));
+            obj.insert(
+                "executable".to_owned(),
+                json!(exe.path.display().to_string()),
+            );
+            obj.insert("executableSha256".to_owned(), json!(exe.sha256));
+            obj.insert("cwd".to_owned(), json!(exe.cwd.display().to_string()));
+        }
+        None => {
+            let cwd = req.cwd.clone().or_else(|| {
+                std::env::current_dir()
+                    .ok()
+                    .map(|d| d.display().to_string())
+            });
+            let shell = req.shell.clone().or_else(|| std::env::var("SHELL").ok());
+            obj.insert("cwd".to_owned(), json!(cwd));
+            obj.insert("shell".to_owned(), json!(shell));
+        }
+    }
+    if let Some(id) = &req.session_id {
         obj.insert("sessionId".to_owned(), Value::String(id.clone()));
     }
     artifact
@@ -249,29 +271,197 @@ impl Verdict {
     }
 }
 
-/// Runs `program` with `args` (no shell) and returns its exit status as ours.
-pub(crate) fn exec(program: &str, args: &[String]) -> Result<u8, CliError> {
-    let status = std::process::Command::new(program)
-        .args(args)
-        .status()
-        .map_err(|e| {
+/// `airlock run` after the gate: runs the approved program, or reports why not. The exit
+/// code is airlock's own (`endedBy: "airlock"`) unless the program ran: then it is the
+/// program's (`endedBy: "child"`).
+pub(crate) fn run_approved(request: &ApproveRequest, verdict: Verdict) -> Exit {
+    let Some(exe) = request
+        .exec
+        .as_ref()
+        .filter(|_| verdict.exit == Exit::Success)
+    else {
+        return ran(request.json, verdict, None);
+    };
+    if !request.json {
+        errln!(
+            "airlock: {}; running {}",
+            inert(verdict.message()),
+            inert(&request.command)
+        );
+    }
+    match exe.exec() {
+        Ok(status) => ran(request.json, verdict, Some(status)),
+        Err(e) => ran(request.json, failed(e), None),
+    }
+}
+
+/// Reports how `airlock run` ended (with `--json`: one object, `endedBy` saying whose exit
+/// code it is) and returns the exit code.
+pub(crate) fn ran(json: bool, verdict: Verdict, child: Option<u8>) -> Exit {
+    let exit = child.map_or(verdict.exit, Exit::Child);
+    if json {
+        let mut value = verdict.to_json();
+        value["approved"] = json!(verdict.exit == Exit::Success);
+        value["exitCode"] = json!(exit.code());
+        value["endedBy"] = json!(if child.is_some() { "child" } else { "airlock" });
+        outln!("{value}");
+    } else if child.is_none() {
+        verdict.report(false);
+    }
+    exit
+}
+
+/// The program `airlock run` executes, resolved once before anyone is asked.
+#[derive(Debug, Clone)]
+pub(crate) struct Executable {
+    /// The command line as given (`argv[0]` as typed).
+    pub(crate) argv: Vec<String>,
+    /// The program's absolute path, symlinks resolved.
+    pub(crate) path: PathBuf,
+    /// The program file's SHA-256 (hex), when it is a regular file.
+    pub(crate) sha256: Option<String>,
+    /// The working directory it runs in.
+    pub(crate) cwd: PathBuf,
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut std::fs::File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(unix)]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    meta.is_file() && meta.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(meta: &std::fs::Metadata) -> bool {
+    meta.is_file()
+}
+
+impl Executable {
+    /// Resolves `argv[0]` as a shell would (a name with `/` as a path from `cwd`, else the
+    /// first executable file of that name on `PATH`), in `cwd` (default: the current
+    /// directory). Exit 127 when there is no such program, 126 when it is not executable,
+    /// 64 when `cwd` is not a directory.
+    pub(crate) fn resolve(argv: &[String], cwd: Option<&str>) -> Result<Self, CliError> {
+        let program = argv
+            .first()
+            .ok_or_else(|| CliError::new(Exit::Usage, "no command to run"))?;
+        let here = std::env::current_dir()
+            .map_err(|e| CliError::new(Exit::Failure, format!("no current directory: {e}")))?;
+        let cwd = match cwd {
+            Some(dir) => here
+                .join(dir)
+                .canonicalize()
+                .ok()
+                .filter(|d| d.is_dir())
+                .ok_or_else(|| {
+                    CliError::new(
+                        Exit::Usage,
+                        format!("--cwd {}: no such directory", inert(dir)),
+                    )
+                })?,
+            None => here,
+        };
+        let candidates: Vec<PathBuf> = if program.contains('/') {
+            vec![cwd.join(program)]
+        } else {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            std::env::split_paths(&path)
+                .map(|dir| cwd.join(dir).join(program))
+                .collect()
+        };
+        let mut not_executable = None;
+        for candidate in candidates {
+            let Ok(meta) = std::fs::metadata(&candidate) else {
+                continue;
+            };
+            if !is_executable(&meta) {
+                not_executable.get_or_insert(candidate);
+                continue;
+            }
+            let path = candidate.canonicalize().map_err(|e| {
+                CliError::new(
+                    Exit::CannotExecute,
+                    format!("cannot run {}: {e}", inert(program)),
+                )
+            })?;
+            let sha256 = if meta.is_file() {
+                Some(sha256_file(&path).map_err(|e| {
+                    CliError::new(
+                        Exit::CannotExecute,
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?)
+            } else {
+                None
+            };
+            return Ok(Self {
+                argv: argv.to_vec(),
+                path,
+                sha256,
+                cwd,
+            });
+        }
+        Err(match not_executable {
+            Some(path) => CliError::new(
+                Exit::CannotExecute,
+                format!(
+                    "cannot run {}: {} is not an executable file",
+                    inert(program),
+                    path.display()
+                ),
+            ),
+            None => CliError::new(
+                Exit::NotFound,
+                format!("{}: command not found", inert(program)),
+            ),
+        })
+    }
+
+    /// Runs the approved program: exactly that file, in that directory, after checking that
+    /// it is still the file that was approved (exit 2 when it changed). Returns the child's
+    /// exit status (128 + N when killed by signal N).
+    pub(crate) fn exec(&self) -> Result<u8, CliError> {
+        if let Some(approved) = &self.sha256 {
+            let now = sha256_file(&self.path).ok();
+            if now.as_deref() != Some(approved.as_str()) {
+                return Err(CliError::new(
+                    Exit::Verification,
+                    format!(
+                        "{} changed after it was approved; not run",
+                        self.path.display()
+                    ),
+                ));
+            }
+        }
+        let mut command = std::process::Command::new(&self.path);
+        command.args(&self.argv[1..]).current_dir(&self.cwd);
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::arg0(&mut command, &self.argv[0]);
+        let status = command.status().map_err(|e| {
             let exit = match e.kind() {
                 std::io::ErrorKind::NotFound => Exit::NotFound,
                 _ => Exit::CannotExecute,
             };
-            CliError::new(exit, format!("cannot run {program}: {e}"))
+            CliError::new(exit, format!("cannot run {}: {e}", self.path.display()))
         })?;
-    if let Some(code) = status.code() {
-        return Ok(u8::try_from(code & 0xff).unwrap_or(1));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt as _;
-        if let Some(signal) = status.signal() {
-            return Ok(u8::try_from(128 + (signal & 0x7f)).unwrap_or(1));
+        if let Some(code) = status.code() {
+            return Ok(u8::try_from(code & 0xff).unwrap_or(1));
         }
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::ExitStatusExt as _;
+            if let Some(signal) = status.signal() {
+                return Ok(u8::try_from(128 + (signal & 0x7f)).unwrap_or(1));
+            }
+        }
+        Ok(1)
     }
-    Ok(1)
 }
 
 /// The command line as the approver sees it: arguments quoted where a shell would need it.

@@ -121,6 +121,10 @@ pub(crate) struct ApproveArgs {
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) gate: GateArgs,
+    /// When the process ends, print one JSON object on stdout: the gate's verdict, the exit
+    /// code and `endedBy` (`child`: the program's own status, `airlock`: ours).
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
     /// The command and its arguments, after `--`.

@@ -168,6 +168,7 @@ fn gate_request(gate: GateArgs, command: String, json: bool) -> ApproveRequest {
         timeout: std::time::Duration::from_secs(gate.timeout),
         fail_open: gate.fail_open,
         json,
+        exec: None,
     }
 }
 
@@ -220,24 +221,16 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
             Ok(verdict.exit)
         }
         Command::Run(args) => {
-            let (program, rest) = args
-                .argv
-                .split_first()
-                .ok_or_else(|| CliError::new(Exit::Usage, "no command to run"))?;
-            let text = approve::display_command(program, rest);
-            let request = gate_request(args.gate, text, false);
+            // The program is resolved before anyone is asked: 127/126 without a request.
+            let exe = match approve::Executable::resolve(&args.argv, args.gate.cwd.as_deref()) {
+                Ok(exe) => exe,
+                Err(e) => return Ok(approve::ran(args.json, approve::failed(e), None)),
+            };
+            let text = approve::display_command(&args.argv[0], &args.argv[1..]);
+            let mut request = gate_request(args.gate, text, args.json);
+            request.exec = Some(exe);
             let verdict = ask(&args.conn, &request);
-            if verdict.exit != Exit::Success {
-                verdict.report(false);
-                return Ok(verdict.exit);
-            }
-            errln!(
-                "airlock: {}; running {}",
-                inert::inert(verdict.message()),
-                inert::inert(&request.command)
-            );
-            let status = approve::exec(program, rest)?;
-            Ok(Exit::Child(status))
+            Ok(approve::run_approved(&request, verdict))
         }
         Command::Login(args) => {
             let mut ctx = Context::resolve(&args.conn)?;

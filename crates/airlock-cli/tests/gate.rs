@@ -427,6 +427,133 @@ async fn an_unwritable_journal_fails_before_the_approver_is_asked() {
     );
 }
 
+/// A script file `name` in `dir` that touches `marker` and exits 0, made executable.
+fn script(dir: &std::path::Path, name: &str, marker: &std::path::Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// `run` resolves the program before asking anyone (127 missing, 126 not executable, no
+/// request), shows the approver what will run (argv, absolute path, SHA-256, the directory
+/// used, no shell), runs exactly that in that directory, and says whose exit code it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_binds_what_runs_to_what_was_approved() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = paired(ApproverPolicy::Approve).await;
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().canonicalize().unwrap();
+    let before = env.sandbox().approver().seen().len();
+    let out = env.run(&["run", "--", "airlock-no-such-program-xyz"]).await;
+    assert_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    let plain = work_dir.join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = env.run(&["run", "--", plain.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    let out = env
+        .run(&["run", "--json", "--", work_dir.to_str().unwrap()])
+        .await;
+    assert_eq!(
+        out.status.code(),
+        Some(126),
+        "a directory: {}",
+        describe(&out)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["endedBy"], "airlock");
+    assert_eq!(
+        env.sandbox().approver().seen().len(),
+        before,
+        "nothing was asked"
+    );
+
+    // A relative program, in --cwd: resolved there, shown, run there.
+    let marker = work_dir.join("ran");
+    let tool = script(&work_dir, "tool.sh", &marker);
+    let out = env
+        .run(&[
+            "run",
+            "--json",
+            "--cwd",
+            work_dir.to_str().unwrap(),
+            "--",
+            "./tool.sh",
+            "x y",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(marker.exists());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["endedBy"], "child");
+    assert_eq!(json["approved"], true);
+    let seen = env
+        .sandbox()
+        .approver()
+        .seen_artifact(json["requestId"].as_str().unwrap())
+        .unwrap();
+    let shown = seen.plaintext.unwrap();
+    assert_eq!(shown["argv"], serde_json::json!(["./tool.sh", "x y"]));
+    assert_eq!(shown["executable"], tool.to_str().unwrap());
+    assert_eq!(shown["cwd"], work_dir.to_str().unwrap());
+    assert_eq!(shown["executableSha256"].as_str().unwrap().len(), 64);
+    assert!(shown.get("shell").is_none(), "no shell is used: {shown}");
+    let out = env
+        .run(&["run", "--cwd", work_dir.to_str().unwrap(), "--", "pwd"])
+        .await;
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        work_dir.to_str().unwrap()
+    );
+    // The child's own status, and who ended the process.
+    let out = env
+        .run(&["run", "--json", "--", "sh", "-c", "exit 3"])
+        .await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (json["endedBy"].as_str(), json["exitCode"].as_u64()),
+        (Some("child"), Some(3))
+    );
+}
+
+/// The program changed between the approval request and the approval: not run, exit 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_a_program_changed_after_approval() {
+    let env = paired(ApproverPolicy::Manual).await;
+    let work = tempfile::tempdir().unwrap();
+    let marker = work.path().join("ran");
+    let tool = script(work.path(), "tool.sh", &marker);
+    let cmd = env.command(&["run", "--timeout", "60", "--", tool.to_str().unwrap()]);
+    let child = tokio::task::spawn_blocking(move || common::run(cmd));
+    let id = loop {
+        if let Some(p) = env.sandbox().approver().pending().first() {
+            break p.request_id.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Swapped for something else (harmless here: it touches the marker too).
+    std::fs::write(
+        &tool,
+        format!("#!/bin/sh\ntouch '{}' # changed\n", marker.display()),
+    )
+    .unwrap();
+    env.sandbox()
+        .approver()
+        .decide(&id, airlock::types::Decision::Approve, None)
+        .unwrap();
+    let out = child.await.unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("changed after it was approved"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!marker.exists());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_executes_only_after_approval_and_returns_its_status() {
     let env = paired(ApproverPolicy::Approve).await;

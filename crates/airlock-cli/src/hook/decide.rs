@@ -58,6 +58,7 @@ pub(crate) async fn decide(
         timeout,
         fail_open: false,
         json: false,
+        exec: None,
     };
     let verdict = approve(ctx, &request).await;
     Outcome {
