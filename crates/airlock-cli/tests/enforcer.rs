@@ -310,7 +310,23 @@ fn a_gateway_session_is_restored_and_requests_are_withdrawn_and_a_stale_pairing_
     menu(&mut p, SIGNED_IN, "0");
     exits_cleanly(p);
     assert!(!path.exists(), "the stale pairing is gone");
+
+    // The gateway goes away: what failed names it, and says what to check.
     rt.block_on(env.stop_sandbox());
+    let mut p = enforcer(env.dir.path());
+    expect(&mut p, "Restored the session: personal access token.");
+    let unreachable = format!("cannot reach the gateway at {}", env.gateway_url);
+    expect(&mut p, &unreachable);
+    menu(&mut p, SIGNED_IN, "3");
+    expect(
+        &mut p,
+        &format!(
+            "The gateway at {} cannot be reached right now",
+            env.gateway_url
+        ),
+    );
+    menu(&mut p, SIGNED_IN, "0");
+    exits_cleanly(p);
 }
 
 /// Answers the wizard for `sandbox` as a remote gateway.

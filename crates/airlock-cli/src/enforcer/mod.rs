@@ -544,7 +544,7 @@ impl App {
         let timeout =
             Duration::from_secs(u64::try_from(remaining).unwrap_or(0).max(1)).min(MAX_PAIRING_WAIT);
         let waited = {
-            let _spinner = term.spinner("Waiting for the approver (press Enter to cancel)");
+            let _spinner = term.spinner("Waiting for the approver (press Enter to cancel)", None);
             tokio::select! {
                 result = session.wait(timeout) => Some(result),
                 () = term.interrupted() => None,
@@ -679,8 +679,10 @@ impl App {
         let started = Instant::now();
         self.waiting = Some(pending.clone());
         let outcome = {
-            let _spinner =
-                term.spinner("Waiting for the approver's decision (press Enter to stop waiting)");
+            let _spinner = term.spinner(
+                "Waiting for the approver's decision (press Enter to stop waiting)",
+                Some(timeout),
+            );
             let options = AwaitOptions::new(timeout);
             tokio::select! {
                 outcome = client.await_decision(&pending, options) => Some(outcome),

@@ -20,7 +20,12 @@ pub(crate) fn gateway_error(what: &str, e: &GatewayError) -> Vec<String> {
         lines
             .push("A quota is exhausted: wait, or free a workspace in the Airlock app.".to_owned());
     } else if e.is_retryable() || matches!(e, GatewayError::Transport(_)) {
-        lines.push("The gateway cannot be reached right now: check the URL and your connection, then try again.".to_owned());
+        let at = crate::connect::gateway_in_use()
+            .map(|url| format!("The gateway at {url}"))
+            .unwrap_or_else(|| "The gateway".to_owned());
+        lines.push(format!(
+            "{at} cannot be reached right now: is it running? Check the URL (Reconfigure) and your connection, then try again."
+        ));
     }
     lines
 }

@@ -6,6 +6,7 @@
 //! when stderr is a terminal).
 
 use std::io::{BufRead as _, IsTerminal as _};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use zeroize::Zeroizing;
@@ -34,8 +35,9 @@ pub(crate) trait Terminal {
     /// not lost.
     async fn interrupted(&mut self);
 
-    /// Starts a spinner with `message` and the elapsed time; it disappears when dropped.
-    fn spinner(&mut self, message: &str) -> Spinner;
+    /// Starts a spinner with `message`, the elapsed time and the time left to `deadline`
+    /// (from now), when given; it disappears when dropped.
+    fn spinner(&mut self, message: &str, deadline: Option<Duration>) -> Spinner;
 
     /// Asks for a value; an empty answer takes `default` (shown in brackets), when there is
     /// one. Asks again while the answer is empty and there is no default.
@@ -239,8 +241,8 @@ impl Terminal for StdTerminal {
         }
     }
 
-    fn spinner(&mut self, message: &str) -> Spinner {
-        Spinner::on_stderr(message, None)
+    fn spinner(&mut self, message: &str, deadline: Option<Duration>) -> Spinner {
+        Spinner::on_stderr(message, deadline)
     }
 }
 
@@ -286,7 +288,7 @@ impl Terminal for Script {
         }
     }
 
-    fn spinner(&mut self, message: &str) -> Spinner {
+    fn spinner(&mut self, message: &str, _deadline: Option<Duration>) -> Spinner {
         self.output.push(format!("(spinner) {message}"));
         Spinner::hidden()
     }
