@@ -275,6 +275,12 @@ pub(crate) struct SandboxArgs {
     /// Open the approver page in the default browser (signed in by a one-time link).
     #[arg(long)]
     pub(crate) open: bool,
+    /// Keep identity (client secret, PAT, keys), port and pairings in DIR across restarts.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: Option<PathBuf>,
+    /// Start in the background and print `export …` lines: `eval "$(airlock sandbox --env)"`.
+    #[arg(long, conflicts_with_all = ["json", "open"])]
+    pub(crate) env: bool,
 }
 
 impl SandboxArgs {
@@ -286,6 +292,8 @@ impl SandboxArgs {
             consent: self.consent,
             json: self.json,
             open: self.open,
+            state: self.state,
+            env: self.env,
         }
     }
 }

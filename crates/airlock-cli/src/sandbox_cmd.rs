@@ -1,6 +1,7 @@
 //! `airlock sandbox`: the local Airlock platform, served until Ctrl-C or SIGTERM.
 
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use airlock_sandbox::{ApproverPolicy, ConsentMode, Sandbox, SandboxConfig, TamperMode};
 use clap::ValueEnum;
@@ -91,16 +92,24 @@ pub(crate) struct SandboxOptions {
     pub(crate) consent: ConsentArg,
     pub(crate) json: bool,
     pub(crate) open: bool,
+    pub(crate) state: Option<PathBuf>,
+    pub(crate) env: bool,
 }
 
 /// Starts the sandbox, announces it, and serves until Ctrl-C or SIGTERM.
 pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
-    let config = SandboxConfig::builder()
+    if options.env {
+        return in_background(&options);
+    }
+    let mut config = SandboxConfig::builder()
         .port(options.port)
         .approver_policy(options.approver.into())
         .tamper(options.tamper.into())
-        .consent(options.consent.into())
-        .build();
+        .consent(options.consent.into());
+    if let Some(dir) = &options.state {
+        config = config.state_dir(dir);
+    }
+    let config = config.build();
     let sandbox = Sandbox::start(config).await.map_err(|e| {
         CliError::new(
             Exit::Rejected,
@@ -149,6 +158,17 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
     errln!("  export AIRLOCK_CLIENT_SECRET={}", info.client_secret);
     errln!("  airlock login --pat {}", info.pat);
     errln!();
+    if approver.policy() == ApproverPolicy::Manual {
+        let auth = format!("-H 'Authorization: Bearer {}'", info.control_token);
+        let control = format!("{}/_sandbox/approver", info.gateway_url);
+        errln!("Decide by hand (the approver is manual):");
+        errln!("  curl -s {auth} {control}/pending");
+        errln!(
+            "  curl -s {auth} -H 'Content-Type: application/json' \\\n    -d '{{\"requestId\":\"REQUEST_ID\",\"decision\":\"approve\"}}' {control}/decide"
+        );
+        errln!("  (\"decision\": \"approve\" or \"reject\"; add \"reason\": \"…\" if you like)");
+        errln!();
+    }
     if options.open {
         open_in_browser(&sandbox.approver_login_url());
     }
@@ -156,6 +176,104 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
     let signal = interrupt.wait().await;
     errln!("Received {signal}: stopping the sandbox.");
     sandbox.shutdown().await;
+    Ok(())
+}
+
+/// `--env`: starts `airlock sandbox --json` (same options) in the background, in a process
+/// group of its own, and prints `export …` lines for its gateway, app credentials, PAT and
+/// process id, so that `eval "$(airlock sandbox --env)"` returns at once with the sandbox
+/// still serving. Its log (stderr) goes to `sandbox.log` in the state directory, if any.
+fn in_background(options: &SandboxOptions) -> Result<(), CliError> {
+    use std::io::BufRead as _;
+    use std::os::unix::process::CommandExt as _;
+
+    let failed = |what: &str, e: &dyn std::fmt::Display| {
+        CliError::new(
+            Exit::Rejected,
+            format!("cannot start the sandbox: {what}: {e}"),
+        )
+    };
+    let exe = std::env::current_exe().map_err(|e| failed("no path to this program", &e))?;
+    let name = |v: &dyn Fn() -> Option<clap::builder::PossibleValue>| {
+        v().map(|p| p.get_name().to_owned()).unwrap_or_default()
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["sandbox", "--json", "--port", &options.port.to_string()])
+        .args([
+            "--approver",
+            &name(&|| options.approver.to_possible_value()),
+        ])
+        .args(["--tamper", &name(&|| options.tamper.to_possible_value())])
+        .args(["--consent", &name(&|| options.consent.to_possible_value())]);
+    let log = match &options.state {
+        Some(dir) => {
+            cmd.arg("--state").arg(dir);
+            airlock::crypto::fs::create_private_dir_all(dir)
+                .and_then(|()| {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(dir.join("sandbox.log"))
+                })
+                .map(std::process::Stdio::from)
+                .map_err(|e| failed("cannot open its log", &e))?
+        }
+        None => std::process::Stdio::null(),
+    };
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| failed("cannot run it", &e))?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("piped");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .map_err(|e| failed("no answer", &e))?;
+    let info: serde_json::Value = match serde_json::from_str(&line) {
+        Ok(v) => v,
+        Err(_) => {
+            let status = child.wait().map_err(|e| failed("no answer", &e))?;
+            let hint = match &options.state {
+                Some(dir) => format!(" (see {})", dir.join("sandbox.log").display()),
+                None => " (run it without --env to see why)".to_owned(),
+            };
+            return Err(CliError::new(
+                Exit::Rejected,
+                format!("cannot start the sandbox: it exited with {status}{hint}"),
+            ));
+        }
+    };
+    let field = |key: &str| info[key].as_str().unwrap_or_default().to_owned();
+    let exports = [
+        ("AIRLOCK_GATEWAY_URL", field("gatewayUrl")),
+        ("AIRLOCK_CLIENT_ID", field("clientId")),
+        ("AIRLOCK_CLIENT_SECRET", field("clientSecret")),
+        ("AIRLOCK_PAT", field("pat")),
+        ("AIRLOCK_SANDBOX_PID", child.id().to_string()),
+    ];
+    let mut out = std::io::stdout().lock();
+    for (name, value) in exports {
+        // Sandbox values are URL-safe tokens and loopback URLs: nothing a shell would expand.
+        if !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
+        {
+            return Err(CliError::new(
+                Exit::Failure,
+                format!("unexpected characters in {name}"),
+            ));
+        }
+        writeln!(out, "export {name}={value}")
+            .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))?;
+    }
+    errln!(
+        "Airlock sandbox serving {} in the background (process {}); stop it with: kill $AIRLOCK_SANDBOX_PID",
+        field("gatewayUrl"),
+        child.id()
+    );
     Ok(())
 }
 

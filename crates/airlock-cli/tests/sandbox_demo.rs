@@ -186,3 +186,97 @@ fn sandbox_on_a_busy_port_exits_1() {
         describe(&out)
     );
 }
+
+/// A background sandbox started by `--env`, stopped when the test ends.
+struct Background(u32);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.to_string()])
+            .status();
+    }
+}
+
+/// Runs `airlock sandbox --env --state DIR`; returns its exports and a guard that stops it.
+fn sandbox_env(state: &std::path::Path) -> (std::collections::HashMap<String, String>, Background) {
+    let mut cmd = airlock();
+    cmd.args(["sandbox", "--env", "--approver", "manual", "--state"])
+        .arg(state);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let exports: std::collections::HashMap<String, String> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (name, value) = l
+                .strip_prefix("export ")
+                .and_then(|l| l.split_once('='))
+                .unwrap_or_else(|| panic!("not an export line: {l:?}"));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect();
+    let pid = exports["AIRLOCK_SANDBOX_PID"].parse().unwrap();
+    (exports, Background(pid))
+}
+
+/// `eval "$(airlock sandbox --env)"` returns at once with the sandbox serving in the
+/// background; with `--state DIR` a restarted sandbox is the same one (URL, client secret,
+/// PAT), so what was configured against it keeps working.
+#[test]
+fn sandbox_env_serves_in_the_background_and_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("sandbox-state");
+    let (first, guard) = sandbox_env(&state);
+    for name in [
+        "AIRLOCK_GATEWAY_URL",
+        "AIRLOCK_CLIENT_ID",
+        "AIRLOCK_CLIENT_SECRET",
+        "AIRLOCK_PAT",
+    ] {
+        assert!(
+            first.get(name).is_some_and(|v| !v.is_empty()),
+            "{name}: {first:?}"
+        );
+    }
+    let gateway = &first["AIRLOCK_GATEWAY_URL"];
+    assert!(http_get(gateway, "/echo").starts_with("HTTP/1.1 200"));
+    drop(guard);
+    // Bounded wait until the first one is gone (its port is free again).
+    for _ in 0..100 {
+        if TcpStream::connect(gateway.strip_prefix("http://").unwrap()).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (second, _guard) = sandbox_env(&state);
+    for name in [
+        "AIRLOCK_GATEWAY_URL",
+        "AIRLOCK_CLIENT_SECRET",
+        "AIRLOCK_PAT",
+    ] {
+        assert_eq!(first[name], second[name], "{name}");
+    }
+    assert_ne!(first["AIRLOCK_SANDBOX_PID"], second["AIRLOCK_SANDBOX_PID"]);
+    assert!(http_get(gateway, "/echo").starts_with("HTTP/1.1 200"));
+    // The manual approver's banner, in the log, shows how to decide by hand.
+    let log = std::fs::read_to_string(state.join("sandbox.log")).unwrap();
+    assert!(log.contains("/_sandbox/approver/decide"), "{log}");
+    assert!(log.contains("\"approve\" or \"reject\""), "{log}");
+}
+
+#[test]
+fn sandbox_with_a_corrupt_state_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sandbox.json"), "not json").unwrap();
+    let mut cmd = airlock();
+    cmd.args(["sandbox", "--json", "--state"]).arg(dir.path());
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("sandbox.json"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("sandbox.json")).unwrap(),
+        "not json"
+    );
+}

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use crate::config::{ApproverPolicy, TamperMode};
 use crate::error::SandboxError;
-use crate::gateway::{Gateway, InComplete, InPreGenerate};
+use crate::gateway::{Gateway, InComplete, InPreGenerate, SavedPairing};
 use crate::signing;
 
 /// What the approver saw of one artifact: the decrypted plaintext and whether its hash
@@ -196,6 +196,30 @@ impl Approver {
             self.bump();
         }
         gone.len()
+    }
+
+    /// Takes back this approver's live pairings from the state file, re-deriving each
+    /// end-to-end key from the enforcer's X25519 key.
+    pub(crate) fn restore(&self, saved: &[SavedPairing]) {
+        let mut state = self.lock();
+        for s in saved
+            .iter()
+            .filter(|s| s.approver_id == self.approver_id && !s.revoked)
+        {
+            let key = s
+                .enforcer_x25519
+                .as_deref()
+                .and_then(|k| X25519PublicKey::parse(k).ok())
+                .and_then(|k| E2eKey::derive(&self.x25519, &k).ok());
+            let Some(key) = key else { continue };
+            state.peers.insert(s.routing_token.clone(), Peer { key });
+            state.paired.push(PairedEnforcer {
+                pairing_nonce: s.nonce.clone(),
+                routing_token: s.routing_token.clone(),
+                enforcer_id: s.enforcer_id.clone(),
+                enforcer_label: s.enforcer_label.clone(),
+            });
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -265,6 +265,14 @@ pub struct SandboxConfig {
     /// The credentials and keys (default: random). Reuse one to restart a sandbox that
     /// accepts the same clients and keeps its approver keys.
     pub identity: Option<SandboxIdentity>,
+    /// A directory where the sandbox keeps what makes it itself across restarts (default
+    /// none: everything lives in memory): the seed of its identity (client secret, PAT,
+    /// tokens, approver keys), its port (reused when [`port`](Self::port) is 0) and its
+    /// pairings, in `sandbox.json` (mode `0600`, written atomically after every pairing
+    /// change). A file that does not read stops the start with [`crate::SandboxError::State`]
+    /// rather than starting afresh. Takes precedence over [`identity`](Self::identity).
+    /// IdP sign-ins (OAuth tokens), exchanges and consent are not kept.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -288,6 +296,7 @@ impl Default for SandboxConfig {
             retention: Duration::from_secs(600),
             prune_interval: Some(Duration::from_secs(30)),
             identity: None,
+            state_dir: None,
         }
     }
 }
@@ -354,6 +363,13 @@ impl SandboxConfigBuilder {
     /// Fixed credentials and keys (see [`SandboxIdentity`]).
     pub fn identity(mut self, identity: SandboxIdentity) -> Self {
         self.0.identity = Some(identity);
+        self
+    }
+
+    /// Keeps identity, port and pairings in `dir` across restarts (see
+    /// [`SandboxConfig::state_dir`]).
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.0.state_dir = Some(dir.into());
         self
     }
 

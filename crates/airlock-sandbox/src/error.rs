@@ -36,11 +36,27 @@ pub enum SandboxError {
     /// The sandbox has stopped.
     #[error("the sandbox has stopped")]
     Stopped,
+    /// The state directory's file could not be read, parsed or written
+    /// ([`SandboxConfig::state_dir`](crate::SandboxConfig::state_dir)).
+    #[error("sandbox state {}: {message}", path.display())]
+    State {
+        /// The state file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 impl SandboxError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::InvalidInput(message.into())
+    }
+
+    pub(crate) fn state(path: &std::path::Path, message: impl Into<String>) -> Self {
+        Self::State {
+            path: path.to_owned(),
+            message: message.into(),
+        }
     }
 
     pub(crate) fn from_api(e: ApiError) -> Self {

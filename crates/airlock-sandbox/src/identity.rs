@@ -14,7 +14,8 @@ use zeroize::Zeroizing;
 /// A fresh sandbox makes a random one. Give the same identity to a sandbox restarted on the
 /// same port ([`SandboxConfigBuilder::identity`](crate::SandboxConfigBuilder::identity)) and
 /// the same clients, PAT and approver keys keep working (pairings themselves live in memory
-/// and do not survive). [`Sandbox::identity`](crate::Sandbox::identity) returns the identity
+/// and do not survive, unless kept by
+/// [`SandboxConfigBuilder::state_dir`](crate::SandboxConfigBuilder::state_dir)). [`Sandbox::identity`](crate::Sandbox::identity) returns the identity
 /// in use; [`SandboxIdentity::from_seed`] derives one reproducibly.
 ///
 /// Holds secrets: `Debug` prints none of them, they are zeroized on drop, and there is no

@@ -126,6 +126,7 @@ mod idp;
 mod page;
 mod server;
 mod signing;
+mod state;
 mod web;
 
 use std::net::SocketAddr;
@@ -296,6 +297,38 @@ async fn sweep(
     }
 }
 
+/// Keeps the state file of [`SandboxConfig::state_dir`] up to date.
+struct StateKeeper {
+    dir: std::path::PathBuf,
+    seed: Zeroizing<[u8; 32]>,
+    port: u16,
+    gateway: Arc<Gateway>,
+}
+
+impl StateKeeper {
+    fn save(&self) -> Result<(), SandboxError> {
+        let saved = state::SavedState::new(&self.seed, self.port, self.gateway.saved_pairings());
+        state::save(&self.dir, &saved)
+    }
+
+    /// Writes the state after every pairing change until shutdown (and once more then).
+    async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut changes = self.gateway.pairing_changes();
+        loop {
+            let stop = tokio::select! {
+                changed = changes.changed() => changed.is_err(),
+                _ = shutdown.changed() => true,
+            };
+            if let Err(e) = self.save() {
+                tracing::warn!(error = %e, "sandbox state not saved");
+            }
+            if stop {
+                return;
+            }
+        }
+    }
+}
+
 /// What one [`Sandbox::prune`] removed from memory.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -347,6 +380,7 @@ pub struct Sandbox {
     server: Option<JoinHandle<()>>,
     approver_task: Option<JoinHandle<()>>,
     sweeper: Option<JoinHandle<()>>,
+    persister: Option<JoinHandle<()>>,
 }
 
 impl Sandbox {
@@ -358,22 +392,40 @@ impl Sandbox {
     ///
     /// [`SandboxError::Bind`] when the port cannot be bound.
     pub async fn start(config: SandboxConfig) -> Result<Self, SandboxError> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
+        let saved = match &config.state_dir {
+            Some(dir) => state::load(dir)?,
+            None => None,
+        };
+        let port = match (config.port, &saved) {
+            (0, Some(saved)) => saved.port,
+            (port, _) => port,
+        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
-            .map_err(|source| SandboxError::Bind {
-                port: config.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| SandboxError::Bind {
-            port: config.port,
-            source,
-        })?;
+            .map_err(|source| SandboxError::Bind { port, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { port, source })?;
         let base = format!("http://127.0.0.1:{}", addr.port());
         let issuer = format!("{base}/idp");
-        let identity = config
-            .identity
-            .clone()
-            .unwrap_or_else(SandboxIdentity::generate);
+        // With a state directory the identity comes from its seed (a new one the first time).
+        let seed = config.state_dir.as_ref().map(|_| {
+            saved
+                .as_ref()
+                .and_then(state::SavedState::seed)
+                .unwrap_or_else(|| {
+                    let mut seed = Zeroizing::new([0u8; 32]);
+                    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, seed.as_mut());
+                    seed
+                })
+        });
+        let identity = match &seed {
+            Some(seed) => SandboxIdentity::from_seed(seed),
+            None => config
+                .identity
+                .clone()
+                .unwrap_or_else(SandboxIdentity::generate),
+        };
         let client_secret: String = identity.client_secret.as_str().to_owned();
         let pat: String = identity.pat.as_str().to_owned();
         let approver_token: String = identity.approver_token.as_str().to_owned();
@@ -431,6 +483,12 @@ impl Sandbox {
             airlock_crypto::Ed25519SigningKey::from_bytes(*identity.approver_signing_seed),
             airlock_crypto::X25519SecretKey::from_bytes(*identity.approver_x25519),
         );
+        if let (Some(saved), Some(dir)) = (&saved, &config.state_dir) {
+            gateway
+                .restore_pairings(&saved.pairings)
+                .map_err(|message| SandboxError::state(&state::path(dir), message))?;
+            approver.restore(&saved.pairings);
+        }
         let control = ApproverControl::new(Arc::clone(&approver));
         let page = page::Page::new(base.clone(), addr.port());
         let info = SandboxInfo {
@@ -467,6 +525,19 @@ impl Sandbox {
         ));
         let approver_task =
             tokio::spawn(approver.run(gateway.approver_feed(), shutdown_rx.clone()));
+        let persister = match (config.state_dir, seed) {
+            (Some(dir), Some(seed)) => {
+                let keeper = StateKeeper {
+                    dir,
+                    seed,
+                    port: addr.port(),
+                    gateway: Arc::clone(&gateway),
+                };
+                keeper.save()?;
+                Some(tokio::spawn(keeper.run(shutdown_rx.clone())))
+            }
+            _ => None,
+        };
         let sweeper = config
             .prune_interval
             .map(|every| tokio::spawn(sweep(Arc::clone(&platform), every, shutdown_rx)));
@@ -478,6 +549,7 @@ impl Sandbox {
             server: Some(server),
             approver_task: Some(approver_task),
             sweeper,
+            persister,
         })
     }
 
@@ -684,9 +756,13 @@ impl Sandbox {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
-        for task in [self.approver_task.take(), self.sweeper.take()]
-            .into_iter()
-            .flatten()
+        for task in [
+            self.approver_task.take(),
+            self.sweeper.take(),
+            self.persister.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             let _ = task.await;
         }
@@ -700,6 +776,7 @@ impl Drop for Sandbox {
             self.server.take(),
             self.approver_task.take(),
             self.sweeper.take(),
+            self.persister.take(),
         ]
         .into_iter()
         .flatten()

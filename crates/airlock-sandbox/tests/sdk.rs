@@ -491,3 +491,59 @@ async fn request_counts_show_what_a_flow_costs() {
     r.assert_ok();
     assert_eq!(sandbox.request_counts().total(), 0);
 }
+
+/// `state_dir`: a restarted sandbox is the same sandbox — same URL, client secret and PAT,
+/// same approver keys, and the pairings it made still route (#15.3). A state file that does
+/// not read stops the start instead of silently starting afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_restarted_on_its_state_dir_keeps_sign_in_and_pairings() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let first = sandbox(SandboxConfig::builder().state_dir(&state)).await;
+    let enforcer = SdkEnforcer::paired(&first, "enf-restarted").await;
+    let pending = enforcer.submit("before").await;
+    assert!(enforcer.outcome(&pending).await.unwrap().is_approved());
+    let info = first.info().clone();
+    first.shutdown().await;
+    let file = state.join("sandbox.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+
+    let second = sandbox(SandboxConfig::builder().state_dir(&state)).await;
+    assert_eq!(second.gateway_url(), info.gateway_url);
+    assert_eq!(second.client_secret(), info.client_secret);
+    assert_eq!(second.pat(), info.pat);
+    assert_eq!(
+        second.info().approver_fingerprint,
+        info.approver_fingerprint
+    );
+    // The enforcer's client and pairing from before the restart work as they were.
+    let pending = enforcer.submit("after").await;
+    assert!(enforcer.outcome(&pending).await.unwrap().is_approved());
+    let seen = second
+        .approver()
+        .seen_artifact(pending.request_id())
+        .unwrap();
+    assert_eq!(seen.plaintext.unwrap()["commandText"], "after");
+    assert_eq!(second.approver().paired().len(), 1);
+    second.shutdown().await;
+
+    std::fs::write(&file, b"{\"version\":1,").unwrap();
+    let err = Sandbox::start(SandboxConfig::builder().state_dir(&state).build())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, airlock_sandbox::SandboxError::State { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("sandbox.json"), "{err}");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        b"{\"version\":1,",
+        "left as it was"
+    );
+}

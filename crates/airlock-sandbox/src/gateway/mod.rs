@@ -8,6 +8,7 @@ mod dnd;
 mod exchanges;
 mod pairing;
 mod presence;
+mod saved;
 mod tamper;
 
 use std::collections::{HashMap, VecDeque};
@@ -31,6 +32,7 @@ use crate::web::{self, ApiError, HandlerResult, Req, Secret};
 
 pub(crate) use exchanges::ExchangeState;
 pub(crate) use pairing::{InComplete, InPreGenerate};
+pub(crate) use saved::SavedPairing;
 
 use exchanges::Exchange;
 use pairing::{Pairing, PreCode, Route};
@@ -120,6 +122,9 @@ pub(crate) struct Gateway {
     /// Bumped whenever an approver may have something new to look at (an artifact in an
     /// inbox, a pairing session waiting for a code).
     approver_feed: watch::Sender<u64>,
+    /// Bumped whenever a pairing is completed, substituted or revoked (the state file
+    /// follows it).
+    pairings_changed: watch::Sender<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,6 +175,7 @@ impl Gateway {
                 ..State::default()
             }),
             approver_feed: watch::Sender::new(0),
+            pairings_changed: watch::Sender::new(0),
         }
     }
 

@@ -193,6 +193,7 @@ impl Gateway {
             && tamper == TamperMode::SubstitutePairing
         {
             p.substituted = Some(self.relay.pairing_response(&p.nonce, ts(now)));
+            self.pairings_changed();
         }
         let mut out = PairingStatusResponse::new(p.nonce.clone(), p.state.clone());
         out.expires_at = Some(ts(p.expires_at));
@@ -227,6 +228,8 @@ impl Gateway {
         if let Some(p) = p {
             p.state = PairingState::Revoked;
         }
+        drop(state);
+        self.pairings_changed();
         Ok(web::json(
             StatusCode::OK,
             &PairingRevokeResponse::revoked(enforcer_id),
@@ -356,6 +359,8 @@ impl Gateway {
                 revoked: false,
             },
         );
+        drop(state);
+        self.pairings_changed();
         Ok(PairingCompleteResponse::completed(nonce, Some(token)))
     }
 
