@@ -48,6 +48,8 @@ pub struct SeenArtifact {
     pub enforcer_id: Option<String>,
     /// The decision the approver made, once made (`None` while pending).
     pub decision: Option<String>,
+    /// The reason given with the decision, if any.
+    pub reason: Option<String>,
     /// When the enforcer submitted it, as the inbox said.
     pub created_at: Option<Timestamp>,
     /// When the exchange expires.
@@ -334,6 +336,7 @@ impl Approver {
             metadata: item.metadata.clone(),
             enforcer_id: item.enforcer_id.clone(),
             decision: None,
+            reason: None,
             created_at: item.created_at,
             expires_at: item.expires_at,
         };
@@ -467,6 +470,7 @@ impl Approver {
         state.waiting.retain(|r| r != request_id);
         if let Some(s) = state.seen.iter_mut().find(|s| s.request_id == request_id) {
             s.decision = Some(decision.as_str().to_owned());
+            s.reason = reason;
         }
         drop(state);
         self.bump();

@@ -362,6 +362,10 @@ async fn a_pending_request_is_shown_escaped_and_decided_by_a_signed_form_post() 
     let html = browser.page("/approver/history").await;
     assert!(html.contains(&format!("id=\"request-{id}\"")), "{html}");
     assert!(html.contains(">Rejected</span>"), "{html}");
+    assert!(
+        html.contains("<b>Reason</b> not on a Friday"),
+        "the reason: {html}"
+    );
 
     // Deciding it again is refused with a message, not an error page.
     let notice = browser

@@ -347,19 +347,9 @@ fn layout(platform: &Platform, tab: &'static str, current: Current) -> Layout {
     }
 }
 
-/// The artifacts waiting for a decision whose exchange is still pending, newest first.
+/// The artifacts waiting for a decision, newest first.
 fn pending(platform: &Platform) -> Vec<crate::SeenArtifact> {
-    let mut items: Vec<_> = platform
-        .approver
-        .pending()
-        .into_iter()
-        .filter(|s| {
-            platform
-                .gateway
-                .exchange_state(&s.request_id)
-                .is_some_and(|(state, _)| state == crate::gateway::ExchangeState::Pending)
-        })
-        .collect();
+    let mut items = platform.approver.pending();
     items.reverse();
     items
 }

@@ -153,6 +153,8 @@ pub(crate) struct Request {
     pub(crate) outcome: String,
     /// A CSS class for the outcome.
     pub(crate) outcome_class: &'static str,
+    /// The reason given with the decision.
+    pub(crate) reason: Option<String>,
 }
 
 impl Request {
@@ -174,6 +176,7 @@ impl Request {
             time_left: time_left(expires, now),
             outcome: String::new(),
             outcome_class: "",
+            reason: seen.reason.clone(),
         }
     }
 
