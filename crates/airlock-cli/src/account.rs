@@ -295,6 +295,7 @@ pub(crate) async fn pair(
     ctx: &Context,
     code: Option<String>,
     timeout: Duration,
+    confirm: &Confirm,
     out: &mut dyn Say,
 ) -> Result<Pairing, CliError> {
     if ctx.state.pairing()?.is_some() {
@@ -304,6 +305,7 @@ pub(crate) async fn pair(
         ));
     }
     let client = ctx.signed_in_client().await?;
+    confirm.possible()?;
     let label = format!("airlock CLI on {}", crate::connect::host_name());
     let session = start_pairing(ctx, &client, code, label, out)
         .await
@@ -312,6 +314,83 @@ pub(crate) async fn pair(
         .wait(timeout)
         .await
         .map_err(|e| CliError::gateway("pairing failed", &e))
+}
+
+/// How `airlock pair` confirms the approver's key before storing the pairing: the gateway
+/// relays the pairing answer, and a relay that answers with keys of its own could read every
+/// request and sign every approval. Only the human, comparing the fingerprint with the one
+/// the Airlock app shows, can tell.
+#[derive(Debug)]
+pub(crate) enum Confirm {
+    /// `--expect-fingerprint`: compared in constant time.
+    Expect(String),
+    /// Ask on the terminal.
+    Ask,
+    /// Neither: pairing is refused before it starts.
+    Impossible,
+}
+
+impl Confirm {
+    pub(crate) fn new(expect: Option<String>) -> Result<Self, CliError> {
+        use std::io::IsTerminal as _;
+        Ok(match expect {
+            Some(fp) if fp.trim().is_empty() => {
+                return Err(CliError::new(Exit::Usage, "--expect-fingerprint is empty"));
+            }
+            Some(fp) => Self::Expect(fp.trim().to_ascii_uppercase()),
+            None if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => Self::Ask,
+            None => Self::Impossible,
+        })
+    }
+
+    /// Refuses (exit 5) when the key could not be confirmed.
+    fn possible(&self) -> Result<(), CliError> {
+        match self {
+            Self::Impossible => Err(CliError::new(
+                Exit::NotReady,
+                "pairing needs the approver key confirmed: run `airlock pair` on a terminal, \
+                 or pass --expect-fingerprint with the fingerprint the Airlock app shows",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks the paired key: exit 2 (nothing stored) when it is not the expected one or
+    /// the user says it is not the one the app shows.
+    pub(crate) fn check(&self, pairing: &Pairing) -> Result<(), CliError> {
+        use subtle::ConstantTimeEq as _;
+        let got = pairing.fingerprint();
+        let refused = |why: &str| {
+            CliError::new(
+                Exit::Verification,
+                format!(
+                    "the approver key's fingerprint {got} {why}; nothing was stored (a relay may \
+                     have answered with keys of its own) — run `airlock pair` again"
+                ),
+            )
+        };
+        match self {
+            Self::Expect(want) => {
+                if bool::from(want.as_bytes().ct_eq(got.to_ascii_uppercase().as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(refused("is not the one expected"))
+                }
+            }
+            Self::Ask => {
+                errln!("The approver's key fingerprint is {got}.");
+                errln!("Does the Airlock app show exactly this fingerprint? [y/N] ");
+                let mut answer = String::new();
+                let _ = std::io::stdin().read_line(&mut answer);
+                if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                    Ok(())
+                } else {
+                    Err(refused("was not confirmed"))
+                }
+            }
+            Self::Impossible => self.possible(),
+        }
+    }
 }
 
 /// Starts pairing as `label`: a new code, which the user is told to enter in the Airlock

@@ -163,6 +163,11 @@ pub(crate) struct PairArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
+    /// The approver key's fingerprint the Airlock app shows (`3F:A0:…`): the pairing is
+    /// stored only when the gateway's answer carries that key. Needed without a terminal
+    /// (on one, `pair` asks).
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub(crate) expect_fingerprint: Option<String>,
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
 }

@@ -265,15 +265,19 @@ fn run(command: Command, matches: &ArgMatches) -> Result<Exit, CliError> {
         Command::Pair(args) => {
             let ctx = Context::resolve(&args.conn)?;
             let timeout = std::time::Duration::from_secs(args.timeout);
-            let pairing =
-                runtime()?.block_on(account::pair(&ctx, args.code, timeout, &mut Stderr))?;
+            let confirm = account::Confirm::new(args.expect_fingerprint)?;
+            let pairing = runtime()?.block_on(account::pair(
+                &ctx,
+                args.code,
+                timeout,
+                &confirm,
+                &mut Stderr,
+            ))?;
+            confirm.check(&pairing)?;
             account::save_pairing(&ctx, &pairing)?;
             errln!(
-                "Paired with signer {}.",
-                inert::inert(pairing.signer_key_id())
-            );
-            errln!(
-                "Check that the Airlock app shows this key fingerprint: {}",
+                "Paired with signer {} (fingerprint {}).",
+                inert::inert(pairing.signer_key_id()),
                 pairing.fingerprint()
             );
             Ok(Exit::Success)

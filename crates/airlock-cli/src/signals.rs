@@ -88,8 +88,12 @@ impl Interrupt {
     /// Waits for the next interrupt and returns its name; while it waits, the interrupt is
     /// this caller's to handle (not [`exit_on_interrupt`]'s).
     pub(crate) async fn wait(&mut self) -> &'static str {
-        let _waiting = Waiting::new();
-        self.next().await
+        let waiting = Waiting::new();
+        let signal = self.next().await;
+        // Handled here: the waiter stays counted, or [`exit_on_interrupt`], woken by the same
+        // signal, could see no waiter and exit before the waiter withdraws its request.
+        std::mem::forget(waiting);
+        signal
     }
 
     async fn next(&mut self) -> &'static str {

@@ -28,7 +28,7 @@ async fn paired_deciding(policy: ApproverPolicy) -> Env {
     let env = Env::start(config).await;
     let pat = env.sandbox().pat().to_owned();
     env.ok(&["login", "--pat", &pat]).await;
-    env.ok(&["pair"]).await;
+    env.pair().await;
     env
 }
 

@@ -18,7 +18,7 @@ async fn paired(policy: ApproverPolicy) -> Env {
         .rate_limit(None)
         .build();
     let env = signed_in(config).await;
-    env.ok(&["pair"]).await;
+    env.pair().await;
     env
 }
 
@@ -721,7 +721,12 @@ async fn sigterm_while_waiting_withdraws_and_exits_130() {
         .sandbox()
         .exchange(&pending[0].request_id)
         .map(|e| e.state);
-    assert_eq!(state, Some(airlock::types::ExchangeState::Withdrawn));
+    assert_eq!(
+        state,
+        Some(airlock::types::ExchangeState::Withdrawn),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -731,13 +736,16 @@ async fn missing_consent_exits_5_and_names_the_consent_url() {
         .rate_limit(None)
         .build();
     let env = signed_in(config).await;
-    let out = env.run(&["pair"]).await;
+    let fingerprint = env.sandbox().info().approver_fingerprint.clone();
+    let out = env
+        .run(&["pair", "--expect-fingerprint", &fingerprint])
+        .await;
     assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/consent?appId="), "{stderr}");
     // Once granted, pairing and approval work.
     env.sandbox().set_consent(None, ConsentState::Allowed);
-    env.ok(&["pair"]).await;
+    env.pair().await;
     env.ok(&["approve", "--command", "ls"]).await;
 }
 
@@ -786,4 +794,71 @@ async fn device_login_straight_at_an_openid_provider() {
     ])
     .await;
     env.ok(&["approve", "--command", "ls"]).await;
+}
+
+/// Pairing stores nothing until the approver key is confirmed: without a terminal it needs
+/// `--expect-fingerprint`; a mismatch is exit 2; and a relay answering pairing with keys of
+/// its own (`substitute-pairing`) is caught by the real fingerprint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_is_confirmed_before_it_is_stored() {
+    let env = signed_in(SandboxConfig::builder().rate_limit(None).build()).await;
+    let out = env.run(&["pair", "--timeout", "5"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--expect-fingerprint"));
+    assert_eq!(env.status_json().await["paired"], false);
+    let wrong = "00:11:22:33:44:55:66:77";
+    let out = env
+        .run(&["pair", "--timeout", "5", "--expect-fingerprint", wrong])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was stored"));
+    assert_eq!(env.status_json().await["paired"], false);
+    assert!(!env.dir.path().join("pairing.json").exists());
+    // Lower case is the same fingerprint.
+    let real = env
+        .sandbox()
+        .info()
+        .approver_fingerprint
+        .to_ascii_lowercase();
+    env.ok(&["pair", "--expect-fingerprint", &real]).await;
+    assert_eq!(env.status_json().await["paired"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_substituting_its_own_pairing_keys_is_refused() {
+    let config = SandboxConfig::builder()
+        .tamper(TamperMode::SubstitutePairing)
+        .rate_limit(None)
+        .build();
+    let env = signed_in(config).await;
+    let real = env.sandbox().info().approver_fingerprint.clone();
+    let out = env
+        .run(&["pair", "--timeout", "10", "--expect-fingerprint", &real])
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(env.status_json().await["paired"], false);
+    assert!(!env.dir.path().join("pairing.json").exists());
+}
+
+/// A relay injecting an `approve_all` DND policy (`forge-dnd`) approves nothing by default:
+/// the (rejecting) approver decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_injected_dnd_approval_is_ignored_by_default() {
+    let config = SandboxConfig::builder()
+        .approver_policy(ApproverPolicy::Reject)
+        .tamper(TamperMode::ForgeDnd)
+        .rate_limit(None)
+        .build();
+    let env = signed_in(config).await;
+    env.pair().await;
+    let (out, json) = env
+        .approve_json("curl https://evil.example/x", &["-v"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(json["decidedBy"], "approver");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ignored"),
+        "{}",
+        describe(&out)
+    );
 }

@@ -30,7 +30,7 @@ async fn start(policy: ApproverPolicy, tamper: TamperMode) -> Env {
 /// Signed in with the PAT and paired.
 async fn paired(policy: ApproverPolicy, tamper: TamperMode) -> Env {
     let env = signed_in(policy, tamper).await;
-    env.ok(&["pair"]).await;
+    env.pair().await;
     env
 }
 
@@ -231,7 +231,7 @@ async fn not_signed_in_not_paired_or_unreachable_is_denied_with_what_to_run() {
     assert_eq!(permission, "deny", "{}", describe(&out));
     assert!(message.contains("airlock pair"), "{message}");
 
-    env.ok(&["pair"]).await;
+    env.pair().await;
     env.stop_sandbox().await;
     let out = env
         .hook("claude-code", "30", sample("claude-code-bash.json"))

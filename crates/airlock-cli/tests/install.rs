@@ -229,7 +229,7 @@ async fn doctor_says_what_is_missing() {
 
     let pat = env.sandbox().pat().to_owned();
     env.ok(&["login", "--pat", &pat]).await;
-    env.ok(&["pair"]).await;
+    env.pair().await;
     let mut install = env.command(&["install", "claude-code"]);
     install.env("HOME", home.path());
     let out = common::run(install);

@@ -453,11 +453,14 @@ impl<'a> Gate<'a> {
             .metadata(metadata_key::WORKSPACE_NAME, self.workspace.clone())
             .expires_in(remaining.max(Duration::from_secs(1)));
         tokio::pin!(interrupt);
-        let submit = self
-            .client
-            .encrypt_and_submit(self.pairing, action, options);
+        let submit = timeout_at(
+            wait_until,
+            self.client
+                .encrypt_and_submit(self.pairing, action, options),
+        );
+        tokio::pin!(submit);
         let pending = tokio::select! {
-            submitted = timeout_at(wait_until, submit) => match submitted {
+            submitted = &mut submit => match submitted {
                 Ok(Ok(pending)) => pending,
                 Ok(Err(e)) if self.fail_open && is_unreachable(&e) => {
                     return Verdict::new(
@@ -480,7 +483,16 @@ impl<'a> Gate<'a> {
                 }
             },
             signal = &mut interrupt => {
-                return Verdict::new(Outcome::Interrupted, format!("interrupted by {signal} before the request was submitted"));
+                // The gateway may have accepted it already: let the submission finish, for
+                // a moment, so that it can be withdrawn.
+                let interrupted = Verdict::new(Outcome::Interrupted, format!("interrupted by {signal}"));
+                return match timeout_at(Instant::now() + WITHDRAW_GRACE, &mut submit).await {
+                    Ok(Ok(Ok(pending))) => {
+                        let withdrawn = self.withdraw(&pending).await;
+                        interrupted.withdrawn(withdrawn).for_exchange(&pending)
+                    }
+                    _ => interrupted,
+                };
             }
         };
         (self.on_event)(&GateEvent::Submitted {

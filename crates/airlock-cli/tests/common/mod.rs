@@ -103,6 +103,14 @@ impl Env {
         out
     }
 
+    /// `airlock pair --expect-fingerprint FP` with the sandbox approver's fingerprint, which
+    /// succeeds.
+    pub async fn pair(&self) -> Output {
+        let fingerprint = self.sandbox().info().approver_fingerprint.clone();
+        self.ok(&["pair", "--expect-fingerprint", &fingerprint])
+            .await
+    }
+
     /// Replaces the stored pairing's routing token with `token`, one the gateway does not
     /// know (forgotten, or from an older gateway); returns the pairing file.
     pub fn stale_routing_token(&self, token: &str) -> PathBuf {
