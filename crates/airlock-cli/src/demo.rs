@@ -125,7 +125,7 @@ async fn submit(
     command: &str,
 ) -> Result<PendingExchange, StepFailed> {
     let plaintext = command_artifact(command);
-    let options = SubmitOptions::new().metadata("workspaceName", WORKSPACE);
+    let options = SubmitOptions::new().workspace_name(WORKSPACE);
     let pending = steps.check(
         client
             .encrypt_and_submit(pairing, &plaintext, options)

@@ -67,11 +67,27 @@ impl SubmitOptions {
         self.artifact_type = artifact_type.into();
         self
     }
-    /// Adds one cleartext metadata entry (e.g. `workspaceName`).
+    /// Adds one cleartext metadata entry; `key` is one of
+    /// [`metadata_key`](airlock_types::metadata_key)'s constants (or the setters below).
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.metadata.insert(key.into(), value.into());
         self
+    }
+    /// The workspace name shown to the approver ([`metadata_key::WORKSPACE_NAME`]).
+    #[must_use]
+    pub fn workspace_name(self, name: impl Into<String>) -> Self {
+        self.metadata(metadata_key::WORKSPACE_NAME, name)
+    }
+    /// The repository name shown to the approver ([`metadata_key::REPO_NAME`]).
+    #[must_use]
+    pub fn repo_name(self, name: impl Into<String>) -> Self {
+        self.metadata(metadata_key::REPO_NAME, name)
+    }
+    /// A short label of the request ([`metadata_key::REQUEST_LABEL`], e.g. `Terminal Command`).
+    #[must_use]
+    pub fn request_label(self, label: impl Into<String>) -> Self {
+        self.metadata(metadata_key::REQUEST_LABEL, label)
     }
     /// Sets the expiry.
     #[must_use]

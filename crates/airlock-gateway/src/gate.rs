@@ -53,23 +53,12 @@ use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
 use crate::command::{CommandLine, Pattern};
-use crate::dnd::{DndVerdict, dnd_audit_artifact};
+use crate::dnd::DndVerdict;
 use crate::enforcer::{AwaitOptions, DecisionOutcome, PendingExchange, SubmitOptions};
 use crate::error::VerificationError;
 use crate::{Error, GatewayClient, Pairing};
 
-/// Whether approve verdicts of the gateway's Do-Not-Disturb policies are honoured. Deny
-/// verdicts always are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DndTrust {
-    /// Deny policies block; approve policies are ignored (the approver decides). The
-    /// default: the gateway, not the approver, writes DND policies.
-    #[default]
-    DenyOnly,
-    /// Approve policies let actions through too: the user opted in on this machine.
-    Approvals,
-}
+pub use crate::dnd::DndTrust;
 
 /// Who decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -390,25 +379,29 @@ impl<'a> Gate<'a> {
         }
     }
 
-    /// The DND step: a verdict when a (trusted) policy decides.
+    /// The DND step: a verdict when a (trusted) policy decides; its audit artifact is
+    /// submitted within the same limit.
     async fn dnd(&mut self, action: &Value, command: &str) -> Option<Verdict> {
         let mut query = DndQuery::new(self.pairing.enforcer_id(), self.workspace.clone());
         if let Some(id) = &self.session_id {
             query = query.with_session_id(id.clone());
         }
         let limit = self.deadline.min(Instant::now() + DND_FETCH_LIMIT);
-        let verdict = timeout_at(limit, self.client.dnd_verdict(&query, command))
-            .await
-            .unwrap_or_else(|_| {
-                tracing::warn!("fetching DND policies timed out; treating as no policy");
-                DndVerdict::None
-            });
+        let step = self.client.dnd_step(
+            self.pairing,
+            &query,
+            command,
+            action.clone(),
+            self.dnd_trust,
+        );
+        let verdict = timeout_at(limit, step).await.unwrap_or_else(|_| {
+            tracing::warn!("the DND step timed out; treating as no policy");
+            DndVerdict::None
+        });
         let (outcome, policy) = match &verdict {
             DndVerdict::Deny(p) => (Outcome::Rejected, p),
-            DndVerdict::Approve(p) if self.dnd_trust == DndTrust::Approvals => {
-                (Outcome::Approved, p)
-            }
-            DndVerdict::Approve(p) => {
+            DndVerdict::Approve(p) => (Outcome::Approved, p),
+            DndVerdict::ApprovalIgnored(p) => {
                 tracing::warn!(
                     policy = %p.request_id,
                     "a Do-Not-Disturb policy would approve; ignored (DND approvals are not trusted here)"
@@ -424,19 +417,6 @@ impl<'a> Gate<'a> {
             Outcome::Approved => format!("approved by Do-Not-Disturb policy {}", policy.request_id),
             _ => format!("rejected by Do-Not-Disturb policy {}", policy.request_id),
         };
-        if let Some(audit) = dnd_audit_artifact(action.clone(), &verdict) {
-            // Best effort, within the deadline: the policy decided, the audit records it.
-            let submit =
-                self.client
-                    .encrypt_and_submit(self.pairing, &audit.plaintext, audit.options);
-            match timeout_at(self.deadline, submit).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "submitting the DND audit artifact failed")
-                }
-                Err(_) => tracing::warn!("submitting the DND audit artifact timed out"),
-            }
-        }
         Some(Verdict::new(outcome, message).by(DecidedBy::Dnd))
     }
 

@@ -8,7 +8,7 @@
 //! - [`GatewayClient`]: the verified enforcer path — [`GatewayClient::pair`] (the approver's
 //!   signed response verified), [`GatewayClient::encrypt_and_submit`],
 //!   [`GatewayClient::await_decision`] (verified, acknowledged), the heartbeat task
-//!   ([`GatewayClient::spawn_heartbeat`]) and Do-Not-Disturb ([`evaluate_dnd`]) — over one
+//!   ([`GatewayClient::spawn_heartbeat`]) and Do-Not-Disturb ([`GatewayClient::do_not_disturb`]) — over one
 //!   generic request path (auth headers, retries with backoff, `Retry-After`, timeouts,
 //!   error decoding) and one [`Error`] type with `is_*` predicates;
 //! - [`raw`]: the protocol's endpoints one by one ([`GatewayClient::raw`]), returning what
@@ -22,6 +22,7 @@
 //!     AwaitOptions, DecisionOutcome, GatewayClient, Pairing, PairingRequest, SecretToken,
 //!     SubmitOptions,
 //! };
+//! use airlock_types::CommandAction;
 //!
 //! # async fn run() -> Result<(), airlock_gateway::Error> {
 //! let client = GatewayClient::builder("https://igw.airlocks.io")
@@ -47,9 +48,9 @@
 //! };
 //!
 //! // An action to approve: encrypted for the approver, hashed, submitted.
-//! let action = serde_json::json!({"actionType": "command", "commandText": "git push --force"});
+//! let action = CommandAction::new("git push --force").workspace("acme").cwd("/src/acme");
 //! let pending = client
-//!     .encrypt_and_submit(&pairing, &action, SubmitOptions::new().metadata("workspaceName", "acme"))
+//!     .encrypt_and_submit(&pairing, &action, SubmitOptions::new().workspace_name("acme"))
 //!     .await?;
 //!
 //! // Wait for a decision; it is verified (signature, artifact hash, replay) before you see it.
@@ -103,9 +104,14 @@
 //!
 //! # Do Not Disturb
 //!
+//! The gateway's DND policies are not signed by the approver, so denials are always
+//! honoured and approvals only where the user opted in on this machine ([`DndTrust`]).
+//! [`GatewayClient::do_not_disturb`] fetches, evaluates and records them in one call;
+//! [`evaluate_dnd`] is the pure rule:
+//!
 //! ```
-//! use airlock_gateway::{DndVerdict, evaluate_dnd};
-//! use airlock_types::{ActionSelector, DndPolicy, PolicyMode, Timestamp};
+//! use airlock_gateway::{DndTrust, DndVerdict, evaluate_dnd};
+//! use airlock_types::{ActionSelector, DndPolicy, DndQuery, PolicyMode, Timestamp};
 //!
 //! let in_an_hour = Timestamp::now().saturating_add(time::Duration::hours(1));
 //! let policies = vec![
@@ -113,8 +119,11 @@
 //!     DndPolicy::action("p2", "enf-1", "ws-1", PolicyMode::DenyAll,
 //!         ActionSelector::argv_prefix(["git", "push"]), in_an_hour),
 //! ];
-//! assert!(matches!(evaluate_dnd(&policies, "git push --force", Timestamp::now()), DndVerdict::Deny(_)));
-//! assert!(matches!(evaluate_dnd(&policies, "git status", Timestamp::now()), DndVerdict::Approve(_)));
+//! let query = DndQuery::new("enf-1", "ws-1");
+//! let verdict = |command, trust| evaluate_dnd(&policies, &query, command, trust, Timestamp::now());
+//! assert!(matches!(verdict("git push --force", DndTrust::DenyOnly), DndVerdict::Deny(_)));
+//! assert!(matches!(verdict("git status", DndTrust::DenyOnly), DndVerdict::ApprovalIgnored(_)));
+//! assert!(matches!(verdict("git status", DndTrust::Approvals), DndVerdict::Approve(_)));
 //! ```
 //!
 //! # Heartbeat
@@ -172,7 +181,7 @@ mod store;
 
 pub use api::{MAX_WAIT, MIN_WAIT, WAIT_MARGIN};
 pub use client::{DEFAULT_USER_AGENT, GatewayClient, GatewayClientBuilder};
-pub use dnd::{DND_AUDIT_TTL, DndAudit, DndVerdict, dnd_audit_artifact, evaluate_dnd};
+pub use dnd::{DND_AUDIT_TTL, DND_MAX_HORIZON, DndTrust, DndVerdict, evaluate_dnd};
 pub use enforcer::{
     AwaitOptions, DEFAULT_ARTIFACT_TTL, DecisionOutcome, PLAINTEXT_REQUEST_ID, PendingExchange,
     SealedArtifact, SubmitOptions, WITHDRAW_GRACE, seal_artifact,

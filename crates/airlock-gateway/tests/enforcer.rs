@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use airlock_crypto::E2eKey;
 use airlock_gateway::{
-    AwaitOptions, DecisionOutcome, Error, GatewayClient, HeartbeatOptions, HeartbeatStop, Pairing,
-    PairingEnd, PairingRequest, RetryPolicy, SubmitOptions,
+    AwaitOptions, DecisionOutcome, DndTrust, DndVerdict, Error, GatewayClient, HeartbeatOptions,
+    HeartbeatStop, Pairing, PairingEnd, PairingRequest, RetryPolicy, SubmitOptions,
 };
-use airlock_types::HarpErrorCode;
+use airlock_types::{CommandAction, HarpErrorCode};
 use serde_json::json;
 use support::scripted::{
     Answer, Paired, PairingScript, fast_pairing, plain_client, setup, ten_seconds,
@@ -513,12 +513,86 @@ async fn heartbeat_reports_and_stops_on_revocation_or_cancel() {
 
 #[tokio::test]
 async fn a_failed_dnd_fetch_means_no_policy() {
+    let paired = Paired::new().await;
     let server = TestServer::start(|_| Reply::text(500, "down")).await;
     let client = plain_client(&server.url(), RetryPolicy::none());
+    let action = CommandAction::new("git push");
     let verdict = client
-        .dnd_verdict(&airlock_types::DndQuery::new("enf-1", "ws-1"), "git push")
+        .do_not_disturb(&paired.pairing, "ws-1", &action, DndTrust::Approvals)
         .await;
-    assert_eq!(verdict, airlock_gateway::DndVerdict::None);
+    assert_eq!(verdict, DndVerdict::None);
+    assert_eq!(server.count(), 1);
+}
+
+/// A relay answering the DND query with `policies` (and accepting artifacts).
+async fn dnd_relay(policies: serde_json::Value) -> TestServer {
+    TestServer::start(move |r| {
+        if r.path == "/v1/policy/dnd/effective" {
+            Reply::json(
+                200,
+                json!({"msgType": "dnd.policies", "body": policies.clone()}),
+            )
+        } else {
+            support::happy_gateway(r)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn do_not_disturb_honours_an_approval_only_when_trusted_and_records_what_decided() {
+    let paired = Paired::new().await;
+    let in_an_hour = airlock_types::Timestamp::now().saturating_add(time::Duration::hours(1));
+    let policy = |id: &str, mode: &str, enforcer: &str| {
+        json!({"requestId": id, "objectType": "airlock.dnd.workspace", "workspaceId": "acme",
+               "enforcerId": enforcer, "policyMode": mode, "expiresAt": in_an_hour})
+    };
+    let action = CommandAction::new("ls -la")
+        .workspace("acme")
+        .session_id("s-1");
+    let audits = |server: &TestServer| {
+        server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1/artifacts")
+            .map(|r| r.json()["body"]["metadata"]["dndDecision"].clone())
+            .collect::<Vec<_>>()
+    };
+
+    // An approving policy: ignored by default (no audit: the approver will be asked) ...
+    let relay = dnd_relay(json!([policy("p-approve", "approve_all", "enf-1")])).await;
+    let client = plain_client(&relay.url(), RetryPolicy::none());
+    let ignored = client
+        .do_not_disturb(&paired.pairing, "acme", &action, DndTrust::default())
+        .await;
+    assert!(matches!(&ignored, DndVerdict::ApprovalIgnored(p) if p.request_id == "p-approve"));
+    assert!(ignored.asks_approver());
+    assert_eq!(
+        relay.last().query.as_deref(),
+        Some("enforcerId=enf-1&workspaceId=acme&sessionId=s-1")
+    );
+    assert!(audits(&relay).is_empty());
+    // ... honoured, and recorded, when the user trusts DND approvals.
+    let approved = client
+        .do_not_disturb(&paired.pairing, "acme", &action, DndTrust::Approvals)
+        .await;
+    assert!(matches!(approved, DndVerdict::Approve(_)));
+    assert_eq!(audits(&relay), [json!("approve")]);
+
+    // A forged approval for another enforcer never counts; a deny always does.
+    let relay = dnd_relay(json!([
+        policy("p-forged", "approve_all", "enf-other"),
+        policy("p-deny", "deny_all", "enf-1"),
+    ]))
+    .await;
+    let client = plain_client(&relay.url(), RetryPolicy::none());
+    for trust in [DndTrust::DenyOnly, DndTrust::Approvals] {
+        let denied = client
+            .do_not_disturb(&paired.pairing, "acme", &action, trust)
+            .await;
+        assert!(matches!(&denied, DndVerdict::Deny(p) if p.request_id == "p-deny"));
+    }
+    assert_eq!(audits(&relay), [json!("reject"), json!("reject")]);
 }
 
 /// Every helper's future can be spawned on a multi-threaded runtime.
@@ -532,7 +606,8 @@ fn futures_are_send(
     send(client.pair(PairingRequest::new("e"), Duration::from_secs(1), |_| {}));
     send(client.encrypt_and_submit(&pairing, &json!({}), SubmitOptions::new()));
     send(client.await_decision(&pending, AwaitOptions::default()));
-    send(client.dnd_verdict(&airlock_types::DndQuery::new("e", "w"), "ls"));
+    let action = CommandAction::new("ls");
+    send(client.do_not_disturb(&pairing, "w", &action, DndTrust::default()));
     send(client.unpair(&pairing));
     fn shared<T: Send + Sync + Clone + 'static>(_: &T) {}
     shared(&client);

@@ -95,6 +95,7 @@
 
 mod macros;
 
+mod action;
 mod dnd;
 mod envelope;
 mod error;
@@ -107,6 +108,7 @@ pub mod serde_util;
 mod service;
 mod timestamp;
 
+pub use action::CommandAction;
 pub use dnd::{ActionSelector, DndPoliciesResponse, DndPolicy, DndQuery, PolicyMode};
 pub use envelope::{Envelope, Party, msg_type};
 pub use error::{ErrorBody, ErrorCode, ErrorEnvelope, FlatError, HarpErrorCode};

@@ -22,9 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use airlock::auth::RevocationOutcome;
-use airlock::gateway::{DndVerdict, HeartbeatHandle, dnd_audit_artifact};
+use airlock::gateway::HeartbeatHandle;
 use airlock::prelude::*;
-use airlock::types::{DndQuery, metadata_key};
 
 /// Every failure of the example, boxed: the SDK's errors are all `Send + Sync + 'static`.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -239,33 +238,30 @@ impl Enforcer {
         // `encrypt_and_submit` adds the exchange's `requestId` to this object, so that every
         // artifact hash is unique and an old approval of the same command cannot be
         // replayed onto a new request.
-        let artifact = serde_json::json!({
-            "actionType": "command",
-            "commandText": command,
-            "workspace": self.settings.workspace,
-            "source": "airlock example enforcer",
-        });
+        let action = CommandAction::new(command)
+            .workspace(&self.settings.workspace)
+            .source("airlock example enforcer");
 
-        // A failed policy fetch is "no policy": the approver is asked.
-        let query = DndQuery::new(&self.settings.enforcer_id, &self.settings.workspace);
-        let verdict = self.client.dnd_verdict(&query, command).await;
-        if let Some(audit) = dnd_audit_artifact(artifact.clone(), &verdict) {
-            // The audit trail is best effort: the policy has decided either way.
-            if let Err(e) = self
-                .client
-                .encrypt_and_submit(&self.pairing, &audit.plaintext, audit.options)
-                .await
-            {
-                eprintln!("warning: the DND audit artifact was not submitted: {e}");
-            }
+        // Do Not Disturb: a deny policy blocks at once; an approving one counts only if the
+        // user trusts DND approvals on this machine (not here: deny-only). A failed policy
+        // fetch is "no policy": the approver is asked.
+        let verdict = self
+            .client
+            .do_not_disturb(
+                &self.pairing,
+                &self.settings.workspace,
+                &action,
+                DndTrust::DenyOnly,
+            )
+            .await;
+        if !verdict.asks_approver() {
             return Ok(Ruling::Policy(verdict));
         }
 
-        let options =
-            SubmitOptions::new().metadata(metadata_key::WORKSPACE_NAME, &self.settings.workspace);
+        let options = SubmitOptions::new().workspace_name(&self.settings.workspace);
         let pending = self
             .client
-            .encrypt_and_submit(&self.pairing, &artifact, options)
+            .encrypt_and_submit(&self.pairing, &action, options)
             .await?;
         let wait = AwaitOptions::new(self.settings.decision_timeout);
         let outcome = self.client.await_decision(&pending, wait).await?;

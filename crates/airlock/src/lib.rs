@@ -64,11 +64,13 @@ pub mod prelude {
     pub use airlock_crypto::{ArtifactHash, FileReplayJournal, Verdict, VerifiedDecision};
     #[cfg(feature = "gateway")]
     pub use airlock_gateway::{
-        AwaitOptions, DecisionOutcome, Error as GatewayError, GatewayClient, HeartbeatOptions,
-        Pairing, PairingRequest, PendingExchange, SubmitOptions,
+        AwaitOptions, DecisionOutcome, DndTrust, DndVerdict, Error as GatewayError, GatewayClient,
+        HeartbeatOptions, Pairing, PairingRequest, PendingExchange, SubmitOptions,
     };
     #[cfg(any(feature = "gateway", feature = "auth"))]
     pub use airlock_http::{HyperTransport, SecretToken};
+    #[cfg(feature = "types")]
+    pub use airlock_types::CommandAction;
 }
 
 /// Compiles the README's example as a doc test.

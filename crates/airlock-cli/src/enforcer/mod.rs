@@ -657,8 +657,8 @@ impl App {
             "source": "airlock-test-enforcer",
         });
         let options = SubmitOptions::new()
-            .metadata("workspaceName", ctx.workspace.clone())
-            .metadata("requestLabel", label())
+            .workspace_name(ctx.workspace.clone())
+            .request_label(label())
             // The artifact outlives the wait a little, so it is withdrawn at the deadline rather
             // than expiring under the wait (expiry times have whole seconds).
             .expires_in(timeout + EXPIRY_GRACE);
