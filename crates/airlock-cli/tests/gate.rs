@@ -856,9 +856,6 @@ async fn an_injected_dnd_approval_is_ignored_by_default() {
         .await;
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert_eq!(json["decidedBy"], "approver");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("ignored"),
-        "{}",
-        describe(&out)
-    );
+    // Expiring in 2099 (more than 24 h ahead), the forged policy does not even count: there
+    // is no DND approval to report as ignored (the SDK's tests cover one that counts).
 }

@@ -289,6 +289,7 @@ impl GatewayClient {
         loop {
             let (headers, from_source) = self.auth_headers(refreshed).await?;
             let request = call.build(&i.base, headers)?;
+            let uri = request.uri().clone();
             let (outcome, error) = match i.transport.send(request).await {
                 Ok(response) => {
                     let status = response.status();
@@ -312,7 +313,10 @@ impl GatewayClient {
                 }
                 Err(e) => {
                     tracing::debug!(attempt, error = %e, "transport failure");
-                    (AttemptOutcome::from_transport(&e), Error::from_transport(e))
+                    (
+                        AttemptOutcome::from_transport(&e),
+                        Error::from_transport(&uri, e),
+                    )
                 }
             };
             match i.retry.decide(call.idempotent, &outcome, attempt) {

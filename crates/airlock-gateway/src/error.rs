@@ -35,9 +35,11 @@ pub enum Error {
         after: Duration,
     },
     /// The request could not be delivered or its response could not be read (connect,
-    /// TLS, reset connection, oversized body).
-    #[error("transport failure")]
-    Transport(#[source] Box<TransportError>),
+    /// TLS, reset connection, oversized body). Its message names the URL and the root cause
+    /// ("cannot reach the gateway at http://127.0.0.1:9/echo: connection refused"); the
+    /// transport's error stays available as [`TransportFailure::error`] and as `source()`.
+    #[error(transparent)]
+    Transport(Box<TransportFailure>),
     /// The gateway answered something this SDK cannot use: an unexpected status or `204`,
     /// HTML from a proxy, invalid JSON.
     #[error(transparent)]
@@ -70,6 +72,82 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A transport failure of one request: the URL asked and the transport's error. Derefs
+/// to the [`TransportError`] (`is_connect`, `is_unreachable`, `is_body_too_large`, …).
+#[derive(Debug)]
+pub struct TransportFailure {
+    url: String,
+    error: TransportError,
+}
+
+impl TransportFailure {
+    pub(crate) fn new(url: impl Into<String>, error: TransportError) -> Self {
+        Self {
+            url: url.into(),
+            error,
+        }
+    }
+    /// The URL of the request (without its query).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+    /// The transport's error.
+    pub fn error(&self) -> &TransportError {
+        &self.error
+    }
+}
+
+impl std::ops::Deref for TransportFailure {
+    type Target = TransportError;
+    fn deref(&self) -> &TransportError {
+        &self.error
+    }
+}
+
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = &self.url;
+        match &self.error {
+            TransportError::Connect { .. } => write!(f, "cannot reach the gateway at {url}")?,
+            TransportError::BodyTooLarge { limit } => {
+                return write!(
+                    f,
+                    "the answer from {url} is larger than the limit of {limit} bytes"
+                );
+            }
+            _ => write!(f, "the request to {url} failed")?,
+        }
+        write!(f, ": {}", root_cause(&self.error))
+    }
+}
+
+impl std::error::Error for TransportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// The useful part of an error chain: the innermost cause's message, without the
+/// operating system's error number ("connection refused", "invalid peer certificate: …").
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    let text = innermost.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) if chars.clone().next().is_some_and(char::is_lowercase) => {
+            first.to_lowercase().chain(chars).collect()
+        }
+        _ => text.to_owned(),
+    }
 }
 
 /// How a pairing session ended without completing.
@@ -306,11 +384,19 @@ impl Error {
         }
     }
 
-    pub(crate) fn from_transport(e: TransportError) -> Self {
+    pub(crate) fn from_transport(url: &http::Uri, e: TransportError) -> Self {
         match e {
             TransportError::Timeout(after) => Self::Timeout { after },
             TransportError::InvalidRequest { message } => Self::InvalidInput { message },
-            other => Self::Transport(Box::new(other)),
+            other => {
+                let mut url = url.clone().into_parts();
+                url.path_and_query = url
+                    .path_and_query
+                    .and_then(|pq| pq.path().parse::<http::uri::PathAndQuery>().ok());
+                let url =
+                    http::Uri::from_parts(url).map_or_else(|_| String::new(), |u| u.to_string());
+                Self::Transport(Box::new(TransportFailure::new(url, other)))
+            }
         }
     }
 

@@ -188,7 +188,7 @@ pub use enforcer::{
 };
 pub use error::{
     BODY_EXCERPT_LIMIT, ConsentDetails, Error, PairingEnd, ProtocolError, ProtocolErrorKind,
-    ServiceError, VerificationError,
+    ServiceError, TransportFailure, VerificationError,
 };
 pub use heartbeat::{
     DEFAULT_HEARTBEAT_INTERVAL, HeartbeatHandle, HeartbeatOptions, HeartbeatStatus, HeartbeatStop,

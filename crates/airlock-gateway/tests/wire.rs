@@ -792,3 +792,56 @@ mod paths {
         }
     }
 }
+
+#[tokio::test]
+async fn a_transport_failure_names_the_url_and_the_root_cause() {
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = GatewayClient::builder(format!("http://127.0.0.1:{port}"))
+        .retry_policy(airlock_gateway::RetryPolicy::none())
+        .transport(Arc::new(airlock_http::HyperTransport::new()))
+        .build()
+        .unwrap();
+    let e = client.echo().await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("cannot reach the gateway at http://127.0.0.1:{port}/echo: connection refused")
+    );
+    let Error::Transport(t) = &e else {
+        panic!("{e:?}")
+    };
+    assert!(t.is_connect());
+    assert_eq!(t.url(), format!("http://127.0.0.1:{port}/echo"));
+    // The whole chain is still there for whoever wants it.
+    let source = std::error::Error::source(&e).unwrap();
+    assert!(source.is::<airlock_http::TransportError>(), "{source:?}");
+    assert!(std::error::Error::source(source).is_some());
+
+    // The query is left out of the URL; an oversized answer says so.
+    let big = "x".repeat(64 * 1024);
+    let server = TestServer::start(move |_| Reply::json(200, json!({ "utc": big.clone() }))).await;
+    let transport = airlock_http::HyperTransport::builder()
+        .max_response_body(16 * 1024)
+        .build()
+        .unwrap();
+    let client = GatewayClient::builder(server.url())
+        .transport(Arc::new(transport))
+        .build()
+        .unwrap();
+    let e = client
+        .raw()
+        .wait_for_decision("req-1", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the answer from {}/v1/exchanges/req-1/wait is larger than the limit of 16384 bytes",
+            server.url()
+        )
+    );
+}
