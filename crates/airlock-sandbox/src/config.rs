@@ -60,9 +60,10 @@ pub enum TamperMode {
     Replay,
     /// Decisions without a `signature` field.
     Unsigned,
-    /// `GET /v1/policy/dnd/effective` also answers an unsigned `approve_all` policy for
-    /// whatever enforcer, workspace and session the query names, expiring in 2099: the
-    /// gateway alone deciding that nobody need be asked.
+    /// `GET /v1/policy/dnd/effective` also answers unsigned `approve_all` policies for
+    /// whatever enforcer, workspace and session the query names — one expiring in 2099, one
+    /// in an hour (within any sane lifetime check): the gateway alone deciding that nobody
+    /// need be asked.
     ForgeDnd,
     /// Pairings are answered with keys of the relay's own, in a pairing response validly
     /// signed by the relay's key: the enforcer sees a well-formed pairing whose fingerprint

@@ -474,8 +474,9 @@ async fn substitute_pairing_hands_out_the_relays_keys_and_approves_with_them() {
     assert_eq!(honest.pair().await.fingerprint, real_fingerprint);
 }
 
-/// `forge-dnd`: the effective-policy answer carries an `approve_all` policy for exactly what
-/// was asked about, expiring in 2099, that nobody on the approver's side made.
+/// `forge-dnd`: the effective-policy answer carries `approve_all` policies for exactly what
+/// was asked about — one expiring in 2099, one within the hour — that nobody on the
+/// approver's side made.
 #[tokio::test]
 async fn forge_dnd_injects_an_approve_all_policy_for_any_query() {
     let sandbox = start(config().build()).await;
@@ -488,17 +489,29 @@ async fn forge_dnd_injects_an_approve_all_policy_for_any_query() {
     sandbox.approver().set_tamper(TamperMode::ForgeDnd);
     let forged = e.get(query).await.json();
     let policies = forged["body"].as_array().unwrap();
-    assert_eq!(policies.len(), 1, "{forged}");
-    let p = &policies[0];
-    assert_eq!(p["policyMode"], "approve_all");
-    assert_eq!(p["enforcerId"], "enf a");
-    assert_eq!(p["workspaceId"], "ws-9");
-    assert_eq!(p["sessionId"], "s-1");
-    assert!(p["expiresAt"].as_str().unwrap().starts_with("2099-"));
-    assert!(p.get("signature").is_none());
-    // It parses as a policy the SDK would have to judge.
-    let typed: airlock_types::DndPolicy = serde_json::from_value(p.clone()).unwrap();
+    assert_eq!(policies.len(), 2, "{forged}");
+    for p in policies {
+        assert_eq!(p["policyMode"], "approve_all");
+        assert_eq!(p["enforcerId"], "enf a");
+        assert_eq!(p["workspaceId"], "ws-9");
+        assert_eq!(p["sessionId"], "s-1");
+        assert!(p.get("signature").is_none());
+    }
+    assert!(
+        policies[0]["expiresAt"]
+            .as_str()
+            .unwrap()
+            .starts_with("2099-")
+    );
+    // The subtle one: typed, and expiring within the hour.
+    let typed: airlock_types::DndPolicy = serde_json::from_value(policies[1].clone()).unwrap();
     assert_eq!(typed.policy_mode, airlock_types::PolicyMode::ApproveAll);
+    let expires = typed.expires_at.unwrap();
+    let in_an_hour = airlock_types::Timestamp::now().saturating_add_std(Duration::from_secs(3601));
+    assert!(
+        expires > airlock_types::Timestamp::now() && expires <= in_an_hour,
+        "{expires}"
+    );
     // Another query, another forged match.
     let other = e
         .get("/v1/policy/dnd/effective?enforcerId=x&workspaceId=y")

@@ -57,7 +57,7 @@ impl Gateway {
             .cloned()
             .collect();
         if state.tamper == TamperMode::ForgeDnd {
-            policies.push(Relay::forged_dnd_policy(req, now));
+            policies.extend(Relay::forged_dnd_policies(req, now));
         }
         drop(state);
         let out = DndPoliciesResponse::new(airlock_types::new_request_id(), policies);

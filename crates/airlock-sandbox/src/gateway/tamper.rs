@@ -31,8 +31,11 @@ impl fmt::Debug for Relay {
     }
 }
 
-/// The expiry of forged DND policies: far ahead, as a relay that wants them to last writes it.
+/// The expiry of the blunt forged DND policy: far ahead, as a relay that wants it to last
+/// writes it.
 const FORGED_DND_EXPIRY: &str = "2099-01-01T00:00:00Z";
+/// How long the subtle forged DND policy lasts: well within what an enforcer accepts.
+const FORGED_DND_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl Relay {
     pub(super) fn generate() -> Self {
@@ -68,20 +71,26 @@ impl Relay {
         )
     }
 
-    /// An `approve_all` policy for whatever the query asks about (its enforcer, workspace
-    /// and session), expiring in 2099.
-    pub(super) fn forged_dnd_policy(req: &Req, now: Timestamp) -> DndPolicy {
-        let expires_at = Timestamp::parse(FORGED_DND_EXPIRY).unwrap_or(Timestamp::MAX);
-        let mut policy = DndPolicy::workspace(
-            airlock_types::new_request_id(),
-            req.query("enforcerId").unwrap_or("*"),
-            req.query("workspaceId").unwrap_or("*"),
-            PolicyMode::ApproveAll,
-            expires_at,
-        );
-        policy.session_id = req.query("sessionId").map(str::to_owned);
-        policy.created_at = Some(now);
-        policy
+    /// Two `approve_all` policies for whatever the query asks about (its enforcer,
+    /// workspace and session): a blunt one expiring in 2099, and a subtle one expiring in an
+    /// hour, which no check of its scope or lifetime tells from a real one.
+    pub(super) fn forged_dnd_policies(req: &Req, now: Timestamp) -> [DndPolicy; 2] {
+        let forged = |expires_at: Timestamp| {
+            let mut policy = DndPolicy::workspace(
+                airlock_types::new_request_id(),
+                req.query("enforcerId").unwrap_or("*"),
+                req.query("workspaceId").unwrap_or("*"),
+                PolicyMode::ApproveAll,
+                expires_at,
+            );
+            policy.session_id = req.query("sessionId").map(str::to_owned);
+            policy.created_at = Some(now);
+            policy
+        };
+        [
+            forged(Timestamp::parse(FORGED_DND_EXPIRY).unwrap_or(Timestamp::MAX)),
+            forged(now.saturating_add_std(FORGED_DND_TTL)),
+        ]
     }
 }
 
