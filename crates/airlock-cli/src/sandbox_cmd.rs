@@ -119,6 +119,18 @@ pub(crate) async fn run(options: SandboxOptions) -> Result<(), CliError> {
     // Before announcing anything: a SIGTERM right after the announcement must stop us cleanly.
     let mut interrupt = crate::signals::Interrupt::install();
     let info = sandbox.info();
+    if let Some(dir) = &options.state {
+        // What `--env` prints for the sandbox serving this directory, while it does.
+        let lines = serde_json::to_value(info)
+            .map_err(|e| CliError::new(Exit::Failure, format!("cannot encode the info: {e}")))
+            .and_then(|info| export_lines(&info, std::process::id()))?;
+        airlock::crypto::fs::atomic_write(dir.join(ENV_FILE), lines.as_bytes()).map_err(|e| {
+            CliError::new(
+                Exit::IoError,
+                format!("cannot write {}: {e}", dir.join(ENV_FILE).display()),
+            )
+        })?;
+    }
     if options.json {
         let line = serde_json::to_string(info)
             .map_err(|e| CliError::new(Exit::Failure, format!("cannot encode the info: {e}")))?;
@@ -187,6 +199,10 @@ fn in_background(options: &SandboxOptions) -> Result<(), CliError> {
     use std::io::BufRead as _;
     use std::os::unix::process::CommandExt as _;
 
+    if let Some(lines) = options.state.as_deref().and_then(already_serving) {
+        errln!("An Airlock sandbox already serves this state directory: its settings follow.");
+        return print_exports(&lines);
+    }
     let failed = |what: &str, e: &dyn std::fmt::Display| {
         CliError::new(
             Exit::Rejected,
@@ -246,35 +262,63 @@ fn in_background(options: &SandboxOptions) -> Result<(), CliError> {
             ));
         }
     };
+    print_exports(&export_lines(&info, child.id())?)?;
+    errln!(
+        "Airlock sandbox serving {} in the background (process {}); stop it with: kill $AIRLOCK_SANDBOX_PID",
+        info["gatewayUrl"].as_str().unwrap_or_default(),
+        child.id()
+    );
+    Ok(())
+}
+
+/// The file, in a state directory, holding the `export` lines of the sandbox serving it.
+const ENV_FILE: &str = "env";
+
+/// The `export` lines of a running sandbox (its `--json` line) and its process id.
+fn export_lines(info: &serde_json::Value, pid: u32) -> Result<String, CliError> {
     let field = |key: &str| info[key].as_str().unwrap_or_default().to_owned();
     let exports = [
         ("AIRLOCK_GATEWAY_URL", field("gatewayUrl")),
         ("AIRLOCK_CLIENT_ID", field("clientId")),
         ("AIRLOCK_CLIENT_SECRET", field("clientSecret")),
         ("AIRLOCK_PAT", field("pat")),
-        ("AIRLOCK_SANDBOX_PID", child.id().to_string()),
+        ("AIRLOCK_SANDBOX_PID", pid.to_string()),
     ];
-    let mut out = std::io::stdout().lock();
+    let mut lines = String::new();
     for (name, value) in exports {
         // Sandbox values are URL-safe tokens and loopback URLs: nothing a shell would expand.
-        if !value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
+        if value.is_empty()
+            || !value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
         {
             return Err(CliError::new(
                 Exit::Failure,
-                format!("unexpected characters in {name}"),
+                format!("the sandbox gave no usable {name}"),
             ));
         }
-        writeln!(out, "export {name}={value}")
-            .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))?;
+        lines.push_str(&format!("export {name}={value}\n"));
     }
-    errln!(
-        "Airlock sandbox serving {} in the background (process {}); stop it with: kill $AIRLOCK_SANDBOX_PID",
-        field("gatewayUrl"),
-        child.id()
-    );
-    Ok(())
+    Ok(lines)
+}
+
+fn print_exports(lines: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(lines.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::new(Exit::IoError, format!("cannot write the output: {e}")))
+}
+
+/// With `--state DIR`: the `export` lines of the sandbox already serving `DIR`, if one does
+/// (its env file names a gateway that accepts connections).
+fn already_serving(dir: &std::path::Path) -> Option<String> {
+    let lines = std::fs::read_to_string(dir.join(ENV_FILE)).ok()?;
+    let url = lines
+        .lines()
+        .find_map(|l| l.strip_prefix("export AIRLOCK_GATEWAY_URL="))?;
+    let authority = url.strip_prefix("http://")?;
+    std::net::TcpStream::connect(authority).ok()?;
+    Some(lines)
 }
 
 /// Opens `url` in the default browser; a failure is a message, not an error: the link is

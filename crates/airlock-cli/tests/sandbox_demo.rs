@@ -259,6 +259,20 @@ fn sandbox_env_serves_in_the_background_and_state_survives_a_restart() {
     }
     assert_ne!(first["AIRLOCK_SANDBOX_PID"], second["AIRLOCK_SANDBOX_PID"]);
     assert!(http_get(gateway, "/echo").starts_with("HTTP/1.1 200"));
+    // While it serves, the same line prints its settings again instead of starting another.
+    let mut cmd = airlock();
+    cmd.args(["sandbox", "--env", "--state"]).arg(&state);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let again = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        again.contains(&format!(
+            "export AIRLOCK_SANDBOX_PID={}\n",
+            second["AIRLOCK_SANDBOX_PID"]
+        )),
+        "{again}"
+    );
+    assert!(again.contains(&format!("export AIRLOCK_PAT={}\n", first["AIRLOCK_PAT"])));
     // The manual approver's banner, in the log, shows how to decide by hand.
     let log = std::fs::read_to_string(state.join("sandbox.log")).unwrap();
     assert!(log.contains("/_sandbox/approver/decide"), "{log}");
