@@ -113,7 +113,7 @@ pub use error::AuthError;
 pub use loopback::{AuthorizationCode, CALLBACK_PATH, LoopbackListener};
 pub use pkce::{AuthorizationRequest, PkceVerifier};
 pub use session::{AuthSession, RevocationOutcome};
-pub use store::{FileTokenStore, MemoryTokenStore, StoreError, TokenStore};
+pub use store::{FileTokenStore, MemoryTokenStore, RefreshLock, StoreError, TokenStore};
 pub use tokens::TokenSet;
 pub use transport::{Clock, SystemClock};
 

@@ -201,6 +201,23 @@ impl Refresh {
         current: TokenSet,
         must_succeed: bool,
     ) -> Result<SecretToken, AuthError> {
+        // One refresh at a time across processes: under the store's lock, load the tokens
+        // again; another process may have rotated them meanwhile. Its fresh tokens are used
+        // as they are, or refreshed with *its* refresh token, never the spent one.
+        let _lock = self.store.lock_refresh().await?;
+        let current = match self.store.load().await? {
+            Some(latest) if !same_grant_state(&latest, &current) => {
+                let config = self.client.config();
+                if !latest.expires_within(config.clock.now(), config.refresh_margin) {
+                    let access = latest.access_token().clone();
+                    *held = Some(latest);
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                    return Ok(access);
+                }
+                latest
+            }
+            _ => current,
+        };
         match self.client.refresh(&current).await {
             Ok(fresh) => {
                 // Save before use: the old refresh token may already be invalid.
@@ -225,6 +242,20 @@ impl Refresh {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Whether `a` and `b` hold the same refresh token (and so the same point of the grant).
+fn same_grant_state(a: &TokenSet, b: &TokenSet) -> bool {
+    use subtle::ConstantTimeEq as _;
+    match (a.refresh_token(), b.refresh_token()) {
+        (Some(x), Some(y)) => bool::from(
+            x.expose_secret()
+                .as_bytes()
+                .ct_eq(y.expose_secret().as_bytes()),
+        ),
+        (None, None) => a.access_token().expose_secret() == b.access_token().expose_secret(),
+        _ => false,
     }
 }
 

@@ -48,6 +48,21 @@ pub trait TokenStore: Send + Sync + fmt::Debug + 'static {
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), StoreError>>;
     /// Deletes the saved tokens (no error when there are none).
     fn clear(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Takes the store's refresh lock, shared with every process using the same store, and
+    /// holds it until the returned guard is dropped: an [`AuthSession`](crate::AuthSession)
+    /// refreshes under it, after loading the tokens again, so a rotating refresh token is
+    /// never used twice by two processes. The default (a store of one process) has no such
+    /// lock: `None`.
+    fn lock_refresh(&self) -> BoxFuture<'_, Result<Option<RefreshLock>, StoreError>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
+/// A held refresh lock of a [`TokenStore`] ([`TokenStore::lock_refresh`]); released on drop.
+#[derive(Debug)]
+pub struct RefreshLock {
+    _lock: airlock_crypto::fs::FileLock,
 }
 
 /// Keeps tokens in memory only (lost when the process exits).
@@ -200,6 +215,17 @@ impl TokenStore for FileTokenStore {
         Box::pin(blocking(&self.path, move |path| {
             let bytes = bytes?;
             airlock_crypto::fs::atomic_write(&path, &bytes)
+                .map_err(|source| StoreError::Io { path, source })
+        }))
+    }
+
+    /// An advisory lock on `<path>.lock`.
+    fn lock_refresh(&self) -> BoxFuture<'_, Result<Option<RefreshLock>, StoreError>> {
+        Box::pin(blocking(&self.path, |path| {
+            let mut lock_path = path.clone().into_os_string();
+            lock_path.push(".lock");
+            airlock_crypto::fs::lock_exclusive(&lock_path)
+                .map(|lock| Some(RefreshLock { _lock: lock }))
                 .map_err(|source| StoreError::Io { path, source })
         }))
     }

@@ -859,3 +859,61 @@ async fn an_injected_dnd_approval_is_ignored_by_default() {
     // Expiring in 2099 (more than 24 h ahead), the forged policy does not even count: there
     // is no DND approval to report as ignored (the SDK's tests cover one that counts).
 }
+
+/// Many gates at once on one host: 32 `airlock approve` processes sharing one config
+/// directory, signed in with OAuth against a sandbox whose access tokens are always due for
+/// refresh and whose refresh tokens rotate (a reused one ends the grant). Every decision is
+/// verified and journaled, and nobody is signed out: refreshes are single-flight across
+/// processes and the journal is updated under its lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_gates_at_once_share_one_state_directory() {
+    let config = SandboxConfig::builder()
+        .approver_policy(ApproverPolicy::Approve)
+        .access_token_ttl(Duration::from_secs(1))
+        .rate_limit(None)
+        .build();
+    let env = Env::start(config).await;
+    env.ok(&["login", "--device"]).await;
+    env.pair().await;
+    assert_eq!(env.status_json().await["authMethod"], "oauth");
+    let children: Vec<_> = (0..32)
+        .map(|i| {
+            let mut cmd = env.command(&[
+                "approve",
+                "--command",
+                &format!("make step-{i}"),
+                "--json",
+                "--timeout",
+                "120",
+            ]);
+            cmd.stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().expect("spawn airlock")
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("wait"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let journal = std::fs::read_to_string(env.dir.path().join("replay-journal")).unwrap();
+    for out in &outputs {
+        assert_eq!(out.status.code(), Some(0), "{}", describe(out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["decidedBy"], "approver");
+        let id = json["requestId"].as_str().unwrap();
+        let hash = json["artifactHash"].as_str().unwrap();
+        assert!(
+            journal.contains(&format!(r#"\"{id}\",\"{hash}\""#)),
+            "{id} is in the replay journal"
+        );
+    }
+    assert_eq!(journal.matches("signer-nonce").count(), 32, "{journal}");
+    let status = env.status_json().await;
+    assert_eq!(status["signedIn"], true, "nobody was signed out");
+    assert_eq!(status["authMethod"], "oauth");
+}
