@@ -284,25 +284,8 @@ async fn control_api_over_http() {
     .await;
     let c = client();
     let base = format!("{}/_sandbox", sandbox.gateway_url());
-    let auth = format!("Bearer {}", sandbox.control_token());
-    let h = [
-        ("authorization", auth.as_str()),
-        ("content-type", "application/json"),
-    ];
-    let call = |m: Method, path: &str, body: Option<Value>| {
-        let url = format!("{base}{path}");
-        let c = c.clone();
-        async move {
-            send(
-                &c,
-                m,
-                &url,
-                &h,
-                body.map(|b| serde_json::to_vec(&b).unwrap()),
-            )
-            .await
-        }
-    };
+    let call =
+        |m: Method, path: &'static str, body: Option<Value>| control(&sandbox, m, path, body);
     assert_eq!(
         send(&c, Method::GET, &format!("{base}/info"), &[], None)
             .await
@@ -541,26 +524,8 @@ async fn control_api_pending_lists_only_decidable_requests() {
     let sandbox = start(config().approver_policy(ApproverPolicy::Manual).build()).await;
     let mut e = Enforcer::new(&sandbox);
     e.pair().await;
-    let c = client();
-    let auth = format!("Bearer {}", sandbox.control_token());
-    let h = [
-        ("authorization", auth.as_str()),
-        ("content-type", "application/json"),
-    ];
-    let control = |m: Method, path: &str, body: Option<Value>| {
-        let url = format!("{}/_sandbox/{path}", sandbox.gateway_url());
-        let c = c.clone();
-        async move {
-            send(
-                &c,
-                m,
-                &url,
-                &h,
-                body.map(|b| serde_json::to_vec(&b).unwrap()),
-            )
-            .await
-        }
-    };
+    let control =
+        |m: Method, path: &'static str, body: Option<Value>| control(&sandbox, m, path, body);
     let (kept, withdrawn, decided) = (new_request_id(), new_request_id(), new_request_id());
     for id in [&kept, &withdrawn, &decided] {
         e.submit(id, &command("make"))
@@ -578,7 +543,7 @@ async fn control_api_pending_lists_only_decidable_requests() {
         .assert_ok();
     let r = control(
         Method::POST,
-        "approver/decide",
+        "/approver/decide",
         Some(json!({ "requestId": decided, "decision": "maybe" })),
     )
     .await;
@@ -590,7 +555,7 @@ async fn control_api_pending_lists_only_decidable_requests() {
     );
     control(
         Method::POST,
-        "approver/decide",
+        "/approver/decide",
         Some(json!({ "requestId": decided, "decision": "Approve" })),
     )
     .await
@@ -600,7 +565,7 @@ async fn control_api_pending_lists_only_decidable_requests() {
         "approve"
     );
 
-    let pending = control(Method::GET, "approver/pending", None).await.json();
+    let pending = control(Method::GET, "/approver/pending", None).await.json();
     let ids: Vec<&str> = pending["items"]
         .as_array()
         .unwrap()
@@ -611,7 +576,7 @@ async fn control_api_pending_lists_only_decidable_requests() {
     // Deciding the withdrawn one is refused by the gateway, and says why.
     let r = control(
         Method::POST,
-        "approver/decide",
+        "/approver/decide",
         Some(json!({ "requestId": withdrawn, "decision": "reject" })),
     )
     .await;

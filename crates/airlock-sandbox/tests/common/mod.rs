@@ -62,6 +62,18 @@ impl Reply {
     }
 }
 
+/// One call of the sandbox's control API (`path` under `/_sandbox`, e.g. `/approver/pending`).
+pub async fn control(sandbox: &Sandbox, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let url = format!("{}/_sandbox{path}", sandbox.gateway_url());
+    let auth = format!("Bearer {}", sandbox.control_token());
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let body = body.map(|b| serde_json::to_vec(&b).unwrap());
+    send(&client(), method, &url, &headers, body).await
+}
+
 /// Sends one request with the given headers and raw body.
 pub async fn send(
     client: &HttpClient,
