@@ -408,8 +408,7 @@ pub(crate) async fn start_pairing(
     }
     .label(label)
     .workspace(ctx.workspace.clone())
-    .gateway_url(ctx.gateway_url.clone())
-    .poll_interval(Duration::from_millis(500));
+    .gateway_url(ctx.gateway_url.clone());
     let session = client.start_pairing(request).await?;
     remember_pairing_nonce(ctx, Some(session.nonce().to_owned()));
     match session.code() {

@@ -22,7 +22,9 @@ use zeroize::Zeroizing;
 use crate::GatewayClient;
 use crate::error::{Error, PairingEnd, VerificationError};
 
-/// How often a pairing session's status is polled by default: every 2 seconds.
+/// How often a pairing session's status is polled by default: every 2 seconds, the
+/// gateway's terms (60 requests a minute per app leave room for the rest of the flow).
+/// A `429` or `503` is waited out as its `Retry-After` asks, other failures back off.
 pub const DEFAULT_PAIRING_POLL_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How to pair.
@@ -52,7 +54,8 @@ pub struct PairingRequest {
     pub device_id: Option<String>,
     /// The gateway URL to tell the approver (default: none).
     pub gateway_url: Option<String>,
-    /// How often to poll the session status (default [`DEFAULT_PAIRING_POLL_INTERVAL`]).
+    /// How often to poll the session status (default [`DEFAULT_PAIRING_POLL_INTERVAL`];
+    /// shorter only against a gateway of your own, such as a sandbox in tests).
     pub poll_interval: Duration,
 }
 
