@@ -124,6 +124,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if !pinned {
         println!("(not pinned to one core: taskset is not available)");
     }
+    crate::bench_hook::run(quick);
     Ok(())
 }
 

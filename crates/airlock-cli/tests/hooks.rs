@@ -163,7 +163,10 @@ async fn rejected_tampered_and_undecided_calls_are_denied() {
         started.elapsed() < Duration::from_secs(4),
         "answered in time"
     );
-    assert!(reason.contains("withdrawn"), "{reason}");
+    assert!(
+        reason.contains("no decision") || reason.contains("expired"),
+        "{reason}"
+    );
     let pending = env.sandbox().approver().seen();
     let last = pending.last().expect("submitted");
     // Withdrawn, or expired with the deadline: whichever came first, it is closed.

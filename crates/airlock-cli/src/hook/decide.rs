@@ -26,7 +26,6 @@ impl Outcome {
                 "; run it in your own terminal (not through the agent), then try again"
             }
             Exit::Unavailable => "; run `airlock doctor` in your own terminal",
-            Exit::Timeout => "; the request was withdrawn",
             _ => "",
         };
         Answer::deny(format!("{}{what_to_do}", self.message))
