@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use airlock::gateway::SubmitOptions;
 use airlock::gateway::command::Pattern;
 use airlock::gateway::gate::{self, DecidedBy, DndTrust, Failure, Gate, GateEvent, Outcome};
 use serde_json::{Value, json};
@@ -191,18 +192,50 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     if req.command.trim().is_empty() {
         return Err(Verdict::new(Exit::Usage, "error", "the command is empty"));
     }
-    let (pairing, client) = ctx.ready().await.map_err(failed)?;
     let artifact = plaintext(req, ctx);
-    let trust = if ctx.state.dnd_trusted(&ctx.workspace).map_err(failed)? {
+    Ok(decide_action(ctx, req, &artifact, true, SubmitOptions::new()).await)
+}
+
+/// The gate's decision on `artifact` (`req` gives the label, timeout, session and
+/// fail-open choice). `local_choices`: whether the workspace's patterns and trusted DND
+/// approvals may approve it (else only the approver can). `submit`: the artifact type and
+/// metadata of the submission. Shared by `approve`, `run` and the agent hooks.
+pub(crate) async fn decide_action(
+    ctx: &Context,
+    req: &ApproveRequest,
+    artifact: &Value,
+    local_choices: bool,
+    submit: SubmitOptions,
+) -> Verdict {
+    match gate_verdict(ctx, req, artifact, local_choices, submit).await {
+        Ok(v) | Err(v) => v,
+    }
+}
+
+async fn gate_verdict(
+    ctx: &Context,
+    req: &ApproveRequest,
+    artifact: &Value,
+    local_choices: bool,
+    submit: SubmitOptions,
+) -> Result<Verdict, Verdict> {
+    let (pairing, client) = ctx.ready().await.map_err(failed)?;
+    let trust = if local_choices && ctx.state.dnd_trusted(&ctx.workspace).map_err(failed)? {
         DndTrust::Approvals
     } else {
         DndTrust::DenyOnly
     };
+    let patterns = if local_choices {
+        patterns(ctx).map_err(failed)?
+    } else {
+        Vec::new()
+    };
     // Shown from the submission until the verdict.
     let progress = std::sync::Mutex::new(None);
     let mut gate = Gate::new(&client, &pairing, ctx.workspace.clone(), req.timeout)
-        .patterns(patterns(ctx).map_err(failed)?)
+        .patterns(patterns)
         .dnd_trust(trust)
+        .submit_options(submit)
         .fail_open(req.fail_open)
         .on_event(|event| match event {
             GateEvent::DndApprovalIgnored { policy_id } => tracing::warn!(
@@ -224,7 +257,7 @@ async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict>
     }
     let mut interrupt = crate::signals::Interrupt::install();
     let verdict = gate
-        .decide(&artifact, async move { interrupt.wait().await.to_owned() })
+        .decide(artifact, async move { interrupt.wait().await.to_owned() })
         .await;
     Ok(Verdict::of_gate(verdict))
 }

@@ -118,9 +118,89 @@ async fn claude_code_bash_approved_by_the_approver_is_allowed() {
     let seen = env.sandbox().approver().seen();
     assert_eq!(seen.len(), 1);
     assert!(seen[0].hash_matches());
+    // What the Airlock app renders: the official enforcers' keys, and the tool's details.
+    assert_eq!(seen[0].artifact_type, "command.review");
+    assert_eq!(seen[0].metadata["workspaceName"], WORKSPACE);
+    assert_eq!(seen[0].metadata["repoName"], "widgets");
+    assert_eq!(seen[0].metadata["requestLabel"], "Terminal Command");
     let p = seen[0].plaintext.as_ref().expect("decrypted");
+    assert_eq!(p["actionType"], "terminal_command");
     assert_eq!(p["commandText"], "git push --force origin main");
+    assert_eq!(p["description"], "Force-push the rewritten history");
     assert_eq!(p["workspace"], WORKSPACE);
+    assert_eq!(p["repoName"], "widgets");
+    assert_eq!(p["source"], "airlock/claude-code");
+    assert_eq!(p["tool"], "Bash");
+    assert_eq!(p["cwd"], "/home/dev/widgets");
+    assert_eq!(
+        p["extensions"]["org.harp.requestedActions"]["actions"][0]["id"],
+        "approve"
+    );
+
+    // An edit shows the approver a unified diff, labelled an agent step.
+    let out = env
+        .hook("claude-code", "30", sample("claude-code-edit.json"))
+        .await;
+    assert_eq!(claude(&out).0, "allow", "{}", describe(&out));
+    let edit = env.sandbox().approver().seen().pop().expect("submitted");
+    assert_eq!(edit.metadata["requestLabel"], "Agent Step");
+    let p = edit.plaintext.expect("decrypted");
+    assert_eq!(p["source"], "airlock/claude-code");
+    assert!(
+        p["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+// expiry check disabled for testing")
+    );
+}
+
+/// A Claude Code `Bash` payload for `command`.
+fn bash(command: &str) -> Vec<u8> {
+    serde_json::json!({"hook_event_name": "PreToolUse", "tool_name": "Bash",
+        "tool_input": {"command": command}, "cwd": "/home/dev/widgets", "session_id": "s"})
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patterns_approve_plain_commands_but_never_the_hook_config_or_airlocks_state() {
+    let env = paired(ApproverPolicy::Reject, TamperMode::None).await;
+    env.ok(&["patterns", "add", "git status"]).await;
+    env.ok(&["patterns", "add", "cp"]).await;
+    let out = env.hook("claude-code", "30", bash("git status -s")).await;
+    let (decision, reason) = claude(&out);
+    assert_eq!(decision, "allow", "{}", describe(&out));
+    assert!(reason.contains("pattern"), "{reason}");
+    let out = env
+        .hook("cursor", "30", bash_cursor("cp a.txt b.txt"))
+        .await;
+    assert_eq!(cursor(&out).0, "allow", "{}", describe(&out));
+    assert!(env.sandbox().approver().seen().is_empty());
+
+    // The approver (who rejects) is asked for everything else: shell syntax, the agent's
+    // hook configuration, airlock's state, and text that merely mentions airlock.
+    let state = env.dir.path().join("pairing.json");
+    for command in [
+        "git status; rm -rf ~".to_owned(),
+        "cp evil.json .claude/settings.json".to_owned(),
+        "cp evil.json /home/dev/.cursor/hooks.json".to_owned(),
+        format!("cp evil.json {}", state.display()),
+        "rm -rf ~ # airlock hook claude-code".to_owned(),
+    ] {
+        let out = env.hook("claude-code", "30", bash(&command)).await;
+        let (decision, reason) = claude(&out);
+        assert_eq!(decision, "deny", "{command}: {}", describe(&out));
+        assert!(reason.contains("rejected by"), "{command}: {reason}");
+    }
+    assert_eq!(env.sandbox().approver().seen().len(), 5);
+}
+
+/// A Cursor `beforeShellExecution` payload for `command`.
+fn bash_cursor(command: &str) -> Vec<u8> {
+    serde_json::json!({"hook_event_name": "beforeShellExecution", "command": command,
+        "cwd": "/home/dev/widgets", "workspace_roots": ["/home/dev/widgets"]})
+    .to_string()
+    .into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

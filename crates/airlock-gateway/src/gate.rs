@@ -270,6 +270,7 @@ pub struct Gate<'a> {
     fail_open: bool,
     timeout: Duration,
     deadline: Instant,
+    submit: SubmitOptions,
     on_event: Box<dyn FnMut(&GateEvent) + Send + 'a>,
 }
 
@@ -305,6 +306,7 @@ impl<'a> Gate<'a> {
             fail_open: false,
             timeout,
             deadline: Instant::now() + timeout,
+            submit: SubmitOptions::new(),
             on_event: Box::new(|_| {}),
         }
     }
@@ -333,6 +335,14 @@ impl<'a> Gate<'a> {
         self
     }
 
+    /// The artifact type and metadata the approver step submits with (e.g. an agent hook's
+    /// `command.review` and `requestLabel`). The gate sets the expiry to its deadline and
+    /// `workspaceName` unless given.
+    pub fn submit_options(mut self, options: SubmitOptions) -> Self {
+        self.submit = options;
+        self
+    }
+
     /// Called with each [`GateEvent`].
     pub fn on_event(mut self, f: impl FnMut(&GateEvent) + Send + 'a) -> Self {
         self.on_event = Box::new(f);
@@ -340,10 +350,10 @@ impl<'a> Gate<'a> {
     }
 
     /// Decides on `action` (the plaintext the approver sees; a command has `actionType`
-    /// `command` and its text in `commandText`). `interrupt` resolves, with a label such as
-    /// `SIGTERM`, when the caller gives up: a submitted request is then withdrawn (within
-    /// the grace) and the verdict is [`Outcome::Interrupted`]. Never fails: failures are
-    /// verdicts.
+    /// `command` or `terminal_command` and its text in `commandText`). `interrupt`
+    /// resolves, with a label such as `SIGTERM`, when the caller gives up: a submitted
+    /// request is then withdrawn (within the grace) and the verdict is
+    /// [`Outcome::Interrupted`]. Never fails: failures are verdicts.
     pub async fn decide(
         mut self,
         action: &Value,
@@ -353,9 +363,12 @@ impl<'a> Gate<'a> {
         if let Err(e) = self.client.replay_journal().check_writable() {
             return Verdict::failed(Failure::LocalState(e));
         }
-        let command = (action.get("actionType").and_then(Value::as_str) == Some("command"))
-            .then(|| action.get("commandText").and_then(Value::as_str))
-            .flatten();
+        let command = matches!(
+            action.get("actionType").and_then(Value::as_str),
+            Some("command" | "terminal_command")
+        )
+        .then(|| action.get("commandText").and_then(Value::as_str))
+        .flatten();
         if let Some(v) = self.dnd(action, command.unwrap_or_default()).await {
             return v;
         }
@@ -429,9 +442,12 @@ impl<'a> Gate<'a> {
         let grace = withdraw_grace(self.timeout);
         let wait_until = self.deadline.checked_sub(grace).unwrap_or(self.deadline);
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let options = SubmitOptions::new()
-            .metadata(metadata_key::WORKSPACE_NAME, self.workspace.clone())
-            .expires_in(remaining.max(Duration::from_secs(1)));
+        let mut options =
+            std::mem::take(&mut self.submit).expires_in(remaining.max(Duration::from_secs(1)));
+        options
+            .metadata
+            .entry(metadata_key::WORKSPACE_NAME.to_owned())
+            .or_insert_with(|| self.workspace.clone());
         tokio::pin!(interrupt);
         let submit = timeout_at(
             wait_until,

@@ -9,10 +9,6 @@ use sha2::{Digest as _, Sha256};
 use super::payload::{Agent, Tool, ToolCall};
 
 /// The artifact type the Airlock app renders as a command review.
-#[expect(
-    dead_code,
-    reason = "submitted once `airlock_gateway::gate` takes an artifact"
-)]
 pub(crate) const ARTIFACT_TYPE: &str = "command.review";
 
 /// At most this many bytes of a file's content, a diff or a tool input are shown; longer
@@ -21,16 +17,7 @@ pub(crate) const SHOWN: usize = 16 * 1024;
 
 /// An artifact ready to submit.
 #[derive(Debug, Clone)]
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "submitted once `airlock_gateway::gate` takes an artifact"
-    )
-)]
 pub(crate) struct Action {
-    /// A shell command (`terminal_command`) rather than another agent step.
-    pub(crate) terminal: bool,
     /// The one line the approver reads first (for a shell command: the command).
     pub(crate) command_text: String,
     /// The encrypted plaintext.
@@ -158,7 +145,6 @@ impl Action {
             obj.extend(details);
         }
         Self {
-            terminal,
             command_text,
             plaintext,
             metadata: vec![
@@ -236,7 +222,6 @@ mod tests {
     #[test]
     fn bash_is_a_terminal_command_with_its_description() {
         let a = Action::of(&sample("claude-code-bash.json"), Agent::ClaudeCode, "ws");
-        assert!(a.terminal);
         let p = &a.plaintext;
         assert_eq!(p["actionType"], "terminal_command");
         assert_eq!(p["commandText"], "git push --force origin main");
@@ -259,7 +244,6 @@ mod tests {
     #[test]
     fn an_edit_is_shown_as_a_unified_diff() {
         let a = Action::of(&sample("claude-code-edit.json"), Agent::ClaudeCode, "ws");
-        assert!(!a.terminal);
         let p = &a.plaintext;
         assert_eq!(p["actionType"], "agent_step");
         assert_eq!(p["commandText"], "Edit /home/dev/widgets/src/auth.rs");
@@ -312,7 +296,7 @@ mod tests {
     #[test]
     fn cursor_events_map_like_claude_codes() {
         let shell = Action::of(&sample("cursor-shell.json"), Agent::Cursor, "ws");
-        assert!(shell.terminal);
+        assert_eq!(shell.plaintext["actionType"], "terminal_command");
         assert_eq!(shell.plaintext["cwd"], "/home/dev/widgets/infra");
         assert_eq!(shell.plaintext["tool"], "Shell");
         let read = Action::of(&sample("cursor-read.json"), Agent::Cursor, "ws");

@@ -1,12 +1,14 @@
-//! The hook's way into the decision path `airlock approve` takes (one implementation), and
-//! its verdict as the hook's answer.
+//! The hook's way into the decision path `airlock approve` takes (one implementation:
+//! `airlock_gateway::gate` through `approve::decide_action`), and its verdict as the hook's
+//! answer.
 
+use airlock::gateway::SubmitOptions;
 use tokio::time::Instant;
 
 use super::Answer;
-use super::action::Action;
+use super::action::{ARTIFACT_TYPE, Action};
 use super::payload::ToolCall;
-use crate::approve::{ApproveRequest, approve};
+use crate::approve::{ApproveRequest, decide_action};
 use crate::connect::Context;
 use crate::exit::Exit;
 
@@ -32,7 +34,8 @@ impl Outcome {
     }
 }
 
-/// Decides `action` by `deadline`. `approver_only`: no local choice may approve it.
+/// Decides `action` by `deadline`. `approver_only`: no local choice (pattern, trusted DND
+/// approval) may approve it.
 pub(crate) async fn decide(
     ctx: &Context,
     action: &Action,
@@ -40,7 +43,6 @@ pub(crate) async fn decide(
     approver_only: bool,
     deadline: Instant,
 ) -> Outcome {
-    let _ = approver_only;
     let timeout = deadline.saturating_duration_since(Instant::now());
     if timeout.as_secs() < 1 {
         return Outcome {
@@ -59,7 +61,11 @@ pub(crate) async fn decide(
         json: false,
         exec: None,
     };
-    let verdict = approve(ctx, &request).await;
+    let submit = action.metadata.iter().fold(
+        SubmitOptions::new().artifact_type(ARTIFACT_TYPE),
+        |o, (k, v)| o.metadata(*k, v.clone()),
+    );
+    let verdict = decide_action(ctx, &request, &action.plaintext, !approver_only, submit).await;
     Outcome {
         exit: verdict.exit,
         message: verdict.message().to_owned(),
