@@ -126,8 +126,13 @@ fn failing_write_is_a_typed_error_and_changes_nothing() {
         .unwrap_err();
     assert!(matches!(err, ReplayError::Io { .. }), "{err:?}");
     assert!(!err.is_replay());
-    // In memory, `b` was not recorded and `a` still is.
+    // `b` was not recorded; while the journal cannot be read, even a key it holds is
+    // refused (the file, shared with other processes, is the truth: fail closed).
     assert_eq!(journal.len(), 1);
+    assert!(journal.check_and_record(&[key("a")], LATER, NOW).is_err());
+    // Once the file is back, `a` is a replay again.
+    fs::remove_dir_all(&path).unwrap();
+    fs::write(&path, &before).unwrap();
     assert!(
         journal
             .check_and_record(&[key("a")], LATER, NOW)
@@ -135,9 +140,7 @@ fn failing_write_is_a_typed_error_and_changes_nothing() {
             .is_replay()
     );
 
-    // Once writes work again, `b` can be recorded; `a` is still remembered.
-    fs::remove_dir_all(&path).unwrap();
-    fs::write(&path, &before).unwrap();
+    // Writes work again: `b` can be recorded; `a` is still remembered.
     journal.check_and_record(&[key("b")], LATER, NOW).unwrap();
     drop(journal);
     let journal = FileReplayJournal::open(&path).unwrap();

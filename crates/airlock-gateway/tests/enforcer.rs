@@ -890,12 +890,19 @@ async fn pairing_polls_on_the_gateways_terms() {
     let (server, client, _approver) = setup().await;
     let started = std::time::Instant::now();
     client
-        .pair(PairingRequest::new("enf-1"), Duration::from_secs(10), |_| {})
+        .pair(
+            PairingRequest::new("enf-1"),
+            Duration::from_secs(10),
+            |_| {},
+        )
         .await
         .unwrap();
     assert!(started.elapsed() >= airlock_gateway::DEFAULT_PAIRING_POLL_INTERVAL);
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths.len(), 3, "{paths:?}");
     assert_eq!(paths[0], "/v1/pairing/initiate");
-    assert!(paths[1..].iter().all(|p| p.ends_with("/status")), "{paths:?}");
+    assert!(
+        paths[1..].iter().all(|p| p.ends_with("/status")),
+        "{paths:?}"
+    );
 }
