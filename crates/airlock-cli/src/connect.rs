@@ -13,8 +13,7 @@ use zeroize::Zeroizing;
 use crate::exit::{CliError, Exit, chain};
 use crate::state::{Config, StateDir};
 
-/// The production gateway, used when nothing else is configured.
-pub(crate) const DEFAULT_GATEWAY_URL: &str = "https://igw.airlocks.io";
+pub(crate) use airlock::profile::{DEFAULT_GATEWAY_URL, current_dir_name, host_name};
 
 /// The environment variable of a PAT that overrides the stored identity.
 pub(crate) const PAT_ENV: &str = "AIRLOCK_PAT";
@@ -89,16 +88,6 @@ impl std::fmt::Debug for Context {
     }
 }
 
-/// This machine's host name, best effort.
-pub(crate) fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
 /// The gateway of this invocation (the last [`Context::resolve`]d), so that every error
 /// about it names it.
 static GATEWAY_IN_USE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
@@ -106,14 +95,6 @@ static GATEWAY_IN_USE: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(
 /// The gateway URL of this invocation, once resolved.
 pub(crate) fn gateway_in_use() -> Option<String> {
     GATEWAY_IN_USE.lock().map_or(None, |url| url.clone())
-}
-
-/// The current directory's name: the workspace unless one is pinned.
-pub(crate) fn current_dir_name() -> Option<String> {
-    std::env::current_dir()
-        .ok()?
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
 }
 
 impl Context {

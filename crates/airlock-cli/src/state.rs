@@ -11,74 +11,20 @@
 //! | `patterns.json` | auto-approve patterns per workspace |
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use airlock::profile::{
+    CONFIG_DIR_ENV, CONFIG_FILE, CREDENTIALS_FILE, JOURNAL_FILE, PAIRING_FILE, TOKENS_FILE,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::exit::{CliError, Exit};
+/// The formats of `config.json` and `credentials.json`: the library's, which
+/// `airlock::Profile` reads too.
+pub(crate) use airlock::profile::{Config, Credentials};
 
-/// The environment variable that overrides the config directory.
-pub(crate) const CONFIG_DIR_ENV: &str = "AIRLOCK_CONFIG_DIR";
-
-/// The non-secret configuration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Config {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) gateway_url: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) client_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) enforcer_id: Option<String>,
-    /// The workspace pinned with `airlock config set workspace` (else it follows the
-    /// current directory). The `workspaceName` that `login` used to freeze is ignored.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) workspace: Option<String>,
-    /// The OIDC issuer of an OAuth sign-in (`login --device`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) issuer_url: Option<String>,
-    /// The OIDC client id of an OAuth sign-in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) oauth_client_id: Option<String>,
-    /// Whether the OAuth client authenticates with a secret (`Credentials::oauth_client_secret`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub(crate) oauth_confidential: bool,
-}
-
-/// Secrets: redacted in `Debug`, zeroized on drop.
-#[derive(Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Credentials {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) client_secret: Option<Zeroizing<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) pat: Option<Zeroizing<String>>,
-    /// The secret of a confidential OpenID client (`login --device --issuer ... --client-secret`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) oauth_client_secret: Option<Zeroizing<String>>,
-    /// The nonce of the last pairing started, by which `status --check` asks the gateway
-    /// whether the stored pairing still holds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) pairing_nonce: Option<String>,
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redact = |s: &Option<Zeroizing<String>>| s.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Credentials")
-            .field("client_secret", &redact(&self.client_secret))
-            .field("pat", &redact(&self.pat))
-            .field("oauth_client_secret", &redact(&self.oauth_client_secret))
-            .field(
-                "pairing_nonce",
-                &self.pairing_nonce.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
+use crate::exit::{CliError, Exit, chain};
 
 /// Auto-approve patterns, per workspace name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,13 +50,8 @@ pub(crate) struct StateDir {
 impl StateDir {
     /// `$AIRLOCK_CONFIG_DIR`, else `<user config dir>/airlock`.
     pub(crate) fn locate() -> Result<Self, CliError> {
-        if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV).filter(|d| !d.is_empty()) {
-            return Ok(Self { root: dir.into() });
-        }
-        dirs::config_dir()
-            .map(|d| Self {
-                root: d.join("airlock"),
-            })
+        airlock::profile::default_dir()
+            .map(|root| Self { root })
             .ok_or_else(|| {
                 CliError::new(
                     Exit::Failure,
@@ -124,35 +65,20 @@ impl StateDir {
     }
 
     pub(crate) fn tokens_path(&self) -> PathBuf {
-        self.root.join("tokens.json")
+        self.root.join(TOKENS_FILE)
     }
 
     pub(crate) fn pairing_path(&self) -> PathBuf {
-        self.root.join("pairing.json")
+        self.root.join(PAIRING_FILE)
     }
 
     pub(crate) fn journal_path(&self) -> PathBuf {
-        self.root.join("replay-journal")
+        self.root.join(JOURNAL_FILE)
     }
 
     pub(crate) fn read<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, CliError> {
-        let path = self.root.join(name);
-        match std::fs::read(&path) {
-            Ok(bytes) => {
-                let bytes = Zeroizing::new(bytes);
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    CliError::new(
-                        Exit::Failure,
-                        format!("{} is not valid: {e} (fix or delete it)", path.display()),
-                    )
-                })
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
-            Err(e) => Err(CliError::new(
-                Exit::Failure,
-                format!("cannot read {}: {e}", path.display()),
-            )),
-        }
+        airlock::profile::read_json(&self.root, name)
+            .map_err(|e| CliError::new(Exit::Failure, chain(&e)))
     }
 
     fn write<T: Serialize>(&self, name: &str, value: &T) -> Result<(), CliError> {
@@ -172,19 +98,19 @@ impl StateDir {
     }
 
     pub(crate) fn config(&self) -> Result<Config, CliError> {
-        self.read("config.json")
+        self.read(CONFIG_FILE)
     }
 
     pub(crate) fn save_config(&self, config: &Config) -> Result<(), CliError> {
-        self.write("config.json", config)
+        self.write(CONFIG_FILE, config)
     }
 
     pub(crate) fn credentials(&self) -> Result<Credentials, CliError> {
-        self.read("credentials.json")
+        self.read(CREDENTIALS_FILE)
     }
 
     pub(crate) fn save_credentials(&self, credentials: &Credentials) -> Result<(), CliError> {
-        self.write("credentials.json", credentials)
+        self.write(CREDENTIALS_FILE, credentials)
     }
 
     pub(crate) fn patterns(&self) -> Result<Patterns, CliError> {
@@ -243,17 +169,13 @@ mod tests {
             root: dir.path().join("nested"),
         };
         assert_eq!(state.config().unwrap(), Config::default());
-        let config = Config {
-            gateway_url: Some("http://127.0.0.1:1".into()),
-            client_id: Some("app".into()),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.gateway_url = Some("http://127.0.0.1:1".into());
+        config.client_id = Some("app".into());
         state.save_config(&config).unwrap();
         assert_eq!(state.config().unwrap(), config);
-        let credentials = Credentials {
-            client_secret: Some(Zeroizing::new("s3cret".into())),
-            ..Credentials::default()
-        };
+        let mut credentials = Credentials::default();
+        credentials.client_secret = Some(Zeroizing::new("s3cret".into()));
         assert!(!format!("{credentials:?}").contains("s3cret"));
         state.save_credentials(&credentials).unwrap();
         let back = state.credentials().unwrap();

@@ -13,6 +13,7 @@
 //! | `auth` | yes | `airlock::auth` | OIDC sign-in: device grant, auth code + PKCE, refreshing sessions, token stores. Implies `types` and `airlock::http`. |
 //! | `crypto` | via `gateway` | `airlock::crypto` | RFC 8785, artifact hashes, X25519/HKDF, AES-256-GCM, Ed25519, pairing and decision verification, replay journals. Implies `types`. |
 //! | `types` | via the others | `airlock::types` | The wire models (serde only). |
+//! | `profile` | yes | `airlock::profile` | `Profile`: what `airlock login` / `airlock pair` stored, as a signed-in client. Implies `gateway` and `auth`. |
 //!
 //! `airlock::http` (the shared transport: `HttpClient`, `HyperTransport`, `SecretToken`,
 //! `TokenSource`) comes with `gateway` or `auth`. Take only what you need:
@@ -25,10 +26,11 @@
 //! ```
 //!
 //! The individual crates (`airlock-types`, `airlock-crypto`, `airlock-http`,
-//! `airlock-gateway`, `airlock-auth`) can be used directly as well; this crate adds no
-//! code of its own. `airlock-sandbox` is a complete local Airlock platform for tests and
+//! `airlock-gateway`, `airlock-auth`) can be used directly as well; this crate adds only
+//! [`profile`]. `airlock-sandbox` is a complete local Airlock platform for tests and
 //! demos; `examples/enforcer.rs` runs the whole lifecycle against it
 //! (`cargo run -p airlock --example enforcer`).
+#![cfg_attr(feature = "profile", doc = include_str!("../guide/profile.md"))]
 #![cfg_attr(
     all(feature = "gateway", feature = "auth"),
     doc = include_str!("../guide/lifecycle.md")
@@ -52,12 +54,19 @@ pub use airlock_http as http;
 #[cfg(feature = "types")]
 pub use airlock_types as types;
 
+#[cfg(feature = "profile")]
+pub mod profile;
+#[cfg(feature = "profile")]
+pub use profile::{Profile, ProfileError};
+
 /// The names an enforcer author needs, for `use airlock::prelude::*;`.
 ///
 /// The gateway's error type is exported as `GatewayError` so that the glob import does not
 /// shadow `std`'s or your own `Error`. Everything else stays at its full path
 /// (`airlock::gateway::…`, `airlock::crypto::…`, …).
 pub mod prelude {
+    #[cfg(feature = "profile")]
+    pub use crate::profile::{Profile, ProfileError};
     #[cfg(feature = "auth")]
     pub use airlock_auth::{AuthClient, AuthConfig, AuthError, AuthSession, FileTokenStore};
     #[cfg(feature = "crypto")]
