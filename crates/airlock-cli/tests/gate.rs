@@ -344,12 +344,11 @@ fn scripted_gateway(answer: Option<&'static str>) -> String {
     url
 }
 
-/// `--timeout` bounds the whole process against a gateway that never answers (DND fetch,
-/// submission and retries included): exit 3, `outcome: "timeout"`, on time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_deadline_bounds_everything_against_a_silent_gateway() {
-    let env = paired(ApproverPolicy::Approve).await;
-    let silent = scripted_gateway(None);
+/// `airlock approve --command "make deploy" --json --timeout 3` against the gateway at `url`
+/// (with the state of `env`): its output and its JSON object. Checks that the process ended
+/// within the deadline and a margin for starting it, and that the exit code and `outcome`
+/// agree as docs/cli.md promises.
+async fn approve_against(env: &Env, url: &str) -> (Output, serde_json::Value) {
     let mut cmd = env.command(&[
         "approve",
         "--command",
@@ -358,20 +357,276 @@ async fn the_deadline_bounds_everything_against_a_silent_gateway() {
         "--timeout",
         "3",
     ]);
-    cmd.env("AIRLOCK_GATEWAY_URL", &silent);
+    cmd.env("AIRLOCK_GATEWAY_URL", url);
     let started = std::time::Instant::now();
     let out = tokio::task::spawn_blocking(move || common::run(cmd))
         .await
         .unwrap();
     let took = started.elapsed();
-    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(json["outcome"], "timeout");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("one JSON object ({e}): {}", describe(&out)));
     assert!(
-        took < Duration::from_secs(6),
-        "took {took:?}: {}",
+        took < Duration::from_secs(3 + 3),
+        "--timeout 3 took {took:?}: {}",
         describe(&out)
     );
+    let code = out.status.code().expect("exited");
+    assert_eq!(json["exitCode"], code, "{}", describe(&out));
+    let documented: &[&str] = match code {
+        0 => &["approved"],
+        1 => &["rejected"],
+        2 => &["verification_failed"],
+        3 => &["timeout"],
+        4 => &["unavailable"],
+        5 => &["not_ready"],
+        6 => &["withdrawn", "cancelled"],
+        130 => &["interrupted"],
+        _ => &["error"],
+    };
+    assert!(
+        documented.contains(&json["outcome"].as_str().unwrap_or_default()),
+        "outcome disagrees with exit {code}: {}",
+        describe(&out)
+    );
+    (out, json)
+}
+
+/// `--timeout` bounds the whole process against a gateway that never answers (DND fetch,
+/// submission and retries included): exit 3, `outcome: "timeout"`, on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_bounds_everything_against_a_silent_gateway() {
+    let env = paired(ApproverPolicy::Approve).await;
+    let silent = scripted_gateway(None);
+    let (out, json) = approve_against(&env, &silent).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    assert_eq!(json["outcome"], "timeout");
+}
+
+/// How a [`Relay`] answers the requests it does not pass on.
+#[derive(Debug, Clone, Copy)]
+enum Misbehave {
+    /// Reads the request, never answers (the connection stays open).
+    Stall,
+    /// Answers `200` with headers, then one body byte every 500 ms, forever.
+    Drip,
+    /// Answers with these bytes.
+    Answer(&'static str),
+}
+
+/// A gateway on loopback that passes requests on to the sandbox, except those whose
+/// request line (`POST /v1/artifacts HTTP/1.1`) starts with one of its rules' prefixes.
+/// Remembers every request line it read.
+struct Relay {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Relay {
+    async fn start(upstream: &str, rules: Vec<(&'static str, Misbehave)>) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split('/').next())
+            .expect("a loopback http URL")
+            .to_owned();
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let log = std::sync::Arc::clone(&seen);
+        let rules = std::sync::Arc::new(rules);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (upstream, rules, log) = (upstream.clone(), rules.clone(), log.clone());
+                tokio::spawn(async move {
+                    let _ = relay_connection(stream, &upstream, &rules, &log).await;
+                });
+            }
+        });
+        Self { url, seen }
+    }
+
+    /// Whether a request line starting with `prefix` reached the relay.
+    fn saw(&self, prefix: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.starts_with(prefix))
+    }
+}
+
+/// Serves one connection of a [`Relay`]: each request is read whole, then answered by its
+/// rule or passed on (with `connection: close`, the answer copied back to the end).
+async fn relay_connection(
+    mut stream: tokio::net::TcpStream,
+    upstream: &str,
+    rules: &[(&'static str, Misbehave)],
+    log: &std::sync::Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if read_more(&mut stream, &mut buf).await? == 0 {
+                return Ok(());
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let length: usize = head
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            if read_more(&mut stream, &mut buf).await? == 0 {
+                return Ok(());
+            }
+        }
+        let body: Vec<u8> = buf.drain(..head_end + length).skip(head_end).collect();
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        log.lock().unwrap().push(line.clone());
+        match rules.iter().find(|(prefix, _)| line.starts_with(prefix)) {
+            Some((_, Misbehave::Stall)) => std::future::pending::<()>().await,
+            Some((_, Misbehave::Drip)) => {
+                stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                          content-length: 100000\r\n\r\n",
+                    )
+                    .await?;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    stream.write_all(b" ").await?;
+                }
+            }
+            Some((_, Misbehave::Answer(answer))) => stream.write_all(answer.as_bytes()).await?,
+            None => {
+                let mut head: Vec<&str> = head
+                    .trim_end()
+                    .lines()
+                    .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                    .collect();
+                head.push("connection: close\r\n\r\n");
+                let mut up = tokio::net::TcpStream::connect(upstream).await?;
+                up.write_all(head.join("\r\n").as_bytes()).await?;
+                up.write_all(&body).await?;
+                let mut answer = Vec::new();
+                up.read_to_end(&mut answer).await?;
+                stream.write_all(&answer).await?;
+                return stream.shutdown().await;
+            }
+        }
+    }
+}
+
+/// Reads what `stream` has into `buf`; 0 at the end.
+async fn read_more(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    use tokio::io::AsyncReadExt as _;
+    let mut chunk = [0u8; 8192];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+const ERROR_500: &str = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\n\
+                         content-length: 2\r\nconnection: close\r\n\r\n{}";
+
+/// `--timeout` holds against a gateway that takes the request and never answers: the DND
+/// fetch, or the submission.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_holds_against_a_stalled_gateway() {
+    let env = paired(ApproverPolicy::Manual).await;
+    for stalled in ["GET /v1/policy/dnd/effective", "POST /v1/artifacts"] {
+        let relay = Relay::start(&env.gateway_url, vec![(stalled, Misbehave::Stall)]).await;
+        let (out, json) = approve_against(&env, &relay.url).await;
+        assert_eq!(out.status.code(), Some(3), "{stalled}: {}", describe(&out));
+        assert_eq!(json["outcome"], "timeout");
+        assert!(relay.saw(stalled), "{stalled}: {:?}", relay.seen);
+    }
+    assert!(env.sandbox().approver().pending().is_empty());
+}
+
+/// `--timeout` holds against a gateway that answers one byte at a time, forever: at the DND
+/// fetch, the submission, or the wait (the request is then closed: withdrawn, or expired
+/// with the deadline).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_holds_against_a_dripping_gateway() {
+    let env = paired(ApproverPolicy::Manual).await;
+    for dripping in [
+        "GET /v1/policy/dnd/effective",
+        "POST /v1/artifacts",
+        "GET /v1/exchanges/",
+    ] {
+        let relay = Relay::start(&env.gateway_url, vec![(dripping, Misbehave::Drip)]).await;
+        let (out, json) = approve_against(&env, &relay.url).await;
+        assert_eq!(out.status.code(), Some(3), "{dripping}: {}", describe(&out));
+        assert_eq!(json["outcome"], "timeout");
+        assert!(relay.saw(dripping), "{dripping}: {:?}", relay.seen);
+    }
+    assert!(env.sandbox().approver().pending().is_empty(), "closed");
+}
+
+/// A `429` asking to come back in an hour costs no more than the deadline: exit 3 (the
+/// deadline passed while waiting to retry) or 4 (rate limited), both true.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_holds_against_a_huge_retry_after() {
+    let env = paired(ApproverPolicy::Manual).await;
+    let limited = Misbehave::Answer(
+        "HTTP/1.1 429 Too Many Requests\r\nretry-after: 3600\r\ncontent-length: 0\r\n\
+         connection: close\r\n\r\n",
+    );
+    let relay = Relay::start(&env.gateway_url, vec![("POST /v1/artifacts", limited)]).await;
+    let (out, _) = approve_against(&env, &relay.url).await;
+    assert!(
+        matches!(out.status.code(), Some(3 | 4)),
+        "a timeout or rate limited: {}",
+        describe(&out)
+    );
+    assert!(relay.saw("POST /v1/artifacts"), "{:?}", relay.seen);
+    assert!(env.sandbox().approver().pending().is_empty());
+}
+
+/// A `500` while waiting still withdraws the request, and the verdict says "withdrawn" only
+/// when the gateway confirmed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_while_waiting_withdraws_and_reports_it_truly() {
+    let env = paired(ApproverPolicy::Manual).await;
+    let failing = ("GET /v1/exchanges/", Misbehave::Answer(ERROR_500));
+    let relay = Relay::start(&env.gateway_url, vec![failing]).await;
+    let (out, json) = approve_against(&env, &relay.url).await;
+    assert_ne!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(relay.saw("POST /v1/exchanges/"), "{:?}", relay.seen);
+    let id = json["requestId"].as_str().expect("submitted");
+    assert_eq!(
+        env.sandbox().exchange(id).map(|e| e.state),
+        Some(airlock::types::ExchangeState::Withdrawn)
+    );
+    assert!(
+        json["message"].as_str().unwrap().contains("withdrawn"),
+        "{json}"
+    );
+
+    // The withdrawal fails too: nothing says "withdrawn".
+    let relay = Relay::start(
+        &env.gateway_url,
+        vec![
+            failing,
+            ("POST /v1/exchanges/", Misbehave::Answer(ERROR_500)),
+        ],
+    )
+    .await;
+    let (out, json) = approve_against(&env, &relay.url).await;
+    assert_ne!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(relay.saw("POST /v1/exchanges/"), "{:?}", relay.seen);
+    let message = json["message"].as_str().unwrap();
+    assert!(!message.contains("withdrawn"), "{json}");
+    assert!(message.contains("expires on its own"), "{json}");
 }
 
 /// `--fail-open` never covers a gateway that answered, even with 503 or garbage.
