@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -102,7 +103,8 @@ def dnd_policy(policy_id: str, mode: str, argv_prefix: List[str]) -> Dict[str, A
         "enforcerId": ENFORCER,
         "policyMode": mode,
         "actionSelector": {"argvPrefix": argv_prefix},
-        "expiresAt": "2999-01-01T00:00:00Z",
+        # Within the 24 h a policy may run ahead (a later expiry does not count at all).
+        "expiresAt": (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
