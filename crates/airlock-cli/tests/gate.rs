@@ -553,8 +553,7 @@ async fn the_deadline_holds_against_a_stalled_gateway() {
 }
 
 /// `--timeout` holds against a gateway that answers one byte at a time, forever: at the DND
-/// fetch, the submission, or the wait (the request is then closed: withdrawn, or expired
-/// with the deadline).
+/// fetch, the submission, or the wait (the request is then withdrawn).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_holds_against_a_dripping_gateway() {
     let env = paired(ApproverPolicy::Manual).await;
@@ -568,8 +567,20 @@ async fn the_deadline_holds_against_a_dripping_gateway() {
         assert_eq!(out.status.code(), Some(3), "{dripping}: {}", describe(&out));
         assert_eq!(json["outcome"], "timeout");
         assert!(relay.saw(dripping), "{dripping}: {:?}", relay.seen);
+        // Submitted (the wait drips): withdrawn before the artifact expires at the deadline.
+        if let Some(id) = json["requestId"].as_str() {
+            assert_eq!(
+                env.sandbox().exchange(id).map(|e| e.state),
+                Some(airlock::types::ExchangeState::Withdrawn),
+                "{json}"
+            );
+            assert!(
+                json["message"].as_str().unwrap().contains("withdrawn"),
+                "{json}"
+            );
+        }
     }
-    assert!(env.sandbox().approver().pending().is_empty(), "closed");
+    assert!(env.sandbox().approver().pending().is_empty());
 }
 
 /// A `429` asking to come back in an hour costs no more than the deadline: exit 3 (the

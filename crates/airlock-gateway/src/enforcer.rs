@@ -95,10 +95,11 @@ impl SubmitOptions {
         self.expires_at = Some(expires_at);
         self
     }
-    /// Sets the expiry relative to now.
+    /// Sets the expiry relative to now (to the nanosecond: not rounded down, so the artifact
+    /// never expires before a deadline it is meant to match).
     #[must_use]
     pub fn expires_in(mut self, ttl: Duration) -> Self {
-        self.expires_at = Some(Timestamp::now().saturating_add_std(ttl));
+        self.expires_at = Some(Timestamp::now_precise().saturating_add_std(ttl));
         self
     }
     /// Sets the request id.

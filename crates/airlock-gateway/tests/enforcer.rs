@@ -202,6 +202,19 @@ async fn encrypt_and_submit_sends_a_ciphertext_the_approver_can_open() {
     assert!(matches!(e, Error::InvalidInput { .. }));
 }
 
+/// An expiry relative to now is not rounded down to the second: the gate sets it to its
+/// deadline and withdraws shortly before; a second lost here expired the artifact first.
+#[test]
+fn expires_in_keeps_the_fraction_of_a_second() {
+    let before = airlock_types::Timestamp::now_precise();
+    let options = SubmitOptions::new().expires_in(Duration::from_secs(3));
+    let ttl = options.expires_at.expect("set") - before;
+    assert!(
+        ttl >= time::Duration::seconds(3) && ttl < time::Duration::milliseconds(3500),
+        "{ttl}"
+    );
+}
+
 #[tokio::test]
 async fn a_signed_approval_is_verified_acked_and_approved() {
     let paired = Paired::answering(Answer::Approve).await;
