@@ -538,7 +538,8 @@ const ERROR_500: &str = "HTTP/1.1 500 Internal Server Error\r\ncontent-type: app
                          content-length: 2\r\nconnection: close\r\n\r\n{}";
 
 /// `--timeout` holds against a gateway that takes the request and never answers: the DND
-/// fetch, or the submission.
+/// fetch (it gets a quarter of the time, then counts as "no policy": the human is still
+/// asked), or the submission (nothing was submitted, and the report says so).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_holds_against_a_stalled_gateway() {
     let env = paired(ApproverPolicy::Manual).await;
@@ -548,6 +549,20 @@ async fn the_deadline_holds_against_a_stalled_gateway() {
         assert_eq!(out.status.code(), Some(3), "{stalled}: {}", describe(&out));
         assert_eq!(json["outcome"], "timeout");
         assert!(relay.saw(stalled), "{stalled}: {:?}", relay.seen);
+        let message = json["message"].as_str().unwrap();
+        if stalled.starts_with("GET") {
+            // A stalled policy fetch did not use up the deadline: the approver was asked.
+            let id = json["requestId"].as_str().expect("the approver was asked");
+            assert!(relay.saw("POST /v1/artifacts"), "{:?}", relay.seen);
+            assert_eq!(
+                env.sandbox().exchange(id).map(|e| e.state),
+                Some(airlock::types::ExchangeState::Withdrawn),
+                "{json}"
+            );
+        } else {
+            assert!(json["requestId"].is_null(), "{json}");
+            assert!(message.contains("submission did not complete"), "{json}");
+        }
     }
     assert!(env.sandbox().approver().pending().is_empty());
 }

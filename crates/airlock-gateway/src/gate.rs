@@ -247,10 +247,16 @@ pub enum GateEvent {
     },
 }
 
-/// The longest the DND fetch may take (within the deadline); past it, "no policy".
+/// The longest the DND step may take; past it, "no policy" and the approver is asked.
 pub const DND_FETCH_LIMIT: Duration = Duration::from_secs(5);
 /// The longest the withdrawal may take, reserved before the deadline.
 pub const WITHDRAW_GRACE: Duration = Duration::from_secs(3);
+
+/// The DND step's share of the time: [`DND_FETCH_LIMIT`], at most a quarter of it, so a
+/// stalled policy fetch still leaves the human time to decide.
+fn dnd_limit(total: Duration) -> Duration {
+    (total / 4).min(DND_FETCH_LIMIT)
+}
 
 /// The grace reserved for the withdrawal: [`WITHDRAW_GRACE`], at most a fifth of the time.
 fn withdraw_grace(total: Duration) -> Duration {
@@ -399,7 +405,7 @@ impl<'a> Gate<'a> {
         if let Some(id) = &self.session_id {
             query = query.with_session_id(id.clone());
         }
-        let limit = self.deadline.min(Instant::now() + DND_FETCH_LIMIT);
+        let limit = self.deadline.min(Instant::now() + dnd_limit(self.timeout));
         let step = self.client.dnd_step(
             self.pairing,
             &query,
