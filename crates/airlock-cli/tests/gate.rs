@@ -598,8 +598,8 @@ async fn the_deadline_holds_against_a_dripping_gateway() {
     assert!(env.sandbox().approver().pending().is_empty());
 }
 
-/// A `429` asking to come back in an hour costs no more than the deadline: exit 3 (the
-/// deadline passed while waiting to retry) or 4 (rate limited), both true.
+/// A `429` asking to come back in an hour is not retried before then: rate limited (exit 4)
+/// at once, well within the deadline, and nothing is pending.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_holds_against_a_huge_retry_after() {
     let env = paired(ApproverPolicy::Manual).await;
@@ -608,12 +608,10 @@ async fn the_deadline_holds_against_a_huge_retry_after() {
          connection: close\r\n\r\n",
     );
     let relay = Relay::start(&env.gateway_url, vec![("POST /v1/artifacts", limited)]).await;
-    let (out, _) = approve_against(&env, &relay.url).await;
-    assert!(
-        matches!(out.status.code(), Some(3 | 4)),
-        "a timeout or rate limited: {}",
-        describe(&out)
-    );
+    let (out, json) = approve_against(&env, &relay.url).await;
+    // Asked to come back in an hour: no retry before then, rate limited at once (exit 4).
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert!(json["requestId"].is_null(), "{json}");
     assert!(relay.saw("POST /v1/artifacts"), "{:?}", relay.seen);
     assert!(env.sandbox().approver().pending().is_empty());
 }

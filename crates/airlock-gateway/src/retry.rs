@@ -62,8 +62,10 @@ pub type JitterSource = Arc<dyn Fn() -> f64 + Send + Sync>;
 /// 4xx, no `500`), local failures.
 ///
 /// The delay before retry `n` (1-based) is uniform in `[0, min(max_delay, base_delay ·
-/// 2^(n-1))]`; a `Retry-After` from the gateway replaces it, capped at `max_delay`.
-/// Defaults: 3 attempts in all, base delay 200 ms, cap 10 s.
+/// 2^(n-1))]`; a `Retry-After` from the gateway replaces it. A `Retry-After` longer than
+/// `max_delay` stops the retries: the call fails at once with the gateway's answer (and its
+/// [`retry_after`](crate::Error::retry_after)) instead of asking again before the gateway
+/// said to. Defaults: 3 attempts in all, base delay 200 ms, cap 10 s.
 #[derive(Clone)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -151,6 +153,9 @@ impl RetryPolicy {
             } if idempotent && matches!(status.as_u16(), 429 | 502 | 503 | 504) => retry_after,
             _ => return RetryDecision::Stop,
         };
+        if retry_after.is_some_and(|asked| asked > self.max_delay) {
+            return RetryDecision::Stop;
+        }
         RetryDecision::Retry(self.delay(retry_after, attempt))
     }
 
@@ -311,9 +316,12 @@ mod tests {
             RetryDecision::Retry(Duration::from_millis(300))
         );
         assert_eq!(
-            p.decide(true, &ask(60_000, 503), 1),
+            p.decide(true, &ask(1_000, 503), 1),
             RetryDecision::Retry(Duration::from_secs(1))
         );
+        // Asked to come back later than we would wait: no retry before the gateway said.
+        assert_eq!(p.decide(true, &ask(60_000, 503), 1), RetryDecision::Stop);
+        assert_eq!(p.decide(true, &ask(1_001, 429), 1), RetryDecision::Stop);
         assert_eq!(p.decide(false, &ask(300, 429), 1), RetryDecision::Stop);
         assert_eq!(p.decide(true, &ask(300, 400), 1), RetryDecision::Stop);
     }
