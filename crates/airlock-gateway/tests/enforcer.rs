@@ -919,3 +919,33 @@ async fn pairing_polls_on_the_gateways_terms() {
         "{paths:?}"
     );
 }
+
+#[tokio::test]
+async fn pairing_honours_a_retry_after_and_asks_once_more() {
+    // The gateway answers a status poll `429, Retry-After: 3`: nothing more is sent before
+    // those 3 s, and the pairing then completes: initiate, the refused poll, one more poll.
+    let (server, _, approver) = setup().await;
+    *approver.pairing.lock().unwrap() = PairingScript::RateLimited;
+    let client = plain_client(&server.url(), RetryPolicy::default());
+    let started = std::time::Instant::now();
+    client
+        .pair(
+            PairingRequest::new("enf-1"),
+            Duration::from_secs(20),
+            |_| {},
+        )
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert_eq!(paths[0], "/v1/pairing/initiate");
+    assert!(
+        paths[1..].iter().all(|p| p.ends_with("/status")),
+        "{paths:?}"
+    );
+}

@@ -49,6 +49,8 @@ pub enum PairingScript {
     BadSignature,
     Expired,
     NoX25519,
+    /// The first status poll is answered `429` with `Retry-After: 3`, the next one paired.
+    RateLimited,
 }
 
 pub struct Approver {
@@ -102,7 +104,15 @@ impl Approver {
             }
             ("GET", ["v1", "pairing", nonce, "status"]) => {
                 let script = *self.pairing.lock().unwrap();
-                if self.status_polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                if script == PairingScript::RateLimited {
+                    if self.status_polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return Reply::json(
+                            429,
+                            json!({"msgType": "error", "body": {"code": "quota_exceeded", "message": "slow down"}}),
+                        )
+                        .header("retry-after", "3");
+                    }
+                } else if self.status_polls.fetch_add(1, Ordering::SeqCst) == 0 {
                     return Reply::json(200, json!({"pairingNonce": nonce, "state": "Pending"}));
                 }
                 if script == PairingScript::Expired {
