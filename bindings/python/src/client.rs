@@ -69,6 +69,13 @@ struct SubmitFields {
 }
 
 impl SubmitFields {
+    /// The request id given, or a fresh one.
+    fn request_id(&self) -> String {
+        self.request_id
+            .clone()
+            .unwrap_or_else(airlock::types::new_request_id)
+    }
+
     fn envelope(
         self,
         request_id: String,
@@ -104,6 +111,24 @@ impl GatewayCore {
         let answer = call(self.client.clone());
         run(py, self.blocking, async move {
             to_json(&answer.await.map_err(gateway_error)?)
+        })
+    }
+
+    /// Submits `envelope`; the awaitable (or the blocking call) returns its request id.
+    fn submit<'py>(
+        &self,
+        py: Python<'py>,
+        envelope: Envelope<ArtifactSubmitBody>,
+        request_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let client = self.client.clone();
+        run(py, self.blocking, async move {
+            client
+                .raw()
+                .submit_artifact(&envelope)
+                .await
+                .map_err(gateway_error)?;
+            Ok(request_id)
         })
     }
 }
@@ -195,20 +220,9 @@ impl GatewayCore {
         else {
             return Err(value_error("artifact_hash and ciphertext are required"));
         };
-        let request_id = fields
-            .request_id
-            .clone()
-            .unwrap_or_else(airlock::types::new_request_id);
+        let request_id = fields.request_id();
         let envelope = fields.envelope(request_id.clone(), hash, ciphertext)?;
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            client
-                .raw()
-                .submit_artifact(&envelope)
-                .await
-                .map_err(gateway_error)?;
-            Ok(request_id)
-        })
+        self.submit(py, envelope, request_id)
     }
 
     /// The seed's `encrypt_and_submit_artifact`: binds the JSON object to its request id,
@@ -228,24 +242,13 @@ impl GatewayCore {
             ));
         };
         let key = E2eKey::from_bytes(crate::crypto::key_bytes(&key, "encryption_key_base64url")?);
-        let request_id = fields
-            .request_id
-            .clone()
-            .unwrap_or_else(airlock::types::new_request_id);
+        let request_id = fields.request_id();
         let sealed = py
             .detach(|| gateway::seal_artifact(&key, &request_id, plaintext.as_bytes()))
             .map_err(gateway_error)?;
         let envelope =
             fields.envelope(request_id.clone(), sealed.artifact_hash, sealed.ciphertext)?;
-        let client = self.client.clone();
-        run(py, self.blocking, async move {
-            client
-                .raw()
-                .submit_artifact(&envelope)
-                .await
-                .map_err(gateway_error)?;
-            Ok(request_id)
-        })
+        self.submit(py, envelope, request_id)
     }
 
     fn get_exchange_status<'py>(

@@ -183,17 +183,10 @@ pub(crate) fn dnd_trust(conn: &crate::connect::ConnArgs, on: bool) -> Result<(),
 
 /// Asks for approval; never fails, the verdict carries the exit code.
 pub(crate) async fn approve(ctx: &Context, req: &ApproveRequest) -> Verdict {
-    match decide(ctx, req).await {
-        Ok(v) | Err(v) => v,
-    }
-}
-
-async fn decide(ctx: &Context, req: &ApproveRequest) -> Result<Verdict, Verdict> {
     if req.command.trim().is_empty() {
-        return Err(Verdict::new(Exit::Usage, "error", "the command is empty"));
+        return Verdict::new(Exit::Usage, "error", "the command is empty");
     }
-    let artifact = plaintext(req, ctx);
-    Ok(decide_action(ctx, req, &artifact, true, SubmitOptions::new()).await)
+    decide_action(ctx, req, &plaintext(req, ctx), true, SubmitOptions::new()).await
 }
 
 /// The gate's decision on `artifact` (`req` gives the label, timeout, session and
